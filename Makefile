@@ -1,0 +1,80 @@
+# ezk - see README.md. `make` builds ./ezk; `make test` installs what is
+# missing (scripts/install-deps.sh), builds and runs every test; `make check`
+# runs the same tests on a build with AddressSanitizer and UBSan.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS = libssh yaml-0.1 lua5.4 libgit2 libarchive libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Icore -Issh \
+	-DEZK_VERSION='"$(VERSION)"' -DEZK_PREFIX='"$(PREFIX)"'
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+# B is the build directory; `make check` uses another one.
+B ?= build
+SRCS := $(filter-out core/main.c,$(wildcard core/*.c ssh/*.c))
+OBJS := $(SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+EZK := $(if $(filter build,$(B)),ezk,$(B)/ezk)
+
+.PHONY: all test check fuzz bench demo install clean deps units format
+all: $(EZK)
+
+$(B)/%.o: %.c $(wildcard core/*.h ssh/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libezk.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(EZK): $(B)/core/main.o $(B)/libezk.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libezk.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libezk.a $(LIBS)
+
+units: $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all units
+	@EZK_BIN=$(CURDIR)/$(EZK) EZK_UNIT_DIR=$(CURDIR)/$(B)/tests tests/run.sh
+
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check: deps
+	@$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g $(SAN)" LIBS="$(LIBS) $(SAN)" all units
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		EZK_BIN=$(CURDIR)/build-san/ezk EZK_UNIT_DIR=$(CURDIR)/build-san/tests tests/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+bench: all
+	@tests/bench/run.sh
+
+demo:
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ezk \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 ezk $(DESTDIR)$(PREFIX)/bin/ezk
+	cp -R roles inventories $(DESTDIR)$(PREFIX)/share/ezk/
+	./ezk completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ezk
+
+format:
+	clang-format -i core/*.c core/*.h $(wildcard ssh/*.[ch]) tests/unit/*.c tests/unit/*.h $(wildcard tests/fuzz/*.c)
+
+clean:
+	rm -rf build build-san build-fuzz ezk

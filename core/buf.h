@@ -1,0 +1,48 @@
+/*
+ * buf.h - a growable byte buffer, always NUL-terminated.
+ *
+ *     struct buf b = BUF_INIT;
+ *     buf_puts(&b, "hello ");
+ *     buf_printf(&b, "%d", 42);
+ *     use(b.s, b.len);
+ *     buf_free(&b);
+ *
+ * Allocation failure aborts the process (ezk treats out-of-memory as fatal,
+ * like git's xmalloc), so callers never check appends.
+ */
+#ifndef EZK_BUF_H
+#define EZK_BUF_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct buf {
+	char *s;   /* NUL-terminated; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+void buf_grow(struct buf *b, size_t extra);
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) EZK_PRINTF(2, 3);
+/* Append s as a JSON string literal, quotes included. */
+void buf_json_str(struct buf *b, const char *s, size_t n);
+const char *buf_cstr(struct buf *b); /* "" when empty */
+void buf_reset(struct buf *b);
+/* Hand the string to the caller (who frees it); b is empty afterwards. */
+char *buf_detach(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Allocation that aborts on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif
