@@ -60,7 +60,11 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-bench: all
+$(B)/bench/%: tests/bench/%.c $(B)/libezk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libezk.a $(LIBS)
+
+bench: all $(B)/bench/bench-vars
 	@tests/bench/run.sh
 
 demo:

@@ -1,0 +1,46 @@
+/*
+ * cmd-new.c - `ezk new <cluster> [--aio]`: make clusters/<cluster>/ with a
+ * hosts inventory and a config.yml from the templates in inventories/, as
+ * kubeasz's `ezctl new` does. It never overwrites an existing cluster.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "workspace.h"
+
+extern const struct cmd cmd_new;
+
+static int run(int argc, char **argv, const struct ezk_globals *g)
+{
+	static const struct option opts[] = {{"aio", no_argument, NULL, 'a'}, {0}};
+	int aio = 0, c;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'a')
+			aio = 1;
+		else
+			return cmd_usage(&cmd_new, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (argc - optind != 1)
+		return cmd_usage(&cmd_new, argc - optind < 1 ? "which cluster?" : "too many arguments");
+	const char *name = argv[optind];
+	if (workspace_new(g->home, name, aio) < 0)
+		return cmd_error(EZK_USAGE);
+	printf("cluster '%s' created in %s/clusters/%s\n", name, g->home, name);
+	printf("next: edit its hosts and config.yml, then 'ezk setup %s all'\n", name);
+	return EZK_OK;
+}
+
+const struct cmd cmd_new = {
+	.name = "new",
+	.args = "<cluster> [--aio]",
+	.summary = "create a cluster's hosts and config.yml from the templates",
+	.help = "Options:\n"
+		"  --aio   an all-in-one inventory (one host in every group)\n\n"
+		"Cluster names use lower-case letters, digits and '-'. An existing cluster\n"
+		"is never overwritten.\n",
+	.opts = "--aio",
+	.run = run,
+};

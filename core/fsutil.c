@@ -1,0 +1,194 @@
+/* fsutil.c - whole-file reads, atomic writes, trees (see fsutil.h). */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+
+int file_read(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ezk_fail("%s: %s", path, strerror(errno));
+	struct buf b = BUF_INIT;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			return ezk_fail("%s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		buf_put(&b, tmp, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	*data = buf_detach(&b);
+	return 0;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	struct buf out = BUF_INIT;
+	buf_put(&out, a, la);
+	buf_putc(&out, '/');
+	buf_puts(&out, b);
+	return buf_detach(&out);
+}
+
+int dir_sync(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ezk_fail("%s: %s", path, strerror(errno));
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *dcopy = xstrdup(path);
+	char *dir = dirname(dcopy);
+	struct buf tmp = BUF_INIT;
+	buf_printf(&tmp, "%s.ezk-tmp-%ld", path, (long)getpid());
+	int fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ezk_fail("%s: %s", tmp.s, strerror(errno));
+		goto fail;
+	}
+	fchmod(fd, mode); /* not subject to umask */
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ezk_fail("%s: %s", tmp.s, strerror(errno));
+			close(fd);
+			unlink(tmp.s);
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		ezk_fail("%s: %s", tmp.s, strerror(errno));
+		unlink(tmp.s);
+		goto fail;
+	}
+	if (rename(tmp.s, path) < 0) {
+		ezk_fail("%s: %s", path, strerror(errno));
+		unlink(tmp.s);
+		goto fail;
+	}
+	dir_sync(dir);
+	free(dcopy);
+	buf_free(&tmp);
+	return 0;
+fail:
+	free(dcopy);
+	buf_free(&tmp);
+	return -1;
+}
+
+int file_copy(const char *src, const char *dst, mode_t mode)
+{
+	char *data;
+	size_t len;
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return ezk_fail("%s: %s", src, strerror(errno));
+	if (file_read(src, &data, &len) < 0)
+		return -1;
+	int rc = file_write_atomic(dst, data, len, mode ? mode : (st.st_mode & 07777));
+	free(data);
+	return rc;
+}
+
+int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int dir_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ezk_fail("%s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		ezk_fail("%s: %s", p, strerror(errno));
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+int remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : ezk_fail("%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		if (!d)
+			return ezk_fail("%s: %s", path, strerror(errno));
+		struct dirent *e;
+		int rc = 0;
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			char *sub = path_join(path, e->d_name);
+			if (remove_tree(sub) < 0)
+				rc = -1;
+			free(sub);
+		}
+		closedir(d);
+		if (rc < 0)
+			return -1;
+		if (rmdir(path) < 0)
+			return ezk_fail("%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (unlink(path) < 0)
+		return ezk_fail("%s: %s", path, strerror(errno));
+	return 0;
+}

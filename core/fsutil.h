@@ -1,0 +1,31 @@
+/*
+ * fsutil.h - files on the deploy node: whole-file reads and atomic writes.
+ *
+ * file_write_atomic() writes to a temporary name beside the destination,
+ * fsyncs it, renames it over the destination and fsyncs the directory, so
+ * a reader (or a crash) sees the old file or the new one, never half of
+ * one. The same contract holds on hosts (ssh/ uploads).
+ */
+#ifndef EZK_FSUTIL_H
+#define EZK_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read a whole file; *data is NUL-terminated and must be freed. */
+int file_read(const char *path, char **data, size_t *len);
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Copy a file atomically, keeping its mode unless mode != 0. */
+int file_copy(const char *src, const char *dst, mode_t mode);
+int file_exists(const char *path);
+int dir_exists(const char *path);
+/* mkdir -p with the given mode for the directories it creates. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf; used to drop a half-made cluster directory. */
+int remove_tree(const char *path);
+/* malloc'd "a/b" (no double slashes). */
+char *path_join(const char *a, const char *b);
+/* fsync a directory (after a rename inside it). */
+int dir_sync(const char *path);
+
+#endif

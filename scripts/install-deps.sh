@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install what ezk needs to build and to run its tests, from Debian's
+# packages, skipping what is already there. `make test` calls it, so a fresh
+# Debian 12 machine needs nothing else. With --print it only lists what is
+# missing.
+set -eu
+
+BUILD="gcc make pkg-config libssh-dev libyaml-dev liblua5.4-dev libgit2-dev
+libarchive-dev libssl-dev libcurl4-openssl-dev"
+# ansible: the reference that inventory tests compare against;
+# python3-yaml: PyYAML, the reference for config.yml loading
+TEST="ansible python3-yaml openssl"
+# make fuzz: clang's libFuzzer runtime
+FUZZ="clang libclang-rt-14-dev"
+
+want="$BUILD $TEST"
+[ "${1:-}" = "--fuzz" ] && want="$want $FUZZ"
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "${1:-}" = "--print" ]; then
+	echo "$missing"
+	exit 0
+fi
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: not root; run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
