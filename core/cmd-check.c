@@ -254,8 +254,8 @@ static void check_networks(struct report *r, struct cluster *c, size_t h)
 {
 	struct net svc[2], pod[2];
 	struct where ws = {0}, wp = {0}, *vs = &ws, *vp = &wp;
-	int ns = get_cidrs(r, c, h, "SERVICE_CIDR", svc, 2, &vs);
-	int np = get_cidrs(r, c, h, "CLUSTER_CIDR", pod, 2, &vp);
+	int ns = get_cidrs(r, c, h, "SERVICE_CIDR", svc, 2, vs);
+	int np = get_cidrs(r, c, h, "CLUSTER_CIDR", pod, 2, vp);
 	for (int i = 0; i < ns; i++)
 		for (int j = 0; j < np; j++)
 			if (overlaps(&svc[i], &pod[j]))
@@ -369,7 +369,7 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	int c;
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
 		if (c == 'e' && vars_parse_extra(optarg, extra) == 0)
 			continue;
 		value_unref(extra);

@@ -34,7 +34,7 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	struct value *extra = value_map();
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'L': list = 1; break;
 		case 'H': host = optarg; break;

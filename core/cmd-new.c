@@ -17,7 +17,7 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	int aio = 0, c;
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'a')
 			aio = 1;
 		else
@@ -29,7 +29,7 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	if (workspace_new(g->home, name, aio) < 0)
 		return cmd_error(EZK_USAGE);
 	printf("cluster '%s' created in %s/clusters/%s\n", name, g->home, name);
-	printf("next: edit its hosts and config.yml, then 'ezk setup %s all'\n", name);
+	printf("next: edit its hosts and config.yml, then 'ezk check %s'\n", name);
 	return EZK_OK;
 }
 

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 			g.home = argv[++i];
 		} else if (strncmp(a, "--home=", 7) == 0) {
 			g.home = a + 7;
-		} else if (n == 0 && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			want_help = 1;
 		} else if (n == 0 && strcmp(a, "--version") == 0) {
 			args[n++] = "version";

@@ -27,9 +27,9 @@ is() {
 want: $2"; fi
 }
 
-# like TEXT REGEX NAME (extended regex)
+# like TEXT REGEX NAME (extended regex; the text is one or more lines)
 like() {
-	if printf '%s' "$1" | grep -qE -- "$2"; then pass "$3"; else fail "$3" "text: $1
+	if printf '%s\n' "$1" | grep -qE -- "$2"; then pass "$3"; else fail "$3" "text: $1
 does not match: $2"; fi
 }
 
