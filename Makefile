@@ -74,10 +74,12 @@ demo:
 	@scripts/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ezk \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ezk/inventories \
+		$(DESTDIR)$(PREFIX)/share/ezk/roles \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 ezk $(DESTDIR)$(PREFIX)/bin/ezk
-	cp -R roles inventories $(DESTDIR)$(PREFIX)/share/ezk/
+	install -m 0644 inventories/* $(DESTDIR)$(PREFIX)/share/ezk/inventories/
+	cp -R roles/. $(DESTDIR)$(PREFIX)/share/ezk/roles/
 	./ezk completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ezk
 
 format:

@@ -1,0 +1,21 @@
+# make install PREFIX=... puts a working ezk, its templates and bash
+# completion in place; the installed binary finds its templates by itself.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/prefix
+run make -s -C "$EZK_SRC" install PREFIX="$P"
+is "$rc" 0 "make install exits 0"
+[ -x "$P/bin/ezk" ] && pass "binary installed" || fail "binary installed" "$err"
+[ -f "$P/share/ezk/inventories/hosts.multi-node" ] && pass "templates installed" || fail "templates installed"
+[ -f "$P/share/ezk/roles/README.md" ] && pass "roles installed" || fail "roles installed"
+[ -f "$P/share/bash-completion/completions/ezk" ] && pass "completion installed" || fail "completion installed"
+if bash -n "$P/share/bash-completion/completions/ezk" 2>/dev/null; then pass "installed completion is valid bash"; else fail "installed completion is valid bash"; fi
+
+# Move the installed tree: the binary finds ../share/ezk wherever it is.
+mv "$P" "$T/moved"
+run "$T/moved/bin/ezk" new inst
+is "$rc" 0 "installed ezk new works after moving the prefix"
+run "$T/moved/bin/ezk" check inst
+is "$rc" 0 "installed ezk check works"
+
+done_testing
