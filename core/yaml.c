@@ -563,6 +563,96 @@ static int construct_binary(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/* Python's repr() of a finite float into out[40]: the fewest digits
+ * that read back the same, fixed notation for exponents -4..15. */
+static void py_repr(double f, char *out)
+{
+	char e[40], dg[24];
+	int nd = 0, prec, x;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(e, sizeof e, "%.*e", prec - 1, f);
+		if (strtod(e, NULL) == f)
+			break;
+	}
+	const char *p = e + (e[0] == '-');
+	for (; *p && *p != 'e'; p++)
+		if (isdig(*p))
+			dg[nd++] = *p;
+	x = atoi(p + 1);
+	while (nd > 1 && dg[nd - 1] == '0')
+		nd--;
+	char *o = out;
+	if (e[0] == '-')
+		*o++ = '-';
+	if (x >= -4 && x < 16) {
+		if (x < 0) {
+			o += sprintf(o, "0.");
+			for (int i = 0; i < -x - 1; i++)
+				*o++ = '0';
+			memcpy(o, dg, (size_t)nd), o += nd;
+		} else if (nd <= x + 1) {
+			memcpy(o, dg, (size_t)nd), o += nd;
+			for (int i = nd; i < x + 1; i++)
+				*o++ = '0';
+			o += sprintf(o, ".0");
+		} else {
+			memcpy(o, dg, (size_t)x + 1), o += x + 1;
+			*o++ = '.';
+			memcpy(o, dg + x + 1, (size_t)(nd - x - 1)), o += nd - x - 1;
+		}
+		*o = '\0';
+		return;
+	}
+	*o++ = dg[0];
+	if (nd > 1) {
+		*o++ = '.';
+		memcpy(o, dg + 1, (size_t)nd - 1), o += nd - 1;
+	}
+	sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+}
+
+/* Python's str() of a scalar mapping key. */
+static void key_str(const struct value *k, struct buf *b)
+{
+	char tmp[40];
+	switch (k->type) {
+	case V_NULL: buf_puts(b, "None"); break;
+	case V_BOOL: buf_puts(b, k->u.b ? "True" : "False"); break;
+	case V_INT: buf_printf(b, "%lld", k->u.i); break;
+	case V_FLOAT:
+		if (isnan(k->u.f))
+			buf_puts(b, "nan");
+		else if (isinf(k->u.f))
+			buf_puts(b, k->u.f < 0 ? "-inf" : "inf");
+		else
+			py_repr(k->u.f, tmp), buf_puts(b, tmp);
+		break;
+	default: value_to_str(k, b); break;
+	}
+}
+
+/* Python dict keys 1, 1.0 and True are one key (the first one written):
+ * the same text here for numbers equal in Python. 0 for NaN (never equal)
+ * and non-numbers. */
+static int num_canon(const struct value *k, char *out, size_t sz)
+{
+	double f;
+	switch (k->type) {
+	case V_BOOL: snprintf(out, sz, "%d", k->u.b); return 1;
+	case V_INT: snprintf(out, sz, "%lld", k->u.i); return 1;
+	case V_FLOAT:
+		f = k->u.f;
+		if (isnan(f))
+			return 0;
+		if (f == floor(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0)
+			snprintf(out, sz, "%lld", (long long)f);
+		else
+			snprintf(out, sz, "%a", f);
+		return 1;
+	default: return 0;
+	}
+}
+
 /* ---- the loader ---- */
 
 struct anchor {
@@ -778,7 +868,7 @@ static void merge_into(struct loader *ld, struct value **merged, struct value *v
 
 static int parse_mapping(struct loader *ld, int line, struct value **out)
 {
-	struct value *own = value_map(), *merged = NULL;
+	struct value *own = value_map(), *merged = NULL, *nums = NULL;
 	struct buf kb = BUF_INIT;
 	yaml_event_t ev;
 	for (;;) {
@@ -807,13 +897,26 @@ static int parse_mapping(struct loader *ld, int line, struct value **out)
 			value_unref(v);
 		} else {
 			/* a non-string key becomes Python's str() of it */
+			char canon[64];
 			buf_reset(&kb);
-			value_to_str(k, &kb);
+			key_str(k, &kb);
+			if (num_canon(k, canon, sizeof canon)) {
+				struct value *first = value_map_get(nums, canon);
+				if (!nums)
+					nums = value_map();
+				if (first) {
+					buf_reset(&kb);
+					buf_put(&kb, first->u.str.s, first->u.str.len);
+				} else {
+					value_map_set(nums, canon, value_str(buf_cstr(&kb)));
+				}
+			}
 			value_map_set(own, buf_cstr(&kb), v);
 		}
 		value_unref(k);
 	}
 	buf_free(&kb);
+	value_unref(nums);
 	if (merged) {
 		/* merged keys first, the mapping's own keys win */
 		for (size_t i = 0; i < value_len(own); i++)
@@ -826,6 +929,7 @@ static int parse_mapping(struct loader *ld, int line, struct value **out)
 	return 0;
 fail:
 	buf_free(&kb);
+	value_unref(nums);
 	value_unref(own);
 	value_unref(merged);
 	return -1;
@@ -1163,19 +1267,11 @@ static void emit_float(struct buf *out, double f)
 		buf_puts(out, f < 0 ? "-.inf" : ".inf");
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, f);
-		if (strtod(tmp, NULL) == f)
-			break;
-	}
-	if (!strchr(tmp, '.')) {
-		char *e = strchr(tmp, 'e');
-		if (e) {
-			memmove(e + 2, e, strlen(e) + 1);
-			e[0] = '.', e[1] = '0';
-		} else {
-			strcat(tmp, ".0");
-		}
+	py_repr(f, tmp);
+	char *e = strchr(tmp, 'e');
+	if (e && !strchr(tmp, '.')) {
+		memmove(e + 2, e, strlen(e) + 1);
+		e[0] = '.', e[1] = '0';
 	}
 	buf_puts(out, tmp);
 }

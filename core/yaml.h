@@ -24,10 +24,11 @@
  *   PyYAML does). Any other tag is an error.
  * - Mapping keys are strings in ezk. A key that PyYAML would load as
  *   another type is stored as Python's str() of it: `1: a` -> "1",
- *   `true: x` -> "True", `~: x` -> "None", `1.5: x` -> "1.5". (So `1` and
- *   `"1"` are the same key here but not in Python; `1` and `true` are the
- *   same key in Python but not here.) A list or map as key is an error
- *   ("found unhashable key"), as in PyYAML.
+ *   `true: x` -> "True", `~: x` -> "None", `1.5: x` -> "1.5". Numbers
+ *   equal in Python are one key, as in a dict: `{1: a, true: b}` gives
+ *   {"1": "b"}. (But `1` and `"1"` are one key here and two in Python.)
+ *   A list or map as key is an error ("found unhashable key"), as in
+ *   PyYAML.
  * - Duplicate keys: the last value wins, at the first key's position.
  * - Anchors and aliases: an alias is the same value (value_ref'd), so
  *   "billion laughs" documents load in linear memory (but expanding them,

@@ -190,8 +190,13 @@ static void test_collections(void)
 	v = load("{? a, b: }\n");
 	is_str(str_of(v), "{'a': None, 'b': None}", "keys without values");
 	value_unref(v);
-	v = load("1: a\ntrue: b\n~: c\n1.5: d\n0x10: e\n\"2\": f\n");
-	is_str(keys_of(v), "1,True,None,1.5,16,2", "non-string keys become Python's str()");
+	v = load("1: a\nfalse: b\n~: c\n1.5: d\n0x10: e\n\"2\": f\n685230.0: g\n1e+20: h\n");
+	is_str(keys_of(v), "1,False,None,1.5,16,2,685230.0,1e+20",
+	       "non-string keys become Python's str()");
+	value_unref(v);
+	v = load("{1: a, true: b, 1.0: c, 0: d, false: e, 2.5: f, 2.50: g}");
+	is_str(str_of(v), "{'1': 'c', '0': 'e', '2.5': 'g'}",
+	       "1, true and 1.0 are one key, as in a Python dict");
 	value_unref(v);
 }
 
