@@ -668,6 +668,7 @@ struct loader {
 	size_t len;
 	struct anchor *anchors;
 	size_t nanchors, capanchors;
+	struct value *anchor_index; /* name -> int index in anchors */
 	int depth;
 	int cerr; /* a construction error is pending, message in cmsg */
 	struct buf cmsg;
@@ -829,10 +830,8 @@ static struct value *construct_scalar(struct loader *ld, const yaml_event_t *ev,
 
 static long find_anchor(struct loader *ld, const char *name)
 {
-	for (size_t i = ld->nanchors; i-- > 0;)
-		if (!strcmp(ld->anchors[i].name, name))
-			return (long)i;
-	return -1;
+	struct value *i = value_map_get(ld->anchor_index, name);
+	return i ? (long)i->u.i : -1;
 }
 
 static int parse_node(struct loader *ld, yaml_event_t *ev, struct value **out, int *merge_key);
@@ -1011,6 +1010,9 @@ static int parse_node(struct loader *ld, yaml_event_t *ev, struct value **out, i
 		}
 		slot = (long)ld->nanchors++;
 		ld->anchors[slot] = (struct anchor){xstrdup(anchor), NULL, line};
+		if (!ld->anchor_index)
+			ld->anchor_index = value_map();
+		value_map_set(ld->anchor_index, anchor, value_int(slot));
 	}
 	if (ev->type == YAML_SCALAR_EVENT) {
 		*out = construct_scalar(ld, ev, merge_key);
@@ -1107,6 +1109,7 @@ out:
 		value_unref(ld.anchors[i].v);
 	}
 	free(ld.anchors);
+	value_unref(ld.anchor_index);
 	buf_free(&ld.cmsg);
 	yaml_parser_delete(&ld.p);
 	return root;

@@ -39,6 +39,14 @@
  *   one; key order as PyYAML gives it.
  * - Nesting deeper than YAML_MAX_DEPTH collections is an error.
  *
+ * Where ezk differs from PyYAML on purpose or for want of a type: ints
+ * beyond 64 bits are an error (Python has big ints); !!set, !!omap and
+ * !!pairs are errors; !!binary gives the bytes as a string; !unsafe is
+ * Ansible's, not PyYAML's; a node containing an alias to itself is an
+ * error (PyYAML builds a cycle); a mapping key's type is lost. Errors a
+ * Python exception would raise (int('0b_'), a bad !!bool) are "file:line:"
+ * messages of ours.
+ *
  * Every value carries its source (value->file interned, value->line of
  * the scalar or where the collection starts, 1-based). Errors set the
  * err.h message "path:line: problem" and return NULL; nothing aborts.
