@@ -21,7 +21,7 @@ for f in tests/fuzz/fuzz-*.c; do
 	mkdir -p "$corpus"
 	case $name in
 	fuzz-inventory) cp inventories/hosts.* tests/data/inventory/* "$corpus/" 2>/dev/null || true ;;
-	fuzz-yaml) cp inventories/config.yml tests/data/yaml/* "$corpus/" 2>/dev/null || true ;;
+	fuzz-yaml) cp inventories/config.yml tests/data/yaml/* ../shared/data/kubeasz-example/config.yml "$corpus/" 2>/dev/null || true ;;
 	fuzz-template) grep -ho '{[{%].*[}%]}' inventories/* | head -50 | split -l 1 - "$corpus/seed-" ;;
 	esac
 	echo "== $name for ${secs}s"
