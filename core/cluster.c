@@ -20,7 +20,7 @@
 #include "template.h"
 #include "value.h"
 #include "workspace.h"
-#include "yaml.h"
+#include "yamlio.h"
 
 /* Pointer -> compiled template, open addressing; built at load, read-only after. */
 struct tcache {

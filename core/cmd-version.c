@@ -6,11 +6,9 @@
 #include <libssh/libssh.h>
 #include <lua.h>
 #include <openssl/crypto.h>
+#include <yaml.h>
 
 #include "cmd.h"
-
-/* libyaml's, declared here: core/yaml.h is ezk's own loader. */
-const char *yaml_get_version_string(void);
 
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {

@@ -2,7 +2,7 @@
  * cmd.h - the command table.
  *
  * Each command lives in its own file, core/cmd-<name>.c, and exports one
- * `const struct cmd cmd_<name>` (as tmux's cmd-*.c and git's builtin/*.c
+ * `const struct cmd cmd_<name>` (as tmux's cmd-NAME.c and git's builtin/NAME.c
  * do). core/main.c lists them in one table; `ezk help`, usage errors and
  * shell completion are all generated from that table, so a command that is
  * not in it does not exist for users.

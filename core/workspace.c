@@ -39,7 +39,7 @@ char *cluster_dir(const char *home, const char *name)
 
 const char *workspace_data_dir(void)
 {
-	static char dir[PATH_MAX];
+	static char dir[PATH_MAX + 64];
 	if (dir[0])
 		return dir;
 	const char *env = getenv("EZK_DATA");
@@ -47,14 +47,14 @@ const char *workspace_data_dir(void)
 		snprintf(dir, sizeof dir, "%s", env);
 		return dir;
 	}
-	char exe[PATH_MAX];
+	char exe[PATH_MAX - 64];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
 		exe[n] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
-		char probe[PATH_MAX + 32];
+		char probe[PATH_MAX + 64];
 		/* a build tree: ./ezk or build-san/ezk beside inventories/ */
 		const char *ups[] = {"", "/.."};
 		for (size_t i = 0; i < 2; i++) {

@@ -7,7 +7,7 @@
  * the comparison, alias bombs (emitting expands every alias) the emit.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=c11 -Icore \
- *     tests/fuzz/fuzz-yaml.c core/yaml.c core/value.c core/buf.c core/err.c \
+ *     tests/fuzz/fuzz-yaml.c core/yamlio.c core/value.c core/buf.c core/err.c \
  *     -lyaml -lm -lpthread -o /tmp/fuzz-yaml
  *   /tmp/fuzz-yaml -max_total_time=120 -max_len=4096 [tests/data/yaml]
  */
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "yaml.h"
+#include "yamlio.h"
 
 #define MAX_NODES 200000
 

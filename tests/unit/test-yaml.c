@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "yaml.h"
+#include "yamlio.h"
 
 static struct value *load(const char *text)
 {

@@ -1,5 +1,5 @@
 /*
- * yaml.h - read YAML (config.yml, vars files, -e @file) into values, the
+ * yamlio.h - read YAML (config.yml, vars files, -e @file) into values, the
  * way Ansible does (PyYAML's SafeLoader on libyaml's parser), and write
  * values back as YAML.
  *
@@ -51,8 +51,8 @@
  * the scalar or where the collection starts, 1-based). Errors set the
  * err.h message "path:line: problem" and return NULL; nothing aborts.
  */
-#ifndef EZK_YAML_H
-#define EZK_YAML_H
+#ifndef EZK_YAMLIO_H
+#define EZK_YAMLIO_H
 
 #include <stddef.h>
 
@@ -80,10 +80,4 @@ struct value *yaml_load_any(const char *text, size_t len, const char *path);
  * U+00NN). Shared values (aliases) are written out in full each time. */
 void yaml_emit(const struct value *v, struct buf *out);
 
-#endif
-
-/* yaml.c needs libyaml's <yaml.h>, which this file hides when core/ is on
- * the include path: yaml.c defines EZK_YAML_IMPL and includes <yaml.h>. */
-#if defined(EZK_YAML_IMPL) && !defined(YAML_H)
-#include_next <yaml.h>
 #endif

@@ -1,5 +1,5 @@
 /*
- * yaml.c - YAML to values and back (see yaml.h).
+ * yamlio.c - YAML to values and back (see yamlio.h).
  *
  * Loading walks libyaml's parser events (the same parser Ansible uses
  * through PyYAML's CParser) and builds values bottom-up, doing what
@@ -16,9 +16,9 @@
  * Emitting writes block style with two-space indents and double-quotes
  * every string that a plain scalar would not give back unchanged.
  */
-#define EZK_YAML_IMPL
-#include <yaml.h> /* libyaml, through core/yaml.h when core/ is on the path */
-#include "yaml.h"
+#include <yaml.h> /* libyaml */
+
+#include "yamlio.h"
 
 #include <errno.h>
 #include <limits.h>
