@@ -385,7 +385,54 @@ int value_equal(const struct value *a, const struct value *b)
 	}
 }
 
-/* Python's repr() of a float: the shortest form that reads back the same. */
+/* Python's repr() of a finite float into out[40]: the fewest digits
+ * that read back the same, fixed notation for exponents -4..15. */
+void value_float_repr(double f, char *out)
+{
+	char e[40], dg[24];
+	int nd = 0, prec, x;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(e, sizeof e, "%.*e", prec - 1, f);
+		if (strtod(e, NULL) == f)
+			break;
+	}
+	const char *p = e + (e[0] == '-');
+	for (; *p && *p != 'e'; p++)
+		if ((*p >= '0' && *p <= '9'))
+			dg[nd++] = *p;
+	x = atoi(p + 1);
+	while (nd > 1 && dg[nd - 1] == '0')
+		nd--;
+	char *o = out;
+	if (e[0] == '-')
+		*o++ = '-';
+	if (x >= -4 && x < 16) {
+		if (x < 0) {
+			o += sprintf(o, "0.");
+			for (int i = 0; i < -x - 1; i++)
+				*o++ = '0';
+			memcpy(o, dg, (size_t)nd), o += nd;
+		} else if (nd <= x + 1) {
+			memcpy(o, dg, (size_t)nd), o += nd;
+			for (int i = nd; i < x + 1; i++)
+				*o++ = '0';
+			o += sprintf(o, ".0");
+		} else {
+			memcpy(o, dg, (size_t)x + 1), o += x + 1;
+			*o++ = '.';
+			memcpy(o, dg + x + 1, (size_t)(nd - x - 1)), o += nd - x - 1;
+		}
+		*o = '\0';
+		return;
+	}
+	*o++ = dg[0];
+	if (nd > 1) {
+		*o++ = '.';
+		memcpy(o, dg + 1, (size_t)nd - 1), o += nd - 1;
+	}
+	sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+}
+
 static void put_float(struct buf *out, double f, int json)
 {
 	if (isnan(f)) {
@@ -397,14 +444,8 @@ static void put_float(struct buf *out, double f, int json)
 		return;
 	}
 	char tmp[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, f);
-		if (strtod(tmp, NULL) == f)
-			break;
-	}
+	value_float_repr(f, tmp);
 	buf_puts(out, tmp);
-	if (!strpbrk(tmp, ".eE"))
-		buf_puts(out, ".0");
 }
 
 static void put_repr_str(struct buf *out, const char *s, size_t n)

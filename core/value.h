@@ -117,6 +117,11 @@ void value_to_str(const struct value *v, struct buf *out);
  * Map keys are printed in insertion order unless sort_keys. */
 void value_to_json(const struct value *v, struct buf *out, int indent, int sort_keys);
 
+/* Python's repr() of a finite float into out (40 bytes at least): the
+ * fewest digits that read back the same, fixed notation for exponents
+ * -4..15 ("685230.0", "1e+16", "0.0001"). */
+void value_float_repr(double f, char *out);
+
 /* Intern a file name for value_set_src(): returns a copy that lives until
  * the process exits. */
 const char *src_intern(const char *file);

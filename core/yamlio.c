@@ -563,54 +563,6 @@ static int construct_binary(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
-/* Python's repr() of a finite float into out[40]: the fewest digits
- * that read back the same, fixed notation for exponents -4..15. */
-static void py_repr(double f, char *out)
-{
-	char e[40], dg[24];
-	int nd = 0, prec, x;
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(e, sizeof e, "%.*e", prec - 1, f);
-		if (strtod(e, NULL) == f)
-			break;
-	}
-	const char *p = e + (e[0] == '-');
-	for (; *p && *p != 'e'; p++)
-		if (isdig(*p))
-			dg[nd++] = *p;
-	x = atoi(p + 1);
-	while (nd > 1 && dg[nd - 1] == '0')
-		nd--;
-	char *o = out;
-	if (e[0] == '-')
-		*o++ = '-';
-	if (x >= -4 && x < 16) {
-		if (x < 0) {
-			o += sprintf(o, "0.");
-			for (int i = 0; i < -x - 1; i++)
-				*o++ = '0';
-			memcpy(o, dg, (size_t)nd), o += nd;
-		} else if (nd <= x + 1) {
-			memcpy(o, dg, (size_t)nd), o += nd;
-			for (int i = nd; i < x + 1; i++)
-				*o++ = '0';
-			o += sprintf(o, ".0");
-		} else {
-			memcpy(o, dg, (size_t)x + 1), o += x + 1;
-			*o++ = '.';
-			memcpy(o, dg + x + 1, (size_t)(nd - x - 1)), o += nd - x - 1;
-		}
-		*o = '\0';
-		return;
-	}
-	*o++ = dg[0];
-	if (nd > 1) {
-		*o++ = '.';
-		memcpy(o, dg + 1, (size_t)nd - 1), o += nd - 1;
-	}
-	sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
-}
-
 /* Python's str() of a scalar mapping key. */
 static void key_str(const struct value *k, struct buf *b)
 {
@@ -625,7 +577,7 @@ static void key_str(const struct value *k, struct buf *b)
 		else if (isinf(k->u.f))
 			buf_puts(b, k->u.f < 0 ? "-inf" : "inf");
 		else
-			py_repr(k->u.f, tmp), buf_puts(b, tmp);
+			value_float_repr(k->u.f, tmp), buf_puts(b, tmp);
 		break;
 	default: value_to_str(k, b); break;
 	}
@@ -1270,7 +1222,7 @@ static void emit_float(struct buf *out, double f)
 		buf_puts(out, f < 0 ? "-.inf" : ".inf");
 		return;
 	}
-	py_repr(f, tmp);
+	value_float_repr(f, tmp);
 	char *e = strchr(tmp, 'e');
 	if (e && !strchr(tmp, '.')) {
 		memmove(e + 2, e, strlen(e) + 1);
