@@ -1136,13 +1136,10 @@ static struct expr *parse_filter_expr(struct parser *p, struct expr *e)
 			const char *name = parse_dotted_name(p, "a filter name");
 			if (!name)
 				return NULL;
-			int f = find_filter(strip_namespace(name));
-			if (f < 0) {
-				perr(p, nt, "no filter named '%s'", name);
-				return NULL;
-			}
+			/* an unknown filter fails when evaluated, as Ansible only
+			 * notices when it renders the value */
 			struct expr *x = mk(p, E_FILTER, nt->line);
-			x->op = f;
+			x->op = find_filter(strip_namespace(name));
 			x->name = name;
 			x->a = e;
 			if (is_op(peek(p), OP_LPAREN) && parse_call_args(p, x) < 0)
@@ -1160,13 +1157,8 @@ static struct expr *parse_filter_expr(struct parser *p, struct expr *e)
 			const char *name = parse_dotted_name(p, "a test name");
 			if (!name)
 				return NULL;
-			int t = find_test(strip_namespace(name));
-			if (t < 0) {
-				perr(p, nt, "no test named '%s'", name);
-				return NULL;
-			}
 			struct expr *x = mk(p, E_TEST, nt->line);
-			x->op = t;
+			x->op = find_test(strip_namespace(name));
 			x->neg = neg;
 			x->name = name;
 			x->a = e;
@@ -5577,12 +5569,20 @@ static struct value *eval(struct ctx *c, const struct expr *e)
 		argv_free(&av);
 		break;
 	case E_FILTER:
+		if (e->op < 0) {
+			efail(c, e->line, "no filter named '%s'", e->name);
+			return NULL;
+		}
 		if (!(a = eval(c, e->a)) || eval_args(c, e, &av) < 0)
 			break;
 		r = apply_filter(c, e->line, e->op, a, &av);
 		argv_free(&av);
 		break;
 	case E_TEST:
+		if (e->op < 0) {
+			efail(c, e->line, "no test named '%s'", e->name);
+			return NULL;
+		}
 		if (!(a = eval(c, e->a)) || eval_args(c, e, &av) < 0)
 			break;
 		if (apply_test(c, e->line, e->op, a, &av, &t) == 0)

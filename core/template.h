@@ -68,8 +68,9 @@ struct tmpl;
 /* Compile src (len bytes, need not be NUL-terminated). file names the
  * source in messages (NULL: "<template>"); start_line is the line of src's
  * first byte. Returns NULL on a syntax error, with the message
- * "file:line: template syntax error: ...". Unknown filters and tests are
- * syntax errors; unknown methods and functions fail when evaluated. */
+ * "file:line: template syntax error: ...". Unknown filters, tests, methods
+ * and functions are not syntax errors: like Ansible, which templates a value
+ * only when it is used, they fail when evaluated ("no filter named 'x'"). */
 struct tmpl *tmpl_compile(const char *src, size_t len, const char *file, int start_line);
 /* The same, with Jinja's trim_blocks option (1 for role templates, as
  * Ansible's template module uses it). */
