@@ -44,7 +44,10 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
 
 void buf_grow(struct buf *b, size_t extra)
 {
@@ -66,9 +69,15 @@ void buf_put(struct buf *b, const void *p, size_t n)
 	b->s[b->len] = '\0';
 }
 
-void buf_puts(struct buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
 
-void buf_putc(struct buf *b, char c) { buf_put(b, &c, 1); }
+void buf_putc(struct buf *b, char c)
+{
+	buf_put(b, &c, 1);
+}
 
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
@@ -108,7 +117,10 @@ void buf_json_str(struct buf *b, const char *s, size_t n)
 	buf_putc(b, '"');
 }
 
-const char *buf_cstr(struct buf *b) { return b->s ? b->s : ""; }
+const char *buf_cstr(struct buf *b)
+{
+	return b->s ? b->s : "";
+}
 
 void buf_reset(struct buf *b)
 {

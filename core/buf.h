@@ -18,12 +18,15 @@
 #include "err.h"
 
 struct buf {
-	char *s;   /* NUL-terminated; NULL until the first append */
+	char *s; /* NUL-terminated; NULL until the first append */
 	size_t len;
 	size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void buf_grow(struct buf *b, size_t extra);
 void buf_put(struct buf *b, const void *p, size_t n);

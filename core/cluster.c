@@ -126,8 +126,7 @@ static int compile_all(struct tcache *tc, const struct value *v)
 			if (compile_all(tc, value_map_val(v, i)) < 0)
 				return -1;
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -293,7 +292,8 @@ void cluster_close(struct cluster *c)
 static struct value *raw_get(struct cluster *c, size_t host, const char *name, size_t len)
 {
 	struct value *v;
-	if ((v = value_map_getn(c->extra, name, len)) || (v = value_map_getn(c->config, name, len)) ||
+	if ((v = value_map_getn(c->extra, name, len)) ||
+	    (v = value_map_getn(c->config, name, len)) ||
 	    (v = value_map_getn(inventory_host_vars(c->inv, host), name, len)))
 		return v;
 	const size_t *gs;

@@ -37,15 +37,15 @@ struct value;
 struct inventory;
 
 struct cluster {
-	char *name;        /* NULL when loaded from bare paths */
-	char *dir;         /* clusters/<name> */
+	char *name;	   /* NULL when loaded from bare paths */
+	char *dir;	   /* clusters/<name> */
 	char *hosts_path;  /* its inventory */
 	char *config_path; /* its config.yml */
 	struct inventory *inv;
-	struct value *config;   /* map from config.yml */
-	struct value *extra;    /* map from -e */
+	struct value *config;	/* map from config.yml */
+	struct value *extra;	/* map from -e */
 	struct value *defaults; /* role defaults (map; empty until roles load) */
-	struct value *groups;   /* the `groups` magic variable */
+	struct value *groups;	/* the `groups` magic variable */
 	struct cluster_priv *priv;
 };
 

@@ -31,7 +31,7 @@ struct report {
 };
 
 static void say(struct report *r, int is_err, const char *file, int line, const char *fmt, ...)
-	EZK_PRINTF(5, 6);
+    EZK_PRINTF(5, 6);
 
 static void say(struct report *r, int is_err, const char *file, int line, const char *fmt, ...)
 {
@@ -136,7 +136,9 @@ static int parse_cidr(const char *s, struct net *n)
 	int len = n->family == AF_INET ? 4 : 16;
 	for (int i = 0; i < len; i++) {
 		int keep = n->bits - i * 8;
-		unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+		unsigned char mask = keep >= 8	 ? 0xff
+				     : keep <= 0 ? 0
+						 : (unsigned char)(0xff << (8 - keep));
 		if (n->addr[i] & ~mask)
 			return -1;
 	}
@@ -163,7 +165,10 @@ static int overlaps(const struct net *a, const struct net *b)
 	return net_contains(a, b) || net_contains(b, a);
 }
 
-static const char *str_of(const struct value *v) { return v && v->type == V_STR ? v->u.str.s : NULL; }
+static const char *str_of(const struct value *v)
+{
+	return v && v->type == V_STR ? v->u.str.s : NULL;
+}
 
 /* Get a resolved variable of a host; errors are reported (once) and NULL returned. */
 static struct value *get_var(struct report *r, struct cluster *c, size_t h, const char *name)
@@ -311,7 +316,8 @@ static void check_groups(struct report *r, struct cluster *c)
 	const struct value *ung = group_hosts(c, "ungrouped");
 	for (size_t i = 0; i < value_len(ung); i++) {
 		const char *h = value_list_get(ung, i)->u.str.s;
-		say(r, 0, c->hosts_path, host_line(c, h), "host %s is in no group: ezk will not use it", h);
+		say(r, 0, c->hosts_path, host_line(c, h),
+		    "host %s is in no group: ezk will not use it", h);
 	}
 }
 
@@ -329,8 +335,9 @@ static void check_nodenames(struct report *r, struct cluster *c)
 			/* point at the host's k8s_nodename when the inventory sets it */
 			int line = inventory_host_line(c->inv, (size_t)h);
 			struct value *kn = get_var(r, c, (size_t)h, "k8s_nodename");
-			if (kn && kn->file && c->hosts_path && strcmp(kn->file, c->hosts_path) == 0 &&
-			    kn->line > 0 && value_truthy(kn))
+			if (kn && kn->file && c->hosts_path &&
+			    strcmp(kn->file, c->hosts_path) == 0 && kn->line > 0 &&
+			    value_truthy(kn))
 				line = kn->line;
 			value_unref(kn);
 			struct value *v = get_var(r, c, (size_t)h, "K8S_NODENAME");
@@ -343,12 +350,13 @@ static void check_nodenames(struct report *r, struct cluster *c)
 			if (!nodename_ok(name))
 				say(r, 1, c->hosts_path, line,
 				    "node name '%s' of host %s is invalid: use lower-case letters, "
-				    "digits, '-' and '.', starting and ending with a letter or digit",
+				    "digits, '-' and '.', starting and ending with a letter or "
+				    "digit",
 				    name, hn);
 			else if (prev && strcmp(prev->u.str.s, hn) != 0)
 				say(r, 1, c->hosts_path, line,
-				    "node name '%s' of host %s is also the name of host %s", name, hn,
-				    prev->u.str.s);
+				    "node name '%s' of host %s is also the name of host %s", name,
+				    hn, prev->u.str.s);
 			else if (!prev)
 				value_map_set(names, name, value_str(hn));
 			value_unref(v);
@@ -388,8 +396,8 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		return cmd_error(EZK_USAGE);
 
 	struct report r = {0, 0, value_map()};
-	static const char *const networks[] = {"calico", "flannel", "cilium", "kube-router",
-					       "kube-ovn", "none", NULL};
+	static const char *const networks[] = {"calico",   "flannel", "cilium", "kube-router",
+					       "kube-ovn", "none",    NULL};
 	static const char *const runtimes[] = {"containerd", "docker", NULL};
 	check_groups(&r, cl);
 	for (size_t h = 0; h < inventory_nhosts(cl->inv); h++) {
@@ -405,26 +413,25 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		check_networks(&r, cl, 0);
 		check_nodenames(&r, cl);
 	}
-	printf("%s: %zu hosts, %d error%s, %d warning%s\n", argv[optind],
-	       inventory_nhosts(cl->inv), r.errors, r.errors == 1 ? "" : "s", r.warnings,
-	       r.warnings == 1 ? "" : "s");
+	printf("%s: %zu hosts, %d error%s, %d warning%s\n", argv[optind], inventory_nhosts(cl->inv),
+	       r.errors, r.errors == 1 ? "" : "s", r.warnings, r.warnings == 1 ? "" : "s");
 	value_unref(r.seen);
 	cluster_close(cl);
 	return r.errors ? EZK_USAGE : EZK_OK;
 }
 
 const struct cmd cmd_check = {
-	.name = "check",
-	.args = "<cluster> [-e k=v]",
-	.summary = "check hosts and config.yml for mistakes before touching any host",
-	.help = "Reports 'file:line: error: ...' and 'file:line: warning: ...' on stderr and a\n"
-		"summary on stdout. Exit 2 when there are errors, 0 otherwise.\n\n"
-		"Checks: every variable evaluates (no undefined variable, no reference loop);\n"
-		"[etcd] has members (an odd number); [kube_master] has hosts; every host is in a\n"
-		"group; node names (K8S_NODENAME) are valid and unique; SERVICE_CIDR and\n"
-		"CLUSTER_CIDR are networks that overlap neither each other nor a host's address;\n"
-		"CLUSTER_NETWORK and CONTAINER_RUNTIME are supported values.\n",
-	.complete = "cluster",
-	.opts = "--extra-vars",
-	.run = run,
+    .name = "check",
+    .args = "<cluster> [-e k=v]",
+    .summary = "check hosts and config.yml for mistakes before touching any host",
+    .help = "Reports 'file:line: error: ...' and 'file:line: warning: ...' on stderr and a\n"
+	    "summary on stdout. Exit 2 when there are errors, 0 otherwise.\n\n"
+	    "Checks: every variable evaluates (no undefined variable, no reference loop);\n"
+	    "[etcd] has members (an odd number); [kube_master] has hosts; every host is in a\n"
+	    "group; node names (K8S_NODENAME) are valid and unique; SERVICE_CIDR and\n"
+	    "CLUSTER_CIDR are networks that overlap neither each other nor a host's address;\n"
+	    "CLUSTER_NETWORK and CONTAINER_RUNTIME are supported values.\n",
+    .complete = "cluster",
+    .opts = "--extra-vars",
+    .run = run,
 };

@@ -45,10 +45,10 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_checkout = {
-	.name = "checkout",
-	.args = "<cluster>",
-	.summary = "make a cluster the current one (and its kubeconfig ~/.kube/config)",
-	.help = "",
-	.complete = "cluster",
-	.run = run,
+    .name = "checkout",
+    .args = "<cluster>",
+    .summary = "make a cluster the current one (and its kubeconfig ~/.kube/config)",
+    .help = "",
+    .complete = "cluster",
+    .run = run,
 };

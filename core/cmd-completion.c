@@ -40,7 +40,8 @@ static void bash(void)
 	for (const struct cmd *const *c = ezk_commands; *c; c++) {
 		const char *words = "";
 		if ((*c)->complete && strcmp((*c)->complete, "command") == 0) {
-			printf("    %s) [[ $nargs == 0 ]] && COMPREPLY=($(compgen -W \"", (*c)->name);
+			printf("    %s) [[ $nargs == 0 ]] && COMPREPLY=($(compgen -W \"",
+			       (*c)->name);
 			for (const struct cmd *const *d = ezk_commands; *d; d++)
 				printf("%s ", (*d)->name);
 			puts("\" -- \"$cur\")) ;;");
@@ -50,10 +51,11 @@ static void bash(void)
 			words = "$(_ezk_clusters)";
 		else if ((*c)->complete)
 			words = (*c)->complete;
-		printf("    %s)\n      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"%s\" -- "
-		       "\"$cur\"))\n      elif [[ $nargs == 0 ]]; then COMPREPLY=($(compgen -W \"%s\" "
-		       "-- \"$cur\")); fi ;;\n",
-		       (*c)->name, (*c)->opts ? (*c)->opts : "", words);
+		printf(
+		    "    %s)\n      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"%s\" -- "
+		    "\"$cur\"))\n      elif [[ $nargs == 0 ]]; then COMPREPLY=($(compgen -W \"%s\" "
+		    "-- \"$cur\")); fi ;;\n",
+		    (*c)->name, (*c)->opts ? (*c)->opts : "", words);
 	}
 	fputs("  esac\n"
 	      "}\n"
@@ -66,17 +68,18 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	extern const struct cmd cmd_completion;
 	(void)g;
 	if (argc != 2 || strcmp(argv[1], "bash") != 0)
-		return cmd_usage(&cmd_completion, argc < 2 ? "which shell?" : "only bash is supported");
+		return cmd_usage(&cmd_completion,
+				 argc < 2 ? "which shell?" : "only bash is supported");
 	bash();
 	return EZK_OK;
 }
 
 const struct cmd cmd_completion = {
-	.name = "completion",
-	.args = "bash",
-	.summary = "print a shell completion script",
-	.help = "Load it with:  source <(ezk completion bash)\n"
-		"'make install' puts it where bash-completion finds it.\n",
-	.complete = "bash",
-	.run = run,
+    .name = "completion",
+    .args = "bash",
+    .summary = "print a shell completion script",
+    .help = "Load it with:  source <(ezk completion bash)\n"
+	    "'make install' puts it where bash-completion finds it.\n",
+    .complete = "bash",
+    .run = run,
 };

@@ -37,7 +37,8 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	}
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "ezk: unknown command '%s'\nTry 'ezk help' for the list.\n", argv[1]);
+		fprintf(stderr, "ezk: unknown command '%s'\nTry 'ezk help' for the list.\n",
+			argv[1]);
 		return EZK_USAGE;
 	}
 	printf("usage: ezk %s %s\n\n%s\n", c->name, c->args, c->summary);
@@ -47,10 +48,10 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_help = {
-	.name = "help",
-	.args = "[command]",
-	.summary = "show the commands, or one command's usage",
-	.help = "",
-	.complete = "command",
-	.run = run,
+    .name = "help",
+    .args = "[command]",
+    .summary = "show the commands, or one command's usage",
+    .help = "",
+    .complete = "command",
+    .run = run,
 };

@@ -51,8 +51,9 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	}
 	if (argc - optind != 1 || list == !!host) {
 		value_unref(extra);
-		return cmd_usage(&cmd_inventory, argc - optind != 1 ? "which cluster?"
-								    : "give one of --list or --host");
+		return cmd_usage(&cmd_inventory, argc - optind != 1
+						     ? "which cluster?"
+						     : "give one of --list or --host");
 	}
 	struct cluster *cl;
 	if (cluster_open(g->home, argv[optind], extra, &cl) < 0) {
@@ -86,17 +87,17 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_inventory = {
-	.name = "inventory",
-	.args = "<cluster> --list | --host <host> [-e k=v]",
-	.summary = "show the inventory as JSON, or one host's resolved variables",
-	.help = "Options:\n"
-		"  --list          groups and hosts as 'ansible-inventory --list' prints them\n"
-		"                  (_meta.hostvars holds the inventory's own variables, unevaluated)\n"
-		"  --host <host>   every variable of that host with config.yml and -e applied and\n"
-		"                  templates evaluated; exit 2 naming file:line of any that fail\n"
-		"  -e, --extra-vars k=v|@file.yml|{json}\n"
-		"                  override variables, as ansible-playbook -e\n",
-	.complete = "cluster",
-	.opts = "--list --host --extra-vars",
-	.run = run,
+    .name = "inventory",
+    .args = "<cluster> --list | --host <host> [-e k=v]",
+    .summary = "show the inventory as JSON, or one host's resolved variables",
+    .help = "Options:\n"
+	    "  --list          groups and hosts as 'ansible-inventory --list' prints them\n"
+	    "                  (_meta.hostvars holds the inventory's own variables, unevaluated)\n"
+	    "  --host <host>   every variable of that host with config.yml and -e applied and\n"
+	    "                  templates evaluated; exit 2 naming file:line of any that fail\n"
+	    "  -e, --extra-vars k=v|@file.yml|{json}\n"
+	    "                  override variables, as ansible-playbook -e\n",
+    .complete = "cluster",
+    .opts = "--list --host --extra-vars",
+    .run = run,
 };

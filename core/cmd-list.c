@@ -28,9 +28,9 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_list = {
-	.name = "list",
-	.args = "",
-	.summary = "list the clusters; the current one is marked with '*'",
-	.help = "",
-	.run = run,
+    .name = "list",
+    .args = "",
+    .summary = "list the clusters; the current one is marked with '*'",
+    .help = "",
+    .run = run,
 };

@@ -24,7 +24,8 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 			return cmd_usage(&cmd_new, "unknown option '%s'", argv[optind - 1]);
 	}
 	if (argc - optind != 1)
-		return cmd_usage(&cmd_new, argc - optind < 1 ? "which cluster?" : "too many arguments");
+		return cmd_usage(&cmd_new,
+				 argc - optind < 1 ? "which cluster?" : "too many arguments");
 	const char *name = argv[optind];
 	if (workspace_new(g->home, name, aio) < 0)
 		return cmd_error(EZK_USAGE);
@@ -34,13 +35,13 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_new = {
-	.name = "new",
-	.args = "<cluster> [--aio]",
-	.summary = "create a cluster's hosts and config.yml from the templates",
-	.help = "Options:\n"
-		"  --aio   an all-in-one inventory (one host in every group)\n\n"
-		"Cluster names use lower-case letters, digits and '-'. An existing cluster\n"
-		"is never overwritten.\n",
-	.opts = "--aio",
-	.run = run,
+    .name = "new",
+    .args = "<cluster> [--aio]",
+    .summary = "create a cluster's hosts and config.yml from the templates",
+    .help = "Options:\n"
+	    "  --aio   an all-in-one inventory (one host in every group)\n\n"
+	    "Cluster names use lower-case letters, digits and '-'. An existing cluster\n"
+	    "is never overwritten.\n",
+    .opts = "--aio",
+    .run = run,
 };

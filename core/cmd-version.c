@@ -27,9 +27,9 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 }
 
 const struct cmd cmd_version = {
-	.name = "version",
-	.args = "",
-	.summary = "print ezk's version and the versions of its libraries",
-	.help = "",
-	.run = run,
+    .name = "version",
+    .args = "",
+    .summary = "print ezk's version and the versions of its libraries",
+    .help = "",
+    .run = run,
 };

@@ -25,9 +25,9 @@ struct ezk_globals {
 
 struct cmd {
 	const char *name;
-	const char *args;    /* argument synopsis: "<cluster> [--aio]" */
-	const char *summary; /* one line for `ezk help` */
-	const char *help;    /* the rest of `ezk help <name>`: options, examples */
+	const char *args;     /* argument synopsis: "<cluster> [--aio]" */
+	const char *summary;  /* one line for `ezk help` */
+	const char *help;     /* the rest of `ezk help <name>`: options, examples */
 	const char *complete; /* what completes the first argument: "cluster" or NULL */
 	const char *opts;     /* its options, space-separated, for completion */
 	int (*run)(int argc, char **argv, const struct ezk_globals *g);
@@ -39,9 +39,9 @@ const struct cmd *cmd_find(const char *name);
 /* Print "usage: ezk <name> <args>" and a hint to stderr; returns EZK_USAGE. */
 int cmd_usage(const struct cmd *c, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 
 /* Print the current error message (err.h) as "ezk: <msg>" and return rc. */
 int cmd_error(int rc);

@@ -56,6 +56,12 @@ int ezk_fail_prefix(const char *fmt, ...)
 	return -1;
 }
 
-const char *ezk_err_msg(void) { return err_buf; }
+const char *ezk_err_msg(void)
+{
+	return err_buf;
+}
 
-void ezk_err_clear(void) { err_buf[0] = '\0'; }
+void ezk_err_clear(void)
+{
+	err_buf[0] = '\0';
+}

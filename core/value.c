@@ -33,7 +33,10 @@ static struct value *value_new(enum vtype t)
 	return v;
 }
 
-struct value *value_null(void) { return value_new(V_NULL); }
+struct value *value_null(void)
+{
+	return value_new(V_NULL);
+}
 
 struct value *value_bool(int b)
 {
@@ -64,7 +67,10 @@ struct value *value_strn(const char *s, size_t n)
 	return v;
 }
 
-struct value *value_str(const char *s) { return value_strn(s, strlen(s)); }
+struct value *value_str(const char *s)
+{
+	return value_strn(s, strlen(s));
+}
 
 struct value *value_str_take(char *s, size_t n)
 {
@@ -74,7 +80,10 @@ struct value *value_str_take(char *s, size_t n)
 	return v;
 }
 
-struct value *value_list(void) { return value_new(V_LIST); }
+struct value *value_list(void)
+{
+	return value_new(V_LIST);
+}
 
 struct value *value_map(void)
 {
@@ -118,23 +127,18 @@ void value_unref(struct value *v)
 	if (atomic_fetch_sub_explicit((_Atomic unsigned *)&v->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	switch (v->type) {
-	case V_STR:
-		free(v->u.str.s);
-		break;
+	case V_STR: free(v->u.str.s); break;
 	case V_LIST:
 		for (size_t i = 0; i < v->u.list.n; i++)
 			value_unref(v->u.list.v[i]);
 		free(v->u.list.v);
 		break;
-	case V_MAP:
-		map_free(v->u.map);
-		break;
+	case V_MAP: map_free(v->u.map); break;
 	case V_OBJ:
 		if (v->u.obj.ops->free)
 			v->u.obj.ops->free(v->u.obj.ud);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	free(v);
 }
@@ -160,11 +164,8 @@ struct value *value_copy(const struct value *v)
 		for (size_t i = 0; i < v->u.map->n; i++)
 			value_map_set(c, v->u.map->keys[i], value_copy(v->u.map->vals[i]));
 		break;
-	case V_STR:
-		c = value_strn(v->u.str.s, v->u.str.len);
-		break;
-	case V_OBJ:
-		return value_ref((struct value *)v);
+	case V_STR: c = value_strn(v->u.str.s, v->u.str.len); break;
+	case V_OBJ: return value_ref((struct value *)v);
 	default:
 		c = value_new(v->type);
 		c->u = v->u;
@@ -177,7 +178,8 @@ struct value *value_copy(const struct value *v)
 
 const char *value_type_name(const struct value *v)
 {
-	static const char *names[] = {"none", "bool", "int", "float", "string", "list", "dict", "dict"};
+	static const char *names[] = {"none",	"bool", "int",	"float",
+				      "string", "list", "dict", "dict"};
 	return v ? names[v->type] : "undefined";
 }
 
@@ -185,7 +187,8 @@ void value_list_push(struct value *list, struct value *item)
 {
 	if (list->u.list.n == list->u.list.cap) {
 		list->u.list.cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
-		list->u.list.v = xrealloc(list->u.list.v, list->u.list.cap * sizeof *list->u.list.v);
+		list->u.list.v =
+		    xrealloc(list->u.list.v, list->u.list.cap * sizeof *list->u.list.v);
 	}
 	list->u.list.v[list->u.list.n++] = item;
 }
@@ -355,7 +358,8 @@ int value_equal(const struct value *a, const struct value *b)
 		return a == b;
 	if (is_num(a) && is_num(b)) {
 		if (a->type != V_FLOAT && b->type != V_FLOAT)
-			return (a->type == V_INT ? a->u.i : a->u.b) == (b->type == V_INT ? b->u.i : b->u.b);
+			return (a->type == V_INT ? a->u.i : a->u.b) ==
+			       (b->type == V_INT ? b->u.i : b->u.b);
 		return num(a) == num(b);
 	}
 	if (a->type != b->type)
@@ -363,7 +367,8 @@ int value_equal(const struct value *a, const struct value *b)
 	switch (a->type) {
 	case V_NULL: return 1;
 	case V_STR:
-		return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+		return a->u.str.len == b->u.str.len &&
+		       memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
 	case V_LIST:
 		if (a->u.list.n != b->u.list.n)
 			return 0;
@@ -474,8 +479,8 @@ static void put_repr_str(struct buf *out, const char *s, size_t n)
 
 static void put_repr(const struct value *v, struct buf *out);
 
-static void put_obj_items(const struct value *v, struct buf *out, int json, int indent,
-			  int depth, int sort_keys);
+static void put_obj_items(const struct value *v, struct buf *out, int json, int indent, int depth,
+			  int sort_keys);
 
 static void put_repr(const struct value *v, struct buf *out)
 {
@@ -559,8 +564,8 @@ static void json_map(const struct value *v, struct buf *out, int indent, int dep
 }
 
 /* An obj is shown as the map of its keys (errors in entries print null). */
-static void put_obj_items(const struct value *v, struct buf *out, int json, int indent,
-			  int depth, int sort_keys)
+static void put_obj_items(const struct value *v, struct buf *out, int json, int indent, int depth,
+			  int sort_keys)
 {
 	struct value *m = value_map();
 	struct value *keys = v->u.obj.ops->keys ? v->u.obj.ops->keys(v->u.obj.ud) : NULL;

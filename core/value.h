@@ -82,7 +82,7 @@ struct value *value_map(void);
 struct value *value_obj(const struct vobj_ops *ops, void *ud);
 
 struct value *value_ref(struct value *v); /* returns v; NULL-safe */
-void value_unref(struct value *v);        /* NULL-safe */
+void value_unref(struct value *v);	  /* NULL-safe */
 struct value *value_set_src(struct value *v, const char *file, int line);
 struct value *value_copy(const struct value *v); /* deep copy of list/map */
 

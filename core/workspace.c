@@ -105,9 +105,10 @@ static int copy_template(const char *src, const char *dst, const char *const *su
 int workspace_new(const char *home, const char *name, int aio)
 {
 	if (!cluster_name_ok(name))
-		return ezk_fail("invalid cluster name '%s': use lower-case letters, digits and '-', "
-				"starting with a letter or digit (at most 63)",
-				name);
+		return ezk_fail(
+		    "invalid cluster name '%s': use lower-case letters, digits and '-', "
+		    "starting with a letter or digit (at most 63)",
+		    name);
 	char *dir = cluster_dir(home, name);
 	char *clusters = path_join(home, "clusters");
 	struct buf tmp = BUF_INIT;

@@ -32,18 +32,18 @@ static inline int tap_ok(int cond, const char *file, int line, const char *what)
 
 #define ok(cond, what) tap_ok(!!(cond), __FILE__, __LINE__, (what))
 
-#define is_str(got, want, what)                                                           \
-	do {                                                                              \
-		const char *g_ = (got), *w_ = (want);                                     \
-		if (!tap_ok(g_ && w_ && strcmp(g_, w_) == 0, __FILE__, __LINE__, (what))) \
-			printf("#   got:  \"%s\"\n#   want: \"%s\"\n", g_ ? g_ : "(null)", w_); \
+#define is_str(got, want, what)                                                                    \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		if (!tap_ok(g_ && w_ && strcmp(g_, w_) == 0, __FILE__, __LINE__, (what)))          \
+			printf("#   got:  \"%s\"\n#   want: \"%s\"\n", g_ ? g_ : "(null)", w_);    \
 	} while (0)
 
-#define is_int(got, want, what)                                                        \
-	do {                                                                           \
-		long long g_ = (got), w_ = (want);                                     \
-		if (!tap_ok(g_ == w_, __FILE__, __LINE__, (what)))                     \
-			printf("#   got:  %lld\n#   want: %lld\n", g_, w_);            \
+#define is_int(got, want, what)                                                                    \
+	do {                                                                                       \
+		long long g_ = (got), w_ = (want);                                                 \
+		if (!tap_ok(g_ == w_, __FILE__, __LINE__, (what)))                                 \
+			printf("#   got:  %lld\n#   want: %lld\n", g_, w_);                        \
 	} while (0)
 
 static inline int tap_done(void)
