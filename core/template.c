@@ -4820,8 +4820,10 @@ static int t_sameas(struct ctx *c, int line, struct value *in, struct value **a,
 		    int *res)
 {
 	struct value *o = a[0];
-	if (in->type == V_NULL || in->type == V_BOOL || o->type == V_NULL || o->type == V_BOOL)
-		*res = in->type == o->type && (in->type == V_NULL || in->u.b == o->u.b);
+	/* None, booleans and (small, cached) ints are singletons in Python */
+	if (in->type == V_NULL || in->type == V_BOOL || o->type == V_NULL || o->type == V_BOOL ||
+	    (in->type == V_INT && o->type == V_INT))
+		*res = in->type == o->type && value_equal(in, o);
 	else
 		*res = in == o;
 	return 0;

@@ -38,6 +38,9 @@
  * string/dict/list methods (.split() .strip() .get() .items() ...) and
  * range(). The filter and test names are listed in template.c.
  *
+ * {{ x }} prints Python's str(x) (True, None, "['a', 1]"), except that a
+ * top-level None prints as nothing, as Ansible's finalize does.
+ *
  * Undefined is not an immediate error, as in Ansible: an unknown name, a
  * missing key or an index out of range gives an Undefined that remembers
  * what was missing. `default`, `is defined` and attribute access on it
