@@ -1357,6 +1357,8 @@ struct inventory *inventory_parse(const char *text, size_t len, const char *path
 	struct inventory *inv = xcalloc(1, sizeof *inv);
 	struct parser P = {0};
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	if (!text)
+		len = 0;
 	int rc = 0;
 
 	inv->path = src_intern(path ? path : "<inventory>");

@@ -41,10 +41,18 @@
  * - [g:vars] of a group never declared by [g] or [g:children], and a child
  *   group never declared, are errors (as in Ansible).
  * - Ranges: node[01:03] (zero padding kept), [1:9:2] (a step), [a:c],
- *   several in one name. ezk calls an empty range such as [05:01] an error
- *   where Ansible silently defines no host, and refuses a pattern that
- *   makes more than 100000 names.
- * - Group names: ezk allows letters, digits, '_' and '-' only.
+ *   several in one name.
+ * - A host named like a group gives its line's variables to the group
+ *   (Ansible looks names up among groups first, and only warns).
+ *
+ * Where ezk is stricter than Ansible (each is an error, never a silent
+ * difference): an empty range such as [05:01] (Ansible defines no host),
+ * a pattern making more than 100000 names, group names with characters
+ * other than letters, digits, '_' and '-', a port above 65535, NUL bytes,
+ * invalid UTF-8, and range syntax Ansible only half-reads (']' before
+ * '[', bounds like +1). A UTF-8 byte order mark is skipped. Values
+ * Ansible cannot print (sets, complex numbers) stay raw strings; see
+ * pyliteral.h for the other literal gaps.
  *
  * Variable precedence is the caller's business; this file only keeps each
  * host's and group's own variables, and gives the order in which Ansible

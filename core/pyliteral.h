@@ -21,13 +21,13 @@
  * - lists, tuples (become lists; `1, 2` at the top is a tuple), dicts,
  *   nested, trailing commas, parentheses, `#` comments.
  * - dict keys become strings the way JSON prints them: 1 -> "1",
- *   True -> "true", None -> "null", 1.5 -> "1.5".
+ *   True -> "true", None -> "null", 1.5 -> "1.5"; like Python, 1, True
+ *   and 1.0 are one key (the first spelling, the last value).
  *
  * Known gaps (the raw string is kept instead): ints beyond long long,
  * complex numbers (1j), sets, \N{name} escapes, strings with lone
- * surrogates or bytes that are not UTF-8, tuple/list/dict keys, nesting
- * deeper than 200. Python also treats 1, True and 1.0 as the same dict
- * key; ezk keeps them apart.
+ * surrogates or bytes that are not UTF-8, tuple keys (Ansible cannot
+ * print those either), nesting deeper than 200 brackets.
  */
 #ifndef EZK_PYLITERAL_H
 #define EZK_PYLITERAL_H
