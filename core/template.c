@@ -2421,11 +2421,13 @@ static int argv_defined(struct ctx *c, struct argv *av)
  * slots. Slots are borrowed from av; absent optional ones are NULL. */
 #define MAX_SLOTS (MAX_ARGS + 8)
 
+#define MAX_PARAMS 6 /* slots in the tables' params arrays; the last is always NULL */
+
 static int bind(struct ctx *c, int line, const char *what, const char *const *params, int nreq,
 		int varargs, const struct argv *av, struct value **slots, size_t *nslots)
 {
 	size_t np = 0, npos = 0;
-	while (params[np]) {
+	while (np < MAX_PARAMS - 1 && params[np]) {
 		if (params[np][0] != '*')
 			npos = np + 1;
 		np++;
@@ -2493,7 +2495,7 @@ typedef int (*test_fn)(struct ctx *c, int line, struct value *in, struct value *
 struct tdef {
 	const char *name;
 	test_fn fn;
-	const char *params[4];
+	const char *params[6];
 	int nreq;
 	int flags;
 };
@@ -5020,7 +5022,7 @@ static const struct tdef tests[] = {
     {"none", t_none, {NULL}, 0, T_UNDEF_OK},
     {"number", t_number, {NULL}, 0, T_UNDEF_OK},
     {"odd", t_odd, {NULL}, 0, 0},
-    {"regex", t_regex, {"pattern", "ignorecase", "multiline", "match_type"}, 1, 0},
+    {"regex", t_regex, {"pattern", "ignorecase", "multiline", "match_type", NULL}, 1, 0},
     {"sameas", t_sameas, {"other", NULL}, 1, 0},
     {"search", t_search, {"pattern", "ignorecase", "multiline", NULL}, 1, 0},
     {"sequence", t_sequence, {NULL}, 0, 0},
@@ -5070,7 +5072,7 @@ struct mdef {
 	const char *name;
 	unsigned types;
 	method_fn fn;
-	const char *params[4];
+	const char *params[6];
 	int nreq;
 };
 

@@ -354,6 +354,9 @@ static void test_tests(void)
 	    R("{{ n is odd }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(2) }} "
 	      "{{ 'abc' is match('a.c') }} {{ 'xabc' is match('a') }} {{ 'xabc' is search('a') }}"),
 	    "True True False True False True", "odd, divisibleby, match, search");
+	is_str(R("{{ 'abc' is regex('b') }} {{ 'abc' is regex('b', match_type='match') }} "
+		 "{{ 'abc' is regex('a', false, false, 'match') }}"),
+	       "True False True", "regex test with all four arguments");
 	is_str(R("{{ calico_ver is version('v3.24', '>=') }} {{ '1.9' is version('1.10', '<') }} "
 		 "{{ '1.2.0' is version('1.2', 'eq') }}"),
 	       "True True False", "version");
