@@ -189,25 +189,6 @@ out:
 
 /* ---- strings ---- */
 
-static void put_utf8(struct buf *b, unsigned long cp)
-{
-	if (cp < 0x80) {
-		buf_putc(b, (char)cp);
-	} else if (cp < 0x800) {
-		buf_putc(b, (char)(0xC0 | (cp >> 6)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		buf_putc(b, (char)(0xE0 | (cp >> 12)));
-		buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		buf_putc(b, (char)(0xF0 | (cp >> 18)));
-		buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3F)));
-	}
-}
-
 int py_utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -288,7 +269,7 @@ static int read_escape(struct pl *P, struct buf *out, int bytes)
 		if (bytes)
 			buf_putc(out, (char)cp);
 		else
-			put_utf8(out, cp);
+			buf_put_utf8(out, cp);
 		return 1;
 	case 'u':
 	case 'U':
@@ -297,7 +278,7 @@ static int read_escape(struct pl *P, struct buf *out, int bytes)
 		if (!read_hex(P, c == 'u' ? 4 : 8, &cp) || cp > 0x10FFFF ||
 		    (cp >= 0xD800 && cp <= 0xDFFF))
 			return 0;
-		put_utf8(out, cp);
+		buf_put_utf8(out, cp);
 		return 1;
 	case 'N':
 		if (bytes)
@@ -313,7 +294,7 @@ static int read_escape(struct pl *P, struct buf *out, int bytes)
 			if (bytes)
 				buf_putc(out, (char)(cp & 0xFF));
 			else
-				put_utf8(out, cp);
+				buf_put_utf8(out, cp);
 			return 1;
 		}
 		break;

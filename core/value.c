@@ -563,13 +563,11 @@ static void json_map(const struct value *v, struct buf *out, int indent, int dep
 	free(keys);
 }
 
-/* An obj is shown as the map of its keys (errors in entries print null). */
-static void put_obj_items(const struct value *v, struct buf *out, int json, int indent, int depth,
-			  int sort_keys)
+struct value *value_obj_map(const struct value *v)
 {
 	struct value *m = value_map();
 	struct value *keys = v->u.obj.ops->keys ? v->u.obj.ops->keys(v->u.obj.ud) : NULL;
-	for (size_t i = 0; keys && i < keys->u.list.n; i++) {
+	for (size_t i = 0; keys && keys->type == V_LIST && i < keys->u.list.n; i++) {
 		struct value *k = keys->u.list.v[i], *e = NULL;
 		if (k->type != V_STR)
 			continue;
@@ -578,6 +576,14 @@ static void put_obj_items(const struct value *v, struct buf *out, int json, int 
 		value_map_set(m, k->u.str.s, e);
 	}
 	value_unref(keys);
+	return m;
+}
+
+/* An obj is shown as the map of its entries. */
+static void put_obj_items(const struct value *v, struct buf *out, int json, int indent, int depth,
+			  int sort_keys)
+{
+	struct value *m = value_obj_map(v);
 	if (json)
 		json_map(m, out, indent, depth, sort_keys);
 	else

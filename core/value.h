@@ -101,6 +101,10 @@ int value_map_del(struct value *map, const char *key); /* 1 if removed */
 const char *value_map_key(const struct value *map, size_t i);
 struct value *value_map_val(const struct value *map, size_t i);
 
+/* An obj's entries as a plain map (new reference); an entry whose get
+ * fails is null. Needs ops->keys; without it the map is empty. */
+struct value *value_obj_map(const struct value *obj);
+
 /* Element count of a string (bytes), list or map; 0 otherwise. */
 size_t value_len(const struct value *v);
 

@@ -1239,23 +1239,6 @@ static void spaces(struct buf *out, int n)
 		buf_putc(out, ' ');
 }
 
-/* An obj as the map of its entries (an entry that fails is null). */
-static struct value *obj_map(const struct value *v)
-{
-	struct value *m = value_map();
-	struct value *keys = v->u.obj.ops->keys ? v->u.obj.ops->keys(v->u.obj.ud) : NULL;
-	for (size_t i = 0; keys && keys->type == V_LIST && i < keys->u.list.n; i++) {
-		struct value *k = keys->u.list.v[i], *e = NULL;
-		if (k->type != V_STR)
-			continue;
-		if (v->u.obj.ops->get(v->u.obj.ud, k->u.str.s, k->u.str.len, &e) != 0)
-			e = value_null();
-		value_map_set(m, k->u.str.s, e);
-	}
-	value_unref(keys);
-	return m;
-}
-
 static void emit_node(const struct value *v, struct buf *out, int col, int pos);
 
 /* Longest key written as a simple "key:" (libyaml allows 1024). */
@@ -1299,7 +1282,7 @@ static void emit_list(const struct value *v, struct buf *out, int col, int inlin
 static void emit_node(const struct value *v, struct buf *out, int col, int pos)
 {
 	if (v->type == V_OBJ) {
-		struct value *m = obj_map(v);
+		struct value *m = value_obj_map(v);
 		emit_node(m, out, col, pos);
 		value_unref(m);
 		return;
