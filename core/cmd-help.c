@@ -16,7 +16,10 @@ static void list_commands(void)
 	for (const struct cmd *const *c = ezk_commands; *c; c++) {
 		char syn[128];
 		snprintf(syn, sizeof syn, "%s %s", (*c)->name, (*c)->args);
-		printf("  %-40s %s\n", syn, (*c)->summary);
+		if (strlen(syn) > 36)
+			printf("  %s\n  %-36s %s\n", syn, "", (*c)->summary);
+		else
+			printf("  %-36s %s\n", syn, (*c)->summary);
 	}
 	puts("\nGlobal options:\n"
 	     "  --home DIR   the workspace (default $EZK_HOME, else /etc/ezk)\n"
