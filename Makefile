@@ -44,20 +44,29 @@ $(B)/tests/%: tests/unit/%.c $(B)/libezk.a tests/unit/tap.h
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libezk.a $(LIBS)
 
-units: $(UNIT_BINS)
+# Small programs the CLI tests use (tests/tools/*.c).
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
+$(B)/tools/%: tests/tools/%.c $(B)/libezk.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libezk.a $(LIBS)
+
+units: $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/install-deps.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all units
-	@EZK_BIN=$(CURDIR)/$(EZK) EZK_UNIT_DIR=$(CURDIR)/$(B)/tests tests/run.sh
+	@EZK_BIN=$(CURDIR)/$(EZK) EZK_UNIT_DIR=$(CURDIR)/$(B)/tests \
+		EZK_TOOL_DIR=$(CURDIR)/$(B)/tools tests/run.sh
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check: deps
 	@$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g $(SAN)" LIBS="$(LIBS) $(SAN)" all units
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		EZK_BIN=$(CURDIR)/build-san/ezk EZK_UNIT_DIR=$(CURDIR)/build-san/tests tests/run.sh
+		EZK_BIN=$(CURDIR)/build-san/ezk EZK_UNIT_DIR=$(CURDIR)/build-san/tests \
+		EZK_TOOL_DIR=$(CURDIR)/build-san/tools tests/run.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 export EZK_SRC=$(cd "$here/.." && pwd)
 export EZK_BIN=${EZK_BIN:-$EZK_SRC/ezk}
 export EZK_UNIT_DIR=${EZK_UNIT_DIR:-$EZK_SRC/build/tests}
+export EZK_TOOL_DIR=${EZK_TOOL_DIR:-$EZK_SRC/build/tools}
 export EZK_SHARED_DATA=${EZK_SHARED_DATA:-$EZK_SRC/../shared/data}
 # Tests never read the user's workspace or pyenv shims.
 unset EZK_HOME EZK_DATA
