@@ -9,9 +9,9 @@ scripts/install-deps.sh --fuzz
 secs=${FUZZ_SECONDS:-60}
 out=build-fuzz
 mkdir -p "$out"
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(pkg-config --cflags yaml-0.1) -Icore"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DEZK_PREFIX=\"/usr/local\" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(pkg-config --cflags yaml-0.1) -Icore"
 LIBS="$(pkg-config --libs yaml-0.1) -lm -lpthread"
-CORE="core/value.c core/buf.c core/err.c core/inventory.c core/template.c core/yamlio.c $(ls core/pyliteral.c 2>/dev/null || true)"
+CORE="$(ls core/*.c | grep -v -e '/main.c' -e '/cmd-')"
 only=${1:-}
 for f in tests/fuzz/fuzz-*.c; do
 	name=$(basename "$f" .c)
