@@ -36,7 +36,7 @@
  * ~ (string concat), comparisons (== != < <= > >=, in, not in), and, or,
  * not, `a if c else b`, filters `x | f(args, kw=v)`, tests `x is [not] t`,
  * string/dict/list methods (.split() .strip() .get() .items() ...) and
- * range(). The filter and test names are listed in template.c.
+ * range(). The filter and test names are listed in tmpl-filters.c.
  *
  * {{ x }} prints Python's str(x) (True, None, "['a', 1]"), except that a
  * top-level None prints as nothing, as Ansible's finalize does.

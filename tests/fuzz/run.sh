@@ -22,7 +22,7 @@ for f in tests/fuzz/fuzz-*.c; do
 	case $name in
 	fuzz-inventory) cp inventories/hosts.* tests/data/inventory/* "$corpus/" 2>/dev/null || true ;;
 	fuzz-yaml) cp inventories/config.yml tests/data/yaml/* ../shared/data/kubeasz-example/config.yml "$corpus/" 2>/dev/null || true ;;
-	fuzz-template) grep -ho '{[{%].*[}%]}' inventories/* | head -50 | split -l 1 - "$corpus/seed-" ;;
+	fuzz-template) cp tests/data/templates/*.j2 "$corpus/" ;;
 	esac
 	echo "== $name for ${secs}s"
 	(cd "$out" && "./$name" -max_total_time="$secs" -max_len=4096 -timeout=10 \
