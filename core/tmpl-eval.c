@@ -605,7 +605,7 @@ static struct value *repeat(struct ctx *c, int line, struct value *seq, long lon
 	if (tmpl_charge(c, line, n * (size_t)count * STEPS_PER_ITEM) < 0)
 		return NULL;
 	struct value *l = value_list();
-	for (long long i = 0; i < count; i++)
+	for (long long i = 0; n && i < count; i++) /* [] * 10**9 is [] at once */
 		for (size_t j = 0; j < n; j++)
 			value_list_push(l, value_ref(seq->u.list.v[j]));
 	return l;

@@ -189,6 +189,8 @@ static void test_expressions(void)
 	is_str(R("{{ 'a' ~ 1 ~ nothing ~ yes }}"), "a1NoneTrue", "~ concatenates str()");
 	is_str(R("{{ 'x' + 'y' }} {{ 'ab' * 3 }} {{ [1] + [2, 3] }}"), "xy ababab [1, 2, 3]",
 	       "+ and * on strings and lists");
+	is_str(R("{{ [] * 3613836382 }} {{ (() * 99999999999) | length }} {{ '' * 4000000000 }}|"),
+	       "[] 0 |", "an empty list or string times a huge count is empty at once (fuzz)");
 	is_str(R("{{ 'it\\'s' }} {{ \"tab\\there\" }} {{ 'a' 'b' }}"), "it's tab\there ab",
 	       "string escapes and adjacent literals");
 	is_str(R("{{ true }} {{ False }} {{ none }}|{{ nothing }}"), "True False |",
