@@ -365,6 +365,27 @@ static void check_nodenames(struct report *r, struct cluster *c)
 	value_unref(names);
 }
 
+/* kubeasz's example config.yml carries version placeholders ("__calico__")
+ * that `ezctl new` fills in; a config copied by hand keeps them. */
+static void check_placeholders(struct report *r, struct cluster *c)
+{
+	for (size_t i = 0; i < value_len(c->config); i++) {
+		const struct value *v = value_map_val(c->config, i);
+		const char *s = str_of(v), *a, *b;
+		if (!s || !(a = strstr(s, "__")) || !(b = strstr(a + 2, "__")) || b == a + 2)
+			continue;
+		int word = 1;
+		for (const char *p = a + 2; p < b; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+				word = 0;
+		if (word)
+			say(r, 0, v->file, v->line,
+			    "%s holds the placeholder '%.*s' that 'ezctl new' fills in: set a "
+			    "real value",
+			    value_map_key(c->config, i), (int)(b + 2 - a), a);
+	}
+}
+
 static void warn_cb(void *ud, const char *msg)
 {
 	say(ud, 1, NULL, 0, "%s", msg);
@@ -400,6 +421,7 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 					       "kube-ovn", "none",    NULL};
 	static const char *const runtimes[] = {"containerd", "docker", NULL};
 	check_groups(&r, cl);
+	check_placeholders(&r, cl);
 	for (size_t h = 0; h < inventory_nhosts(cl->inv); h++) {
 		struct value *all;
 		if (vars_resolve_all(cl, h, &all, warn_cb, &r) == 0)

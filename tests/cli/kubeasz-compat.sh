@@ -75,6 +75,8 @@ if [ -d "$KE" ]; then
 	no_crash "--host on the raw example"
 	run "$EZK" check multi
 	is "$rc" 2 "check on the raw example reports the error"
+	line=$(grep -n '^calico_ver:' "$KE/config.yml" | cut -d: -f1)
+	like "$err" "config.yml:$line: warning: calico_ver holds the placeholder '__calico__'" "check names an unfilled placeholder"
 else
 	skip "kubeasz example not present at $KE"
 fi
