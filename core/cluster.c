@@ -110,7 +110,9 @@ static int compile_all(struct tcache *tc, const struct value *v)
 	switch (v->type) {
 	case V_STR:
 		if (tmpl_needed(v->u.str.s, v->u.str.len) && !tc_get(tc, v)) {
-			struct tmpl *t = tmpl_compile(v->u.str.s, v->u.str.len, v->file, v->line);
+			/* Ansible's templar trims blocks for variables too */
+			struct tmpl *t =
+			    tmpl_compile_ex(v->u.str.s, v->u.str.len, v->file, v->line, 1);
 			if (!t)
 				return -1;
 			tc_put(tc, v, t);

@@ -19,7 +19,8 @@
  * group_names, hostvars) cannot be overridden.
  *
  * Values are templated lazily, the way Ansible does: a variable is
- * evaluated when something asks for it, in the context of the host asking.
+ * evaluated when something asks for it, in the context of the host asking,
+ * with trim_blocks on as in Ansible's templar.
  * Every template in the inventory, config.yml and -e is compiled once at
  * load, so a syntax error anywhere stops the load with file:line. A value
  * that refers to itself, directly or through others, is a "reference

@@ -89,11 +89,14 @@ int main(void)
 				 "nested: {k: \"{{ base }}\", l: [\"{{ path }}\", 2]}\n"
 				 "undef_ok: \"{{ nope | default('dflt') }}\"\n"
 				 "undef_bad: \"{{ nope }}\"\n"
-				 "inventory_hostname: fake\n");
+				 "inventory_hostname: fake\n"
+				 "tb: \"{% if true %}\\nA\\n{% endif %}\\nB\"\n");
 	ok(c != NULL, "cluster loads");
 	if (!c)
 		return tap_done();
 	is_str(get(c, "m1.example.com", "path"), "/srv/x", "template in [all:vars]");
+	is_str(get(c, "m1.example.com", "tb"), "A\nB",
+	       "blocks are trimmed in variables, as Ansible's templar does");
 	is_str(get(c, "m1.example.com", "xs"), "[1, 2, 3]",
 	       "a whole-expression template keeps its type");
 	is_str(get(c, "m1.example.com", "short"), "m1", "inventory_hostname_short");
