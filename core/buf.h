@@ -33,6 +33,8 @@ void buf_put(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) EZK_PRINTF(2, 3);
+/* The value of a hexadecimal digit, or -1 (for the escape readers). */
+int hex_value(char c);
 /* Append a Unicode code point as UTF-8 (1 to 4 bytes). */
 void buf_put_utf8(struct buf *b, unsigned long cp);
 /* Append s as a JSON string literal, quotes included. */

@@ -48,17 +48,6 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Spaces, tabs, form feeds and a comment up to the end. */
 static void skip_ws(struct pl *P)
 {
@@ -92,7 +81,7 @@ static size_t digitpart(struct pl *P, struct buf *out, int base)
 	size_t n = 0;
 	for (;;) {
 		int c = peek(P);
-		int d = c >= 0 ? hexval((char)c) : -1;
+		int d = c >= 0 ? hex_value((char)c) : -1;
 		if (d >= 0 && d < base) {
 			buf_putc(out, (char)c);
 			P->p++;
@@ -101,7 +90,7 @@ static size_t digitpart(struct pl *P, struct buf *out, int base)
 		}
 		if (c == '_' && n > 0) {
 			int c2 = at(P, 1);
-			int d2 = c2 >= 0 ? hexval((char)c2) : -1;
+			int d2 = c2 >= 0 ? hex_value((char)c2) : -1;
 			if (d2 >= 0 && d2 < base) {
 				P->p++;
 				continue;
@@ -115,7 +104,7 @@ static struct value *int_from(struct pl *P, const char *digits, int base)
 {
 	unsigned long long v = 0;
 	for (const char *d = digits; *d; d++) {
-		unsigned h = (unsigned)hexval(*d);
+		unsigned h = (unsigned)hex_value(*d);
 		if (v > (ULLONG_MAX - h) / (unsigned)base)
 			return NULL;
 		v = v * (unsigned)base + h;
@@ -233,7 +222,7 @@ static int read_hex(struct pl *P, int count, unsigned long *cp)
 	unsigned long v = 0;
 	for (int i = 0; i < count; i++) {
 		int c = peek(P);
-		int h = c >= 0 ? hexval((char)c) : -1;
+		int h = c >= 0 ? hex_value((char)c) : -1;
 		if (h < 0)
 			return 0;
 		v = v * 16 + (unsigned long)h;

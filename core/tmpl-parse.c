@@ -208,17 +208,6 @@ static size_t find_open(const struct lexer *lx, size_t from)
 	return lx->len;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string literal at lx->pos (on the quote), with Python's escapes. */
 static int lex_string(struct lexer *lx)
 {
@@ -273,7 +262,7 @@ static int lex_string(struct lexer *lx)
 		if (ndig) {
 			unsigned long cp = 0;
 			for (int k = 0; k < ndig; k++) {
-				int h = lx->pos < lx->len ? hexval(lx->src[lx->pos]) : -1;
+				int h = lx->pos < lx->len ? hex_value(lx->src[lx->pos]) : -1;
 				if (h < 0) {
 					buf_free(&b);
 					return syntax_error(lx->file, line_at(lx, lx->pos),
