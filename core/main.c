@@ -6,6 +6,7 @@
  * is the only list of commands: help and completion read it.
  */
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,12 @@
 #include "cmd.h"
 #include "err.h"
 
-extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_help,
-    cmd_version, cmd_completion;
+extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_ping,
+    cmd_keys, cmd_help, cmd_version, cmd_completion;
 
 const struct cmd *const ezk_commands[] = {
-    &cmd_new,  &cmd_list,    &cmd_checkout,   &cmd_inventory, &cmd_check,
-    &cmd_help, &cmd_version, &cmd_completion, NULL,
+    &cmd_new,  &cmd_list, &cmd_checkout, &cmd_inventory,  &cmd_check, &cmd_ping,
+    &cmd_keys, &cmd_help, &cmd_version,	 &cmd_completion, NULL,
 };
 
 const struct cmd *cmd_find(const char *name)
@@ -60,6 +61,8 @@ static void short_usage(FILE *f)
 int main(int argc, char **argv)
 {
 	struct ezk_globals g = {0};
+	/* A host that drops its connection must not kill the whole run. */
+	signal(SIGPIPE, SIG_IGN);
 	char **args = calloc((size_t)argc + 1, sizeof *args);
 	int n = 0, want_help = 0;
 

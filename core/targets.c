@@ -1,0 +1,483 @@
+/*
+ * targets.c - host patterns (--limit) and connection variables. See
+ * targets.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "err.h"
+#include "fsutil.h"
+#include "inventory.h"
+#include "pool.h"
+#include "targets.h"
+#include "value.h"
+
+void run_opts_init(struct run_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->forks = POOL_DEFAULT_FORKS;
+	o->timeout_s = 10;
+	o->extra = value_map();
+}
+
+void run_opts_free(struct run_opts *o)
+{
+	value_unref(o->extra);
+	o->extra = NULL;
+}
+
+int run_opts_parse(struct run_opts *o, int c, const char *arg)
+{
+	char *end;
+	long n;
+	switch (c) {
+	case 'l': o->limit = arg; return 1;
+	case 'f':
+		n = strtol(arg, &end, 10);
+		if (*end || n < 1 || n > 10000)
+			return ezk_fail("--forks wants a number from 1 to 10000, not '%s'", arg);
+		o->forks = (int)n;
+		return 1;
+	case 'T':
+		n = strtol(arg, &end, 10);
+		if (*end || n < 1 || n > 3600)
+			return ezk_fail("--timeout wants seconds from 1 to 3600, not '%s'", arg);
+		o->timeout_s = (int)n;
+		return 1;
+	case 'u': o->user = arg; return 1;
+	case 'k': o->ask_pass = true; return 1;
+	case 'K': o->ask_become_pass = true; return 1;
+	case 'b': o->become = true; return 1;
+	case 'e': return vars_parse_extra(arg, o->extra) < 0 ? -1 : 1;
+	case 1001: o->json = true; return 1;
+	case 1002: o->key_file = arg; return 1;
+	case 1003: o->become_user = arg; return 1;
+	case 1004: o->jump = arg; return 1;
+	case 1005:
+		if (!strcmp(arg, "accept-new"))
+			o->hostkey = SSH_HOSTKEY_ACCEPT_NEW;
+		else if (!strcmp(arg, "strict") || !strcmp(arg, "yes"))
+			o->hostkey = SSH_HOSTKEY_STRICT;
+		else if (!strcmp(arg, "off") || !strcmp(arg, "no"))
+			o->hostkey = SSH_HOSTKEY_OFF;
+		else
+			return ezk_fail("--host-key-checking wants accept-new, strict or off, not "
+					"'%s'",
+					arg);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- patterns ---- */
+
+static bool host_in_group(const struct inventory *inv, size_t h, size_t g)
+{
+	const size_t *gs;
+	size_t n = inventory_host_groups(inv, h, &gs);
+	for (size_t i = 0; i < n; i++)
+		if (gs[i] == g)
+			return true;
+	return false;
+}
+
+/* Mark the hosts one pattern item names; -1 when it names nothing. */
+static int match_item(const struct inventory *inv, const char *item, char *mark)
+{
+	size_t nh = inventory_nhosts(inv), ng = inventory_ngroups(inv);
+	int found = 0;
+	if (!strcmp(item, "all") || !strcmp(item, "*")) {
+		memset(mark, 1, nh);
+		return nh ? 0 : -1;
+	}
+	if (item[0] == '~') {
+		regex_t re;
+		if (regcomp(&re, item + 1, REG_EXTENDED | REG_NOSUB) != 0)
+			return ezk_fail("--limit: bad regular expression '%s'", item + 1);
+		for (size_t g = 0; g < ng; g++)
+			if (regexec(&re, inventory_group(inv, g), 0, NULL, 0) == 0)
+				for (size_t h = 0; h < nh; h++)
+					if (host_in_group(inv, h, g))
+						mark[h] = 1, found = 1;
+		for (size_t h = 0; h < nh; h++)
+			if (regexec(&re, inventory_host(inv, h), 0, NULL, 0) == 0)
+				mark[h] = 1, found = 1;
+		regfree(&re);
+		return found ? 0 : -1;
+	}
+	bool glob = strpbrk(item, "*?[") != NULL;
+	for (size_t g = 0; g < ng; g++) {
+		const char *name = inventory_group(inv, g);
+		if (glob ? fnmatch(item, name, 0) == 0 : strcmp(item, name) == 0)
+			for (size_t h = 0; h < nh; h++)
+				if (host_in_group(inv, h, g))
+					mark[h] = 1, found = 1;
+	}
+	for (size_t h = 0; h < nh; h++) {
+		const char *name = inventory_host(inv, h);
+		if (glob ? fnmatch(item, name, 0) == 0 : strcmp(item, name) == 0)
+			mark[h] = 1, found = 1;
+	}
+	return found ? 0 : -1;
+}
+
+/* Ansible splits on ',' when there is one, else on ':' (unless the whole
+ * pattern is an IPv6 address). */
+static char **split_pattern(const char *pattern, size_t *n)
+{
+	char sep = strchr(pattern, ',') ? ',' : ':';
+	unsigned char v6[16];
+	if (sep == ':' && inet_pton(AF_INET6, pattern, v6) == 1)
+		sep = 0;
+	char **items = NULL;
+	*n = 0;
+	const char *p = pattern;
+	for (;;) {
+		const char *e = sep ? strchr(p, sep) : NULL;
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len) {
+			items = xrealloc(items, (*n + 1) * sizeof *items);
+			items[(*n)++] = xstrndup(p, len);
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return items;
+}
+
+int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n)
+{
+	const struct inventory *inv = c->inv;
+	size_t nh = inventory_nhosts(inv), ni;
+	*hosts = NULL;
+	*n = 0;
+	if (!pattern || !*pattern)
+		pattern = "all";
+	char **items = split_pattern(pattern, &ni);
+	char *plus = xcalloc(nh + 1, 1), *and = xcalloc(nh + 1, 1), *minus = xcalloc(nh + 1, 1);
+	bool any_plus = false, any_and = false;
+	int rc = 0;
+	for (size_t i = 0; i < ni && rc == 0; i++) {
+		const char *it = items[i];
+		char *into = plus;
+		if (it[0] == '!')
+			into = minus, it++;
+		else if (it[0] == '&')
+			into = and, it++;
+		char *m = xcalloc(nh + 1, 1);
+		ezk_err_clear();
+		if (match_item(inv, it, m) < 0) {
+			if (!*ezk_err_msg())
+				ezk_fail("--limit: no host or group in %s matches '%s'",
+					 inventory_path(inv), it);
+			rc = -1;
+		} else if (into == and) {
+			if (!any_and)
+				memcpy(and, m, nh);
+			else
+				for (size_t h = 0; h < nh; h++)
+					and[h] &= m[h];
+			any_and = true;
+		} else {
+			for (size_t h = 0; h < nh; h++)
+				into[h] |= m[h];
+			if (into == plus)
+				any_plus = true;
+		}
+		free(m);
+	}
+	if (rc == 0) {
+		if (!any_plus)
+			memset(plus, 1, nh);
+		*hosts = xcalloc(nh + 1, sizeof **hosts);
+		for (size_t h = 0; h < nh; h++)
+			if (plus[h] && (!any_and || and[h]) && !minus[h])
+				(*hosts)[(*n)++] = h;
+		if (*n == 0) {
+			rc = ezk_fail("--limit: '%s' leaves no hosts", pattern);
+			free(*hosts);
+			*hosts = NULL;
+		}
+	}
+	for (size_t i = 0; i < ni; i++)
+		free(items[i]);
+	free(items);
+	free(plus);
+	free(and);
+	free(minus);
+	return rc;
+}
+
+/* ---- secrets ---- */
+
+char *secret_read(const char *prompt)
+{
+	FILE *tty = isatty(STDIN_FILENO) ? fopen("/dev/tty", "r+") : NULL;
+	FILE *in = tty ? tty : stdin;
+	struct termios old, quiet;
+	bool echo_off = false;
+	if (tty) {
+		fputs(prompt, tty);
+		fflush(tty);
+		if (tcgetattr(fileno(tty), &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+			echo_off = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+		}
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, in);
+	if (echo_off) {
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		fputc('\n', tty);
+	}
+	if (tty)
+		fclose(tty);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	return line;
+}
+
+static void wipe(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* ---- per-host variables ---- */
+
+static const char *keep(struct targets *ts, char *s)
+{
+	ts->owned = xrealloc(ts->owned, (ts->nowned + 1) * sizeof *ts->owned);
+	ts->owned[ts->nowned++] = s;
+	return s;
+}
+
+/* The first defined variable of names as a string (kept in ts), NULL if
+ * none; -1 in *err on an evaluation error. */
+static const char *var_str(struct targets *ts, struct cluster *c, size_t h,
+			   const char *const *names, int *err)
+{
+	for (; *names; names++) {
+		struct value *v = NULL;
+		int rc = vars_get(c, h, *names, &v);
+		if (rc < 0) {
+			*err = -1;
+			return NULL;
+		}
+		if (rc == 0) {
+			struct buf b = BUF_INIT;
+			if (v->type != V_NULL)
+				value_to_str(v, &b);
+			value_unref(v);
+			if (!b.len) {
+				buf_free(&b);
+				continue;
+			}
+			return keep(ts, buf_detach(&b));
+		}
+	}
+	return NULL;
+}
+
+static bool boolish(const char *s)
+{
+	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on", NULL};
+	for (const char *const *y = yes; *y; y++)
+		if (!strcasecmp(s, *y))
+			return true;
+	return false;
+}
+
+/* -J host, -o ProxyJump=host, -o ProxyCommand=cmd (also "-oX=y", "X y"). */
+static int parse_common_args(const char *args, const char **jump, const char **proxy_cmd,
+			     struct targets *ts)
+{
+	const char *p = args;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *opt = NULL;
+		size_t olen = 0;
+		if (!strncmp(p, "-J", 2)) {
+			p += 2;
+			while (*p == ' ')
+				p++;
+			const char *e = p;
+			while (*e && *e != ' ')
+				e++;
+			*jump = keep(ts, xstrndup(p, (size_t)(e - p)));
+			p = e;
+			continue;
+		}
+		if (!strncmp(p, "-o", 2)) {
+			p += 2;
+			while (*p == ' ')
+				p++;
+			char q = (*p == '"' || *p == '\'') ? *p++ : 0;
+			const char *e = p;
+			while (*e && (q ? *e != q : *e != ' '))
+				e++;
+			opt = p;
+			olen = (size_t)(e - p);
+			p = *e ? e + 1 : e;
+		} else {
+			while (*p && *p != ' ')
+				p++;
+			continue;
+		}
+		char *o = xstrndup(opt, olen);
+		char *eq = strpbrk(o, "= ");
+		if (eq) {
+			*eq = 0;
+			char *val = eq + 1;
+			while (*val == ' ' || *val == '=')
+				val++;
+			if (!strcasecmp(o, "ProxyJump"))
+				*jump = keep(ts, xstrdup(val));
+			else if (!strcasecmp(o, "ProxyCommand"))
+				*proxy_cmd = keep(ts, xstrdup(val));
+		}
+		free(o);
+	}
+	return 0;
+}
+
+static int host_target(struct targets *ts, struct cluster *c, size_t h, const struct run_opts *o,
+		       struct ssh_target *t)
+{
+	int err = 0;
+	const char *name = inventory_host(c->inv, h);
+	t->name = name;
+#define V(...) var_str(ts, c, h, (const char *const[]){__VA_ARGS__, NULL}, &err)
+	t->addr = V("ansible_host", "ansible_ssh_host");
+	const char *port = V("ansible_port", "ansible_ssh_port");
+	t->user = V("ansible_user", "ansible_ssh_user");
+	t->key_file = V("ansible_ssh_private_key_file", "ansible_private_key_file");
+	t->password = V("ansible_ssh_pass", "ansible_password", "ansible_ssh_password");
+	const char *become = V("ansible_become");
+	t->become_user = V("ansible_become_user");
+	t->become_password = V("ansible_become_password", "ansible_become_pass");
+	const char *method = V("ansible_become_method");
+	const char *common = V("ansible_ssh_common_args");
+	const char *extra = V("ansible_ssh_extra_args");
+	const char *conn = V("ansible_connection");
+#undef V
+	if (err)
+		return -1;
+	if (!t->addr)
+		t->addr = name;
+	if (port) {
+		char *end;
+		long p = strtol(port, &end, 10);
+		if (*end || p < 1 || p > 65535)
+			return ezk_fail("%s: ansible_port of %s is not a port: '%s'", c->hosts_path,
+					name, port);
+		t->port = (int)p;
+	}
+	if (!t->user)
+		t->user = o->user;
+	if (!t->key_file)
+		t->key_file = o->key_file;
+	t->become = become ? boolish(become) : o->become;
+	if (!t->become_user)
+		t->become_user = o->become_user;
+	if (method && strcmp(method, "sudo") != 0)
+		return ezk_fail("%s: ansible_become_method '%s' of %s: ezk becomes with sudo only",
+				c->hosts_path, method, name);
+	if (conn && strcmp(conn, "ssh") && strcmp(conn, "smart") && strcmp(conn, "paramiko"))
+		return ezk_fail("%s: ansible_connection '%s' of %s: ezk connects with ssh only",
+				c->hosts_path, conn, name);
+	if (common)
+		parse_common_args(common, &t->jump, &t->proxy_command, ts);
+	if (extra)
+		parse_common_args(extra, &t->jump, &t->proxy_command, ts);
+	return 0;
+}
+
+int targets_open(struct cluster *c, const struct run_opts *o, const char *home,
+		 struct targets **out)
+{
+	struct targets *ts = xcalloc(1, sizeof *ts);
+	*out = NULL;
+	if (targets_select(c, o->limit, &ts->host, &ts->n) < 0) {
+		free(ts);
+		return -1;
+	}
+	ts->t = xcalloc(ts->n, sizeof *ts->t);
+	for (size_t i = 0; i < ts->n; i++)
+		if (host_target(ts, c, ts->host[i], o, &ts->t[i]) < 0) {
+			targets_free(ts);
+			return -1;
+		}
+	struct ssh_conf conf = SSH_CONF_INIT;
+	ts->known_hosts = path_join(home, "known_hosts");
+	conf.known_hosts = ts->known_hosts;
+	conf.hostkey = o->hostkey;
+	conf.connect_timeout_ms = o->timeout_s * 1000;
+	conf.key_file = o->key_file;
+	conf.jump = o->jump;
+	if (o->ask_pass) {
+		ts->password = secret_read("SSH password: ");
+		if (!ts->password) {
+			targets_free(ts);
+			return ezk_fail("--ask-pass: no password given");
+		}
+		conf.password = ts->password;
+	}
+	if (o->ask_become_pass) {
+		ts->become_password = secret_read("BECOME password[defaults to SSH password]: ");
+		if (!ts->become_password) {
+			targets_free(ts);
+			return ezk_fail("--ask-become-pass: no password given");
+		}
+		if (!*ts->become_password && ts->password) {
+			free(ts->become_password);
+			ts->become_password = xstrdup(ts->password);
+		}
+		conf.become_password = ts->become_password;
+	}
+	ts->conf = conf;
+	*out = ts;
+	return 0;
+}
+
+void targets_free(struct targets *ts)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->nowned; i++) {
+		/* Some of these are passwords from the inventory. */
+		explicit_bzero(ts->owned[i], strlen(ts->owned[i]));
+		free(ts->owned[i]);
+	}
+	free(ts->owned);
+	free(ts->host);
+	free(ts->t);
+	free(ts->known_hosts);
+	wipe(ts->password);
+	wipe(ts->become_password);
+	free(ts);
+}

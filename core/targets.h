@@ -1,0 +1,123 @@
+/*
+ * targets.h - which hosts a command acts on, and how to reach each one.
+ *
+ * Every command that acts on hosts (ping, keys push, setup, ...) takes the
+ * same options, as Ansible's do:
+ *   -l/--limit PATTERN   hosts or groups: "kube_node", "10.0.0.1,etcd",
+ *                        "all:!kube_master", "kube_node:&etcd", "10.0.0.*",
+ *                        "~regex"; a pattern matching nothing is an error
+ *   -f/--forks N         hosts worked on at once (default 50)
+ *   -u/--user USER       login user for hosts without ansible_user
+ *   --key/--private-key FILE, -k/--ask-pass, -b/--become, --become-user U,
+ *   -K/--ask-become-pass, --jump [user@]host[:port], -T/--timeout SECONDS
+ *   (connect), --host-key-checking accept-new|strict|off, --json, -e k=v
+ *
+ *     struct run_opts o;
+ *     run_opts_init(&o);
+ *     while ((c = getopt_long(argc, argv, RUN_SHORTOPTS "x", longopts, 0)) != -1)
+ *         if (run_opts_parse(&o, c, optarg) ...)      // 1 taken, 0 not ours, -1 bad
+ *     struct targets *ts;
+ *     if (targets_open(cl, &o, home, &ts) < 0) ...;  // select + read variables
+ *     ... ssh_host_new(&ts->conf, &ts->t[i]) for i < ts->n ...
+ *     targets_free(ts);
+ *
+ * Per host, from its variables (inventory, config.yml, -e; Ansible's names):
+ * ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file,
+ * ansible_ssh_pass / ansible_password, ansible_become, ansible_become_user,
+ * ansible_become_password / ansible_become_pass, ansible_become_method
+ * (sudo only), ansible_ssh_common_args / ansible_ssh_extra_args (-J host,
+ * -o ProxyJump=..., -o ProxyCommand=...). A command-line option is a
+ * default: a host's own variable wins, as in Ansible.
+ *
+ * Passwords asked with -k/-K are read from the terminal with echo off, or
+ * when stdin is not a terminal, one line each from stdin (so scripts can
+ * pipe them in); never from argv or the environment.
+ */
+#ifndef EZK_TARGETS_H
+#define EZK_TARGETS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ssh.h"
+
+struct cluster;
+struct value;
+
+struct run_opts {
+	const char *limit;
+	int forks;
+	bool json;
+	const char *user, *key_file, *jump, *become_user;
+	bool ask_pass, ask_become_pass, become;
+	int timeout_s;
+	enum ssh_hostkey_mode hostkey;
+	struct value *extra; /* -e, a map (owned) */
+};
+
+#define RUN_SHORTOPTS "l:f:u:kKbT:e:"
+/* Long options of run_opts; end a command's own table with RUN_LONGOPTS. */
+#define RUN_LONGOPTS                                                                               \
+	{"limit", required_argument, NULL, 'l'}, {"forks", required_argument, NULL, 'f'},          \
+	    {"user", required_argument, NULL, 'u'}, {"ask-pass", no_argument, NULL, 'k'},          \
+	    {"ask-become-pass", no_argument, NULL, 'K'}, {"become", no_argument, NULL, 'b'},       \
+	    {"timeout", required_argument, NULL, 'T'},                                             \
+	    {"extra-vars", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 1001},       \
+	    {"key", required_argument, NULL, 1002},                                                \
+	    {"private-key", required_argument, NULL, 1002},                                        \
+	    {"become-user", required_argument, NULL, 1003},                                        \
+	    {"jump", required_argument, NULL, 1004},                                               \
+	    {"host-key-checking", required_argument, NULL, 1005},                                  \
+	{                                                                                          \
+		0                                                                                  \
+	}
+/* For `ezk help` and completion. */
+#define RUN_OPTS_HELP                                                                              \
+	"  -l, --limit PATTERN      only these hosts/groups (a,b  all:!g  g:&h  10.0.0.*)\n"       \
+	"  -f, --forks N            hosts at once (default 50)\n"                                  \
+	"  -u, --user USER          login user where ansible_user is not set\n"                    \
+	"      --key FILE           private key (also ansible_ssh_private_key_file)\n"             \
+	"  -k, --ask-pass           ask for the SSH password (stdin when not a terminal)\n"        \
+	"  -b, --become             sudo on the hosts (also ansible_become)\n"                     \
+	"      --become-user USER   sudo to USER (default root)\n"                                 \
+	"  -K, --ask-become-pass    ask for the sudo password\n"                                   \
+	"      --jump [U@]HOST[:P]  reach the hosts through a jump host\n"                         \
+	"  -T, --timeout SECONDS    connect timeout (default 10)\n"                                \
+	"      --host-key-checking MODE   accept-new (default), strict or off\n"                   \
+	"      --json               one JSON object per line\n"                                    \
+	"  -e, --extra-vars VARS    k=v, @file.yml or JSON, over config.yml\n"
+#define RUN_OPTS_NAMES                                                                             \
+	"--limit --forks --user --key --ask-pass --become --become-user --ask-become-pass "        \
+	"--jump --timeout --host-key-checking --json --extra-vars"
+
+void run_opts_init(struct run_opts *o);
+void run_opts_free(struct run_opts *o);
+/* 1: the option was one of ours; 0: not ours; -1: bad value (message set). */
+int run_opts_parse(struct run_opts *o, int c, const char *arg);
+
+/* The hosts of the cluster a pattern selects, in inventory order. */
+int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n);
+
+struct targets {
+	size_t n;
+	size_t *host;	      /* inventory index of each target */
+	struct ssh_target *t; /* how to reach each */
+	struct ssh_conf conf; /* shared */
+	char *known_hosts;
+	char *password, *become_password; /* asked once (-k, -K); wiped on free */
+	char **owned;
+	size_t nowned;
+};
+
+/* Select the hosts of o->limit (all when NULL), read their connection
+ * variables, ask for passwords if -k/-K. Errors: -1 with file:line. */
+int targets_open(struct cluster *c, const struct run_opts *o, const char *home,
+		 struct targets **out);
+void targets_free(struct targets *ts);
+
+/* Read a secret: from the terminal with echo off (prompt on it), else one
+ * line from stdin. NULL at end of input. */
+char *secret_read(const char *prompt);
+
+#endif

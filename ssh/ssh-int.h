@@ -1,0 +1,47 @@
+/*
+ * ssh-int.h - what session.c, shell.c and transfer.c share. Not for users
+ * of the transport: they see ssh.h only.
+ */
+#ifndef EZK_SSH_INT_H
+#define EZK_SSH_INT_H
+
+#include <libssh/libssh.h>
+
+#include "ssh.h"
+
+/* One resident remote sh, on its own channel. */
+struct ssh_shell {
+	ssh_channel ch;
+	bool up;
+};
+
+struct ssh_host {
+	const struct ssh_conf *conf;
+	char *name, *addr, *user, *key_file, *jump, *proxy_command, *become_user;
+	char *password, *become_password; /* secrets: wiped on free */
+	int port;
+	bool become;
+
+	ssh_session s;
+	struct ssh_shell sh[2]; /* [0] login user, [1] become user */
+	char nonce[33];		/* per session, random */
+	unsigned long seq;	/* commands sent, makes each marker unique */
+	char *hostkey_note;
+	const char *auth;
+};
+
+/* shell.c */
+int shell_start(struct ssh_host *h, int which);
+void shell_close(struct ssh_shell *sh);
+/* Which shell a command for `become` runs in (0/1), starting it if needed. */
+int shell_for(struct ssh_host *h, bool become, struct ssh_shell **out);
+/* Run a prepared line (already framed by frame_line) and data on a shell. */
+int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cmd,
+	      struct ssh_result *r);
+/* The host is lost: close everything, keep the message. */
+int host_lost(struct ssh_host *h, const char *what);
+
+/* Fill n bytes of random hex (n even), NUL-terminated. */
+void random_hex(char *out, size_t n);
+
+#endif

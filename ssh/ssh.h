@@ -1,0 +1,193 @@
+/*
+ * ssh.h - the transport: one SSH session per host for the whole run.
+ *
+ * ezk needs nothing on a host but sh and coreutils. Each host gets one
+ * libssh session; on it, one channel runs a resident `sh` that reads framed
+ * commands, so a command costs a fraction of a millisecond instead of a
+ * channel (~46 ms: sshd opens a PAM session per channel) or a process.
+ *
+ *     struct ssh_conf conf = SSH_CONF_INIT;       // shared by every host
+ *     conf.known_hosts = "/etc/ezk/known_hosts";
+ *     struct ssh_target t = {.name = "10.0.0.1", .addr = "10.0.0.1", .user = "root"};
+ *     struct ssh_host *h = ssh_host_new(&conf, &t);
+ *     if (ssh_host_connect(h) < 0)                // unreachable: ezk_err_msg()
+ *         ...;
+ *     struct ssh_cmd cmd = {.script = "uname -r"};
+ *     struct ssh_result r = SSH_RESULT_INIT;
+ *     if (ssh_exec(h, &cmd, &r) == 0)             // ran: r.status, r.out, r.err
+ *         ...;
+ *     ssh_result_free(&r);
+ *     ssh_host_free(h);
+ *
+ * Threads: a struct ssh_host belongs to one thread at a time; different
+ * hosts may be used from different threads at once (core/pool.h runs one
+ * function per host). ssh_conf is read-only once hosts exist.
+ *
+ * Errors: functions return 0 or -1 with the message in ezk_err_msg()
+ * (core/err.h). -1 from ssh_exec() and the transfers means the host itself
+ * is lost (connection dropped, shell gone): treat it as unreachable.
+ * A command that runs and fails is not an error: see r.status.
+ *
+ * Authentication, in order: ssh-agent (if SSH_AUTH_SOCK is set), the key
+ * file of the target (ansible_ssh_private_key_file) or of the run (--key),
+ * the user's default keys (~/.ssh/id_ed25519, id_ecdsa, id_rsa), then the
+ * password (ansible_ssh_pass or --ask-pass), as "password" and then as
+ * "keyboard-interactive". Secrets are only ever passed to libssh and to
+ * the remote sudo's stdin: never to argv, logs or output.
+ *
+ * Host keys live in one OpenSSH-format known_hosts file. accept-new pins
+ * a host's first key (ssh_host_hostkey_note() says so, for the report) and
+ * refuses a changed key, saying how to remove the stale entry; strict
+ * refuses unknown hosts too; off checks nothing and pins nothing.
+ *
+ * Exec framing: the resident shell reads one line per command, evaluates it
+ * in a subshell with stdin from /dev/null (or exactly the bytes given as
+ * stdin), then prints an end marker carrying a per-command random nonce and
+ * the exit status on stdout, and a marker on stderr. Output is any bytes
+ * (NUL included); both streams are drained together, so a command may
+ * write megabytes to either without blocking. A command with a timeout
+ * runs under coreutils' timeout(1), which kills its whole process group.
+ *
+ * Become: with t.become (ansible_become), commands run by a second resident
+ * shell started through `sudo -S -p <nonce prompt> -u <become_user>`; the
+ * password (ansible_become_password / --ask-become-pass) is written to that
+ * channel only when sudo prompts with the nonce, so it is never echoed into
+ * a command's stdin. sudo is asked once per session, not per command.
+ *
+ * Transfers: ssh_upload() checks the remote sha256 first and sends nothing
+ * when it matches (mode and owner are still fixed). Otherwise it streams
+ * the bytes into a temporary file beside the destination, checks the size,
+ * fsyncs, sets mode and owner, and renames: a run cut short leaves the old
+ * file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to
+ * that destination removes.
+ */
+#ifndef EZK_SSH_H
+#define EZK_SSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+enum ssh_hostkey_mode { SSH_HOSTKEY_ACCEPT_NEW = 0, SSH_HOSTKEY_STRICT, SSH_HOSTKEY_OFF };
+
+/* What every host of a run shares. */
+struct ssh_conf {
+	const char *known_hosts;       /* path; NULL: checking is off */
+	enum ssh_hostkey_mode hostkey; /* default accept-new */
+	int connect_timeout_ms;	       /* TCP connect + handshake; default 10 s */
+	int keepalive_s;	       /* TCP keepalive idle seconds; 0: off */
+	const char *key_file;	       /* --key: tried after the target's own key */
+	const char *password;	       /* --ask-pass: used when the target has none */
+	const char *become_password;   /* --ask-become-pass */
+	const char *jump;	       /* --jump [user@]host[:port], when the target has none */
+	bool no_default_keys;	       /* skip ~/.ssh/id_* (tests) */
+	bool no_agent;		       /* skip ssh-agent */
+};
+#define SSH_CONF_INIT                                                                              \
+	{                                                                                          \
+		.connect_timeout_ms = 10000, .keepalive_s = 30                                     \
+	}
+
+/* How to reach one host (from its inventory variables). */
+struct ssh_target {
+	const char *name;	     /* inventory_hostname, for messages */
+	const char *addr;	     /* ansible_host, else name */
+	int port;		     /* 0: 22 */
+	const char *user;	     /* NULL: the local user's name */
+	const char *key_file;	     /* ansible_ssh_private_key_file */
+	const char *password;	     /* ansible_ssh_pass / ansible_password */
+	const char *jump;	     /* ProxyJump from ansible_ssh_common_args */
+	const char *proxy_command;   /* ProxyCommand from ansible_ssh_common_args */
+	bool become;		     /* ansible_become */
+	const char *become_user;     /* NULL: root */
+	const char *become_password; /* ansible_become_password */
+};
+
+struct ssh_host;
+
+/* Copies everything it needs from conf and t (conf must outlive it). */
+struct ssh_host *ssh_host_new(const struct ssh_conf *conf, const struct ssh_target *t);
+void ssh_host_free(struct ssh_host *h);
+/* Connect, check the host key, authenticate, start the resident shell.
+ * Idempotent: a connected host returns 0 at once. */
+int ssh_host_connect(struct ssh_host *h);
+/* Close the session (the remote shells exit on end of input). */
+void ssh_host_disconnect(struct ssh_host *h);
+bool ssh_host_connected(const struct ssh_host *h);
+const char *ssh_host_name(const struct ssh_host *h);
+const char *ssh_host_user(const struct ssh_host *h);
+/* "pinned new host key for 10.0.0.1 (ssh-ed25519 SHA256:...)" once the
+ * first key of a host was pinned, else NULL. */
+const char *ssh_host_hostkey_note(const struct ssh_host *h);
+/* The authentication method that worked: "agent", "key", "password", ... */
+const char *ssh_host_auth_method(const struct ssh_host *h);
+
+/* One command. script is sh text run by `sh -c` semantics (eval). */
+struct ssh_cmd {
+	const char *script;
+	const char *const *env; /* "NAME=value" strings, NULL-terminated; may be NULL */
+	const char *cwd;	/* NULL: the login directory */
+	const void *in;		/* bytes for the command's stdin (NULL: /dev/null) */
+	const char *in_path;	/* or: a local file streamed as stdin (in_len bytes) */
+	size_t in_len;
+	int timeout_ms; /* 0: none; else killed (TERM, KILL 2 s later) */
+	bool become;	/* run as the become user (needs t.become or is root) */
+	bool no_become; /* run as the login user even when the target becomes */
+	/* Stream stdout here instead of collecting it in r->out (fetch). A
+	 * negative return aborts the command (the session is then closed). */
+	int (*out_sink)(void *ud, const void *p, size_t n);
+	void *out_ud;
+};
+
+struct ssh_result {
+	int status;	/* exit status (128+N: killed by signal N; 124/137: timed out) */
+	bool timed_out; /* killed by its timeout */
+	struct buf out, err;
+	double ms; /* wall time of the round trip */
+};
+#define SSH_RESULT_INIT                                                                            \
+	{                                                                                          \
+		.status = -1, .out = BUF_INIT, .err = BUF_INIT                                     \
+	}
+void ssh_result_free(struct ssh_result *r);
+
+/* Run one command: 0 when it ran (whatever its status), -1 when the host
+ * is lost. Becomes when cmd->become, or when the target has become set
+ * and cmd->no_become is false. */
+int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
+
+/* A local file (or bytes) prepared once for uploads to many hosts: its size
+ * and sha256 are computed once. */
+struct ssh_file {
+	const char *path; /* local file, or NULL with data/len */
+	const void *data;
+	size_t len;
+	char sha256[65];
+};
+/* Fill f->len and f->sha256 (reads the file once). */
+int ssh_file_prepare(struct ssh_file *f);
+
+struct ssh_upload_opts {
+	int mode;	   /* -1: 0644 for a new file, unchanged for an existing one */
+	const char *owner; /* NULL: unchanged / the writing user */
+	const char *group;
+	bool become; /* write as the become user */
+	bool mkdir;  /* create missing parent directories (0755) */
+};
+/* Upload f to dest. *changed (may be NULL) tells whether content, mode or
+ * owner changed; *sent whether file data crossed the wire. */
+int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
+	       const struct ssh_upload_opts *o, bool *changed, bool *sent);
+
+/* Fetch a remote file into local_path (written atomically, mode 0600
+ * unless mode >= 0). Returns 0, or -1 with the message set; *missing (may
+ * be NULL) is set when the remote file does not exist (and -1 returned). */
+int ssh_fetch(struct ssh_host *h, const char *remote, const char *local_path, int mode, bool become,
+	      bool *missing);
+
+/* Append s to b quoted for sh: 'it'\''s'. */
+void buf_sh_quote(struct buf *b, const char *s);
+
+#endif

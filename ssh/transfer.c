@@ -1,0 +1,282 @@
+/*
+ * transfer.c - uploads and fetches over the resident shell. See ssh.h.
+ *
+ * An upload is two commands: a probe (clean residue, compare sha256, fix
+ * mode and owner in place when only they differ) and, if the content
+ * differs, the send: the bytes are the command's stdin, cat(1) writes them
+ * to ".NAME.ezk-tmp.<nonce>" beside the destination, the size is checked,
+ * the file fsynced and renamed over the destination, the directory
+ * fsynced. Nothing ever writes the destination in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsutil.h"
+#include "ssh-int.h"
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+int ssh_file_prepare(struct ssh_file *f)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if (f->path) {
+		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			int e = fd < 0 ? errno : EINVAL;
+			if (fd >= 0)
+				close(fd);
+			EVP_MD_CTX_free(ctx);
+			return ezk_fail("%s: %s", f->path,
+					e == EINVAL ? "not a regular file" : strerror(e));
+		}
+		size_t cap = 1 << 20, total = 0;
+		char *b = xmalloc(cap);
+		ssize_t n;
+		while ((n = read(fd, b, cap)) > 0) {
+			EVP_DigestUpdate(ctx, b, (size_t)n);
+			total += (size_t)n;
+		}
+		int e = errno;
+		free(b);
+		close(fd);
+		if (n < 0) {
+			EVP_MD_CTX_free(ctx);
+			return ezk_fail("%s: %s", f->path, strerror(e));
+		}
+		f->len = total;
+	} else {
+		EVP_DigestUpdate(ctx, f->data ? f->data : "", f->len);
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	hex(md, mdlen, f->sha256);
+	return 0;
+}
+
+/* Shell variables d (destination), dir and b (its base name). */
+static void dest_vars(struct buf *s, const char *dest)
+{
+	buf_puts(s, "d=");
+	buf_sh_quote(s, dest);
+	buf_puts(s, "; case $d in */*) dir=${d%/*} ;; *) dir=. ;; esac; [ -n \"$dir\" ] || dir=/; "
+		    "b=${d##*/}\n");
+}
+
+static bool safe_word(const char *s)
+{
+	for (; *s; s++)
+		if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
+	       const struct ssh_upload_opts *o, bool *changed, bool *sent)
+{
+	static const struct ssh_upload_opts none = {.mode = -1};
+	if (!o)
+		o = &none;
+	if (changed)
+		*changed = false;
+	if (sent)
+		*sent = false;
+	if (!dest || dest[0] != '/' || dest[strlen(dest) - 1] == '/')
+		return ezk_fail("%s: upload destination must be an absolute file path: %s", h->name,
+				dest ? dest : "(none)");
+	if ((o->owner && !safe_word(o->owner)) || (o->group && !safe_word(o->group)))
+		return ezk_fail("%s: bad owner or group for %s", h->name, dest);
+
+	struct buf s = BUF_INIT;
+	dest_vars(&s, dest);
+	buf_puts(&s, "rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null\n"
+		     "[ -d \"$d\" ] && { echo \"$d is a directory\" >&2; exit 3; }\n");
+	if (o->mkdir)
+		buf_puts(&s, "[ -d \"$dir\" ] || mkdir -p -- \"$dir\" || exit 1\n");
+	else
+		buf_puts(&s,
+			 "[ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; exit 3; }\n");
+	buf_printf(
+	    &s,
+	    "[ -f \"$d\" ] || { echo send; exit 0; }\n"
+	    "[ \"$(stat -c %%s \"$d\")\" = %zu ] || { echo send; exit 0; }\n"
+	    /* openssl hashes ~4x faster than coreutils where it is there */
+	    "if command -v openssl >/dev/null 2>&1; then s=$(openssl dgst -sha256 -r < \"$d\"); "
+	    "else s=$(sha256sum < \"$d\"); fi || exit 1\n"
+	    "[ \"${s%%%% *}\" = %s ] || { echo send; exit 0; }\n"
+	    "c=\n",
+	    f->len, f->sha256);
+	if (o->mode >= 0)
+		buf_printf(
+		    &s,
+		    "[ \"$(stat -c %%a \"$d\")\" = %o ] || { chmod %o \"$d\" || exit 1; c=1; "
+		    "}\n",
+		    (unsigned)o->mode, (unsigned)o->mode);
+	if (o->owner)
+		buf_printf(
+		    &s,
+		    "set -- $(stat -c '%%U %%u' \"$d\"); [ \"$1\" = %s ] || [ \"$2\" = %s ] || "
+		    "{ chown %s \"$d\" || exit 1; c=1; }\n",
+		    o->owner, o->owner, o->owner);
+	if (o->group)
+		buf_printf(
+		    &s,
+		    "set -- $(stat -c '%%G %%g' \"$d\"); [ \"$1\" = %s ] || [ \"$2\" = %s ] || "
+		    "{ chgrp %s \"$d\" || exit 1; c=1; }\n",
+		    o->group, o->group, o->group);
+	buf_puts(&s, "[ -n \"$c\" ] && echo fixed || echo same\n");
+
+	struct ssh_cmd cmd = {.script = buf_cstr(&s), .become = o->become, .no_become = !o->become};
+	struct ssh_result r = SSH_RESULT_INIT;
+	int rc = ssh_exec(h, &cmd, &r);
+	buf_free(&s);
+	if (rc < 0)
+		goto out;
+	if (r.status != 0) {
+		rc = ezk_fail("%s: cannot write %s: %s", h->name, dest,
+			      r.err.len ? buf_cstr(&r.err) : "probe failed");
+		goto out;
+	}
+	if (strncmp(buf_cstr(&r.out), "same", 4) == 0)
+		goto out;
+	if (strncmp(buf_cstr(&r.out), "fixed", 5) == 0) {
+		if (changed)
+			*changed = true;
+		goto out;
+	}
+
+	/* The content differs: send it. */
+	char tag[17];
+	random_hex(tag, 16);
+	s = (struct buf)BUF_INIT;
+	dest_vars(&s, dest);
+	buf_printf(&s,
+		   "t=\"$dir/.$b.ezk-tmp.%s\"; umask 077\n"
+		   "fail() { rm -f -- \"$t\"; [ -n \"$1\" ] && echo \"$1\" >&2; exit 1; }\n"
+		   "cat > \"$t\" || fail\n"
+		   "[ \"$(wc -c < \"$t\")\" -eq %zu ] || fail 'short write'\n"
+		   "if [ -f \"$d\" ]; then chmod --reference=\"$d\" \"$t\"; "
+		   "chown --reference=\"$d\" \"$t\" 2>/dev/null; else chmod 644 \"$t\"; fi\n",
+		   tag, f->len);
+	if (o->mode >= 0)
+		buf_printf(&s, "chmod %o \"$t\" || fail\n", (unsigned)o->mode);
+	if (o->owner)
+		buf_printf(&s, "chown %s \"$t\" || fail\n", o->owner);
+	if (o->group)
+		buf_printf(&s, "chgrp %s \"$t\" || fail\n", o->group);
+	buf_puts(&s, "sync -- \"$t\" && mv -f -- \"$t\" \"$d\" || fail\n"
+		     "sync -- \"$dir\" 2>/dev/null; exit 0\n");
+	struct ssh_cmd send = {.script = buf_cstr(&s),
+			       .become = o->become,
+			       .no_become = !o->become,
+			       .in = f->path ? NULL : (f->data ? f->data : ""),
+			       .in_path = f->path,
+			       .in_len = f->len};
+	rc = ssh_exec(h, &send, &r);
+	buf_free(&s);
+	if (rc < 0)
+		goto out;
+	if (sent)
+		*sent = true;
+	if (r.status != 0) {
+		rc = ezk_fail("%s: cannot write %s: %s", h->name, dest,
+			      r.err.len ? buf_cstr(&r.err) : "failed");
+		goto out;
+	}
+	if (changed)
+		*changed = true;
+out:
+	ssh_result_free(&r);
+	return rc;
+}
+
+struct sink {
+	int fd;
+	int err;
+};
+
+static int to_fd(void *ud, const void *p, size_t n)
+{
+	struct sink *k = ud;
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(k->fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			k->err = errno;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int ssh_fetch(struct ssh_host *h, const char *remote, const char *local_path, int mode, bool become,
+	      bool *missing)
+{
+	if (missing)
+		*missing = false;
+	char *tmp = xmalloc(strlen(local_path) + 32);
+	char tag[9];
+	random_hex(tag, 8);
+	sprintf(tmp, "%s.ezk-tmp.%s", local_path, tag);
+	struct sink k = {.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				    (mode_t)(mode >= 0 ? mode : 0600))};
+	if (k.fd < 0) {
+		int e = errno;
+		free(tmp);
+		return ezk_fail("%s: %s", local_path, strerror(e));
+	}
+	struct buf s = BUF_INIT;
+	buf_puts(&s, "f=");
+	buf_sh_quote(&s, remote);
+	buf_puts(&s,
+		 "; [ -f \"$f\" ] || { echo \"no such file: $f\" >&2; exit 3; }; cat -- \"$f\"");
+	struct ssh_cmd cmd = {.script = buf_cstr(&s),
+			      .become = become,
+			      .no_become = !become,
+			      .out_sink = to_fd,
+			      .out_ud = &k};
+	struct ssh_result r = SSH_RESULT_INIT;
+	int rc = ssh_exec(h, &cmd, &r);
+	buf_free(&s);
+	if (rc == 0 && k.err)
+		rc = ezk_fail("%s: %s", local_path, strerror(k.err));
+	else if (rc == 0 && r.status != 0) {
+		if (missing && r.status == 3)
+			*missing = true;
+		rc = ezk_fail("%s: cannot fetch %s: %s", h->name, remote,
+			      r.err.len ? buf_cstr(&r.err) : "failed");
+	}
+	if (rc == 0 && (fchmod(k.fd, (mode_t)(mode >= 0 ? mode : 0600)) < 0 || fsync(k.fd) < 0))
+		rc = ezk_fail("%s: %s", local_path, strerror(errno));
+	close(k.fd);
+	if (rc == 0 && rename(tmp, local_path) < 0)
+		rc = ezk_fail("%s: %s", local_path, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	ssh_result_free(&r);
+	return rc;
+}
