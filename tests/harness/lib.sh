@@ -1,0 +1,130 @@
+# Test hosts for end-to-end tests: source after tests/cli/lib.sh.
+#
+#   th_skip_unless_root        TAP skip + exit 0 unless hosts can be made here
+#   th_start [--plain] [--prefix P] N
+#                              boots N hosts; sets TH_DIR, TH_NAMES[], TH_ADDRS[],
+#                              TH_PIDS[], TH_KEY; stops them on EXIT
+#   th_exec I CMD...           CMD inside host I (0-based), as root, stdin passed
+#   th_ssh I CMD...            OpenSSH as root@host I with TH_KEY (BatchMode,
+#                              no user config, strict known_hosts of TH_DIR)
+#   th_ssh_opts                prints those ssh options, one per line
+#   th_rekey I                 new host key for host I; known_hosts updated
+#   th_adduser I USER PW [--sudo]   a user with that password (never in argv)
+#   th_kill_sshd I             kills host I's sshd and its sessions
+#   th_upper I                 prints host I's overlay upper dir
+#   th_stop                    stops the hosts now (also done on EXIT)
+#
+# See tests/harness/testhosts for what a host is.
+
+TH_BIN=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/testhosts
+TH_DIR=""
+TH_NAMES=()
+TH_ADDRS=()
+TH_PIDS=()
+TH_KEY=""
+
+th_skip_unless_root() {
+	local why=""
+	if [ "$(id -u)" != 0 ]; then
+		why="test hosts need root"
+	elif ! unshare --mount --uts --pid --ipc --fork true 2>/dev/null; then
+		why="unshare of mount/uts/pid/ipc namespaces is not permitted here"
+	elif ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+		why="sshd is not installed (scripts/install-deps.sh)"
+	fi
+	if [ -n "$why" ]; then
+		echo "ok 1 - # SKIP $why"
+		echo "1..1"
+		exit 0
+	fi
+}
+
+# The EXIT trap lib.sh set (rm -rf "$T") is kept, run after th_stop.
+_th_trap_set=0
+_th_install_trap() {
+	[ $_th_trap_set = 1 ] && return
+	local prev=""
+	eval "set -- $(trap -p EXIT)"
+	[ $# -ge 3 ] && prev=$3
+	# shellcheck disable=SC2064
+	trap "th_stop; $prev" EXIT
+	# Interrupted tests still stop their hosts (INT/TERM otherwise skip EXIT).
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	_th_trap_set=1
+}
+
+th_start() {
+	local out name addr pid
+	_th_install_trap
+	[ -z "$TH_DIR" ] || th_stop
+	# --owner: if this test dies without its EXIT trap, the next start on
+	# the machine stops its hosts.
+	out=$("$TH_BIN" start --owner $$ "$@") || {
+		echo "# th_start $*: testhosts start failed" >&2
+		return 1
+	}
+	TH_DIR=${out##*$'\n'}
+	TH_KEY=$TH_DIR/id_ed25519
+	TH_NAMES=() TH_ADDRS=() TH_PIDS=()
+	while read -r name addr pid; do
+		TH_NAMES+=("$name")
+		TH_ADDRS+=("$addr")
+		TH_PIDS+=("$pid")
+	done <"$TH_DIR/hosts"
+}
+
+th_stop() {
+	[ -n "$TH_DIR" ] || return 0
+	"$TH_BIN" stop "$TH_DIR" || echo "# th_stop: stopping $TH_DIR failed" >&2
+	TH_DIR=""
+	TH_NAMES=() TH_ADDRS=() TH_PIDS=()
+}
+
+_th_need() {
+	[ -n "$TH_DIR" ] || { echo "# test hosts are not started" >&2; return 1; }
+	[ -n "${TH_NAMES[$1]:-}" ] || { echo "# no test host $1" >&2; return 1; }
+}
+
+th_exec() {
+	_th_need "$1" || return 1
+	local i=$1
+	shift
+	"$TH_BIN" exec "$TH_DIR" "${TH_NAMES[$i]}" "$@"
+}
+
+th_ssh_opts() {
+	printf '%s\n' -F /dev/null -i "$TH_KEY" -o IdentitiesOnly=yes \
+		-o UserKnownHostsFile="$TH_DIR/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 \
+		-o LogLevel=ERROR
+}
+
+th_ssh() {
+	_th_need "$1" || return 1
+	local i=$1 opts
+	shift
+	mapfile -t opts < <(th_ssh_opts)
+	ssh "${opts[@]}" "root@${TH_ADDRS[$i]}" "$@"
+}
+
+th_rekey() {
+	_th_need "$1" || return 1
+	"$TH_BIN" rekey "$TH_DIR" "${TH_NAMES[$1]}"
+}
+
+# th_adduser I USER PASSWORD [--sudo]: the password goes on stdin.
+th_adduser() {
+	_th_need "$1" || return 1
+	printf '%s\n' "$3" | "$TH_BIN" adduser "$TH_DIR" "${TH_NAMES[$1]}" "$2" - ${4:+"$4"}
+}
+
+th_kill_sshd() {
+	_th_need "$1" || return 1
+	"$TH_BIN" kill-sshd "$TH_DIR" "${TH_NAMES[$1]}"
+}
+
+th_upper() {
+	_th_need "$1" || return 1
+	echo "$TH_DIR/upper/${TH_NAMES[$1]}"
+}
