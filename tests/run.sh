@@ -1,6 +1,7 @@
 #!/bin/bash
-# Run every test: the C unit tests (built by make into $EZK_UNIT_DIR) and the
-# CLI tests in tests/cli/*.sh, all of which print TAP lines. Counts them,
+# Run every test: the C unit tests (built by make into $EZK_UNIT_DIR), the
+# CLI tests in tests/cli/*.sh and the end-to-end tests in tests/e2e/*.sh (on
+# local test hosts, tests/harness/), all of which print TAP lines. Counts them,
 # shows failures, and ends with "N passed, N failed, N skipped".
 # Usage: tests/run.sh [pattern]   (only tests whose file name contains pattern)
 set -u
@@ -55,6 +56,12 @@ for t in "$here"/cli/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue
 	case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
 	run_one "cli/$(basename "$t" .sh)" bash "$t"
+done
+for t in "$here"/e2e/*.sh; do
+	[ -f "$t" ] || continue
+	[ "$(basename "$t")" = lib.sh ] && continue
+	case $(basename "$t") in *"$pattern"*) ;; *) continue ;; esac
+	run_one "e2e/$(basename "$t" .sh)" bash "$t"
 done
 
 [ -n "$broken" ] && echo "failed:$broken"
