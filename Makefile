@@ -76,7 +76,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libezk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libezk.a $(LIBS)
 
-bench: all $(B)/bench/bench-vars
+bench: all units $(B)/bench/bench-vars $(B)/bench/bench-ssh
 	@tests/bench/run.sh
 
 demo:

@@ -15,3 +15,96 @@ echo "|---|---|---|---|---|"
 "$here/gen-inventory.sh" 5000 >"$tmp/hosts"
 sed 's/_cluster_name_/bench/g; s|_ezk_home_|/etc/ezk|g' "$src/inventories/config.yml" >"$tmp/config.yml"
 "$src/build/bench/bench-vars" "$tmp/hosts" "$tmp/config.yml" "inventory + config.yml, all vars"
+
+# 2-5. The transport, on test hosts (tests/harness/testhosts): needs root.
+th=$src/tests/harness/testhosts
+if [ "$(id -u)" != 0 ] || ! unshare --mount --uts --pid --ipc --fork true 2>/dev/null; then
+	echo "| transport rows | - | skipped: test hosts need root | - | - |"
+	exit 0
+fi
+hosts_dirs=""
+trap '[ -n "$hosts_dirs" ] && "$th" stop $hosts_dirs >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# rss CMD...: run it, keep its stdout in $tmp/out, print its peak RSS in MiB
+rss() {
+	/usr/bin/time -f %M -o "$tmp/rss" "$@" >"$tmp/out"
+	echo "$(($(cat "$tmp/rss") / 1024)) MiB"
+}
+sshopts() { # OpenSSH with the harness's key and known hosts, no user config
+	echo "-F /dev/null -i $1/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=$1/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR"
+}
+
+# 2. Round trip of `true` on one systemd host (PAM and logind as on a real host).
+d1=$("$th" start 1 2>/dev/null | tail -1)
+hosts_dirs="$d1"
+a1=$(awk '{print $2; exit}' "$d1/hosts")
+mem=$(rss "$src/build/tools/sshtool" -K "$d1/known_hosts" -i "$d1/id_ed25519" -m strict "$a1" rtt 1000)
+med=$(sed -n 's/.*median=\([0-9]*\).*/\1/p' "$tmp/out")
+# OpenSSH for scale: a ControlMaster, then 200 commands through it.
+o=$(sshopts "$d1")
+# shellcheck disable=SC2086
+ssh $o -o ControlMaster=yes -o ControlPath="$tmp/cm1" -o ControlPersist=60 -fN "root@$a1"
+t0=$(ms_now)
+# shellcheck disable=SC2086
+for _ in $(seq 200); do ssh $o -o ControlPath="$tmp/cm1" "root@$a1" true; done
+cm=$((($(ms_now) - t0) * 1000 / 200))
+# shellcheck disable=SC2086
+ssh $o -o ControlPath="$tmp/cm1" -O exit "root@$a1" 2>/dev/null
+echo "| round trip of \`true\`, one host (median of 1000) | 1 host | ${med} µs (OpenSSH ControlMaster: ${cm} µs) | $mem | near the 0.3 ms floor |"
+"$th" stop "$d1" >/dev/null 2>&1
+hosts_dirs=""
+
+# 3-5 on 20 hosts with sshd as PID 1.
+d20=$("$th" start --plain 20 2>/dev/null | tail -1)
+hosts_dirs="$d20"
+mapfile -t addrs < <(awk '{print $2}' "$d20/hosts")
+o=$(sshopts "$d20")
+
+# 3. 200 commands on each of 20 hosts, connections included, both sides.
+mem=$(rss "$src/build/bench/bench-ssh" cmds "$d20/id_ed25519" "$d20/known_hosts" 200 "${addrs[@]}")
+ezk_ms=$(sed -n 's/.*ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
+t0=$(ms_now)
+for a in "${addrs[@]}"; do
+	# shellcheck disable=SC2086
+	ssh $o -o ControlMaster=yes -o ControlPath="$tmp/cm-$a" -o ControlPersist=60 -fN "root@$a" &
+done
+wait
+for a in "${addrs[@]}"; do
+	# shellcheck disable=SC2086
+	(for _ in $(seq 200); do ssh $o -o ControlPath="$tmp/cm-$a" "root@$a" true; done) &
+done
+wait
+ossh_ms=$(($(ms_now) - t0))
+for a in "${addrs[@]}"; do
+	# shellcheck disable=SC2086
+	ssh $o -o ControlPath="$tmp/cm-$a" -O exit "root@$a" 2>/dev/null
+done
+ratio=$(awk -v a="$ossh_ms" -v b="$ezk_ms" 'BEGIN { printf "%.0f", a / (b > 0 ? b : 1) }')
+echo "| 200 commands on each of 20 hosts | 4,000 commands | ezk ${ezk_ms} ms, OpenSSH ControlMaster ${ossh_ms} ms: ${ratio}x | $mem | ezk at least 10x faster |"
+
+# 4. 1 GiB to one host, against scp (same host, another file name).
+head -c 1073741824 /dev/urandom >"$tmp/big"
+mem=$(rss "$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/big" /root/big.ezk "${addrs[0]}")
+ezk_ms=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
+prep=$(sed -n 's/.*prepare_ms=\([0-9]*\).*/\1/p' "$tmp/out")
+t0=$(ms_now)
+# shellcheck disable=SC2086
+scp -q $o "$tmp/big" "root@${addrs[0]}:/root/big.scp"
+scp_ms=$(($(ms_now) - t0))
+rate() { awk -v ms="$1" 'BEGIN { printf "%.0f", 1024 / (ms / 1000) }'; }
+pct=$(awk -v e="$ezk_ms" -v s="$scp_ms" 'BEGIN { printf "%.0f", 100 * s / e }')
+echo "| 1 GiB upload to one host, against scp | 1 GiB | ezk $(rate "$ezk_ms") MB/s (${ezk_ms} ms, sha256 ${prep} ms, fsync), scp $(rate "$scp_ms") MB/s: ${pct}% | $mem | at least 80% of scp |"
+rm -f "$tmp/big"
+"$th" exec "$d20" "${addrs[0]}" rm -f /root/big.ezk /root/big.scp
+
+# 5. One 200 MB file to 20 hosts, then again (nothing to send).
+head -c 209715200 /dev/urandom >"$tmp/f200"
+mem=$(rss "$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}")
+first=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
+sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmp/out")
+"$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}" >"$tmp/out"
+again=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
+sent2=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmp/out")
+echo "| one 200 MB file to 20 hosts | 4 GB | ${first} ms (sent to $sent), again ${again} ms (sent to $sent2) | $mem | second run sends nothing |"
+"$th" stop "$d20" >/dev/null 2>&1
+hosts_dirs=""
