@@ -172,6 +172,9 @@ fi
 echo "# started 20 plain hosts in $(($(ms) - t0)) ms"
 mapfile -t ssh_opts < <(th_ssh_opts)
 is "${#TH_NAMES[@]}" 20 "hosts file lists 20 hosts"
+reused=""
+for a in "${addrs[@]}"; do case " ${TH_ADDRS[*]} " in *" $a "*) reused="$reused $a" ;; esac; done
+is "$reused" "" "addresses of stopped hosts are not handed out again at once"
 is "$(th_exec 19 cat /proc/1/comm)" sshd "PID 1 is sshd"
 for i in $(seq 0 19); do
 	th_ssh $i hostname >"$T/plain.$i" 2>&1 &
