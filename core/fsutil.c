@@ -66,8 +66,20 @@ int dir_sync(const char *path)
 	return 0;
 }
 
+/* Renaming over a device, fifo, socket or directory would replace it
+ * (once, /dev/null became a regular file that way): refuse instead. */
+int file_replaceable(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return ezk_fail("%s: not a regular file; refusing to replace it", path);
+	return 0;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+	if (file_replaceable(path) < 0)
+		return -1;
 	char *dcopy = xstrdup(path);
 	char *dir = dirname(dcopy);
 	struct buf tmp = BUF_INIT;

@@ -14,6 +14,8 @@
 
 /* Read a whole file; *data is NUL-terminated and must be freed. */
 int file_read(const char *path, char **data, size_t *len);
+/* 0 if path is missing, a regular file or a symlink; else -1 (message). */
+int file_replaceable(const char *path);
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Copy a file atomically, keeping its mode unless mode != 0. */
 int file_copy(const char *src, const char *dst, mode_t mode);

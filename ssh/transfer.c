@@ -237,6 +237,8 @@ int ssh_fetch(struct ssh_host *h, const char *remote, const char *local_path, in
 {
 	if (missing)
 		*missing = false;
+	if (file_replaceable(local_path) < 0)
+		return -1;
 	char *tmp = xmalloc(strlen(local_path) + 32);
 	char tag[9];
 	random_hex(tag, 8);
