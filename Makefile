@@ -76,7 +76,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libezk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libezk.a $(LIBS)
 
-bench: all units $(B)/bench/bench-vars $(B)/bench/bench-ssh
+bench: all units $(B)/bench/bench-vars
 	@tests/bench/run.sh
 
 demo:

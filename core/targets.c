@@ -230,19 +230,21 @@ char *secret_read(const char *prompt)
 	struct termios old, quiet;
 	bool echo_off = false;
 	if (tty) {
-		fputs(prompt, tty);
-		fflush(tty);
+		/* Echo off before the prompt: whatever is typed after the prompt
+		 * must survive (TCSAFLUSH after the prompt lost a quick answer). */
 		if (tcgetattr(fileno(tty), &old) == 0) {
 			quiet = old;
 			quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 			echo_off = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
 		}
+		fputs(prompt, tty);
+		fflush(tty);
 	}
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n = getline(&line, &cap, in);
 	if (echo_off) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		tcsetattr(fileno(tty), TCSANOW, &old);
 		fputc('\n', tty);
 	}
 	if (tty)

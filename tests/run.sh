@@ -24,7 +24,8 @@ run_one() {
 	local name=$1
 	shift
 	local start=$(date +%s%N)
-	"$@" >"$log" 2>&1
+	# A hung test fails (its last TAP line shows where) instead of hanging CI.
+	timeout -k 10 "${EZK_TEST_FILE_TIMEOUT:-900}" "$@" >"$log" 2>&1
 	local rc=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	local p=$(grep -cE '^ok [0-9]+' "$log")

@@ -61,7 +61,7 @@ mapfile -t addrs < <(awk '{print $2}' "$d20/hosts")
 o=$(sshopts "$d20")
 
 # 3. 200 commands on each of 20 hosts, connections included, both sides.
-mem=$(rss "$src/build/bench/bench-ssh" cmds "$d20/id_ed25519" "$d20/known_hosts" 200 "${addrs[@]}")
+mem=$(rss "$src/build/tools/sshmany" cmds "$d20/id_ed25519" "$d20/known_hosts" 200 "${addrs[@]}")
 ezk_ms=$(sed -n 's/.*ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
 t0=$(ms_now)
 for a in "${addrs[@]}"; do
@@ -84,7 +84,7 @@ echo "| 200 commands on each of 20 hosts | 4,000 commands | ezk ${ezk_ms} ms, Op
 
 # 4. 1 GiB to one host, against scp (same host, another file name).
 head -c 1073741824 /dev/urandom >"$tmp/big"
-mem=$(rss "$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/big" /root/big.ezk "${addrs[0]}")
+mem=$(rss "$src/build/tools/sshmany" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/big" /root/big.ezk "${addrs[0]}")
 ezk_ms=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
 prep=$(sed -n 's/.*prepare_ms=\([0-9]*\).*/\1/p' "$tmp/out")
 t0=$(ms_now)
@@ -99,10 +99,10 @@ rm -f "$tmp/big"
 
 # 5. One 200 MB file to 20 hosts, then again (nothing to send).
 head -c 209715200 /dev/urandom >"$tmp/f200"
-mem=$(rss "$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}")
+mem=$(rss "$src/build/tools/sshmany" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}")
 first=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
 sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmp/out")
-"$src/build/bench/bench-ssh" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}" >"$tmp/out"
+"$src/build/tools/sshmany" upload "$d20/id_ed25519" "$d20/known_hosts" "$tmp/f200" /root/f200 "${addrs[@]}" >"$tmp/out"
 again=$(sed -n 's/.* ms=\([0-9]*\) connect.*/\1/p' "$tmp/out")
 sent2=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmp/out")
 echo "| one 200 MB file to 20 hosts | 4 GB | ${first} ms (sent to $sent), again ${again} ms (sent to $sent2) | $mem | second run sends nothing |"

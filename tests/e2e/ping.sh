@@ -92,29 +92,25 @@ run "$EZK" ping c1 --key "$TH_KEY" --host-key-checking=off -l "$B"
 is "$rc" 0 "--host-key-checking=off connects"
 
 # ---- unreachable hosts hold nobody up
+nossh=$(th_free_port)
+th_silent_listener
 cat >>"$HOSTS" <<EOF
 
 [kube_node]
-127.0.99.1
-127.0.99.2
+nosshd ansible_host=127.0.0.1 ansible_port=$nossh
+silent ansible_host=127.0.0.1 ansible_port=$TH_SILENT_PORT
 EOF
-/usr/bin/python3 -c '
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.99.2", 22)); s.listen(5); time.sleep(30)' &
-silent=$!
-sleep 0.3
 t0=$(date +%s%N)
 run "$EZK" ping c1 --key "$TH_KEY" -T 2 --json
 ms=$((($(date +%s%N) - t0) / 1000000))
-kill $silent 2>/dev/null
+kill $TH_SILENT_PID 2>/dev/null
 is "$rc" 1 "unreachable hosts: exit 1"
-like "$out" '"host":"127.0.99.1","status":"unreachable","msg":"cannot connect: Connection refused"' "no sshd: unreachable, connection refused"
-like "$out" '"host":"127.0.99.2","status":"unreachable","msg":"cannot connect: .*[Tt]imeout' "silent listener: unreachable after the timeout"
+like "$out" '"host":"nosshd","status":"unreachable","msg":"cannot connect: Connection refused"' "no sshd: unreachable, connection refused"
+like "$out" '"host":"silent","status":"unreachable","msg":"cannot connect: .*[Tt]imeout' "silent listener: unreachable after the timeout"
 is "$(echo "$out" | grep -c '"status":"ok"')" 3 "the three real hosts are ok"
 [ "$ms" -lt 4500 ] && pass "the whole ping took about the connect timeout (${ms} ms, -T 2)" ||
 	fail "the whole ping took about the connect timeout" "$ms ms"
-sed -i '/^127\.0\.99\./d' "$HOSTS"
+sed -i '/^nosshd\|^silent/d' "$HOSTS"
 
 # ---- sudo: a non-root user that becomes, with the password from the inventory and -K
 th_adduser 0 dave 'pw-Dave-x81' --sudo
@@ -141,6 +137,63 @@ is "$rc" 0 "-K reads the become password (stdin when not a terminal)"
 run sh -c "printf 'nope\n' | '$EZK' ping c1 -K --json"
 like "$out" '"status":"failed","msg":"sudo to root: incorrect become password"' "a wrong -K password: failed"
 
+# ---- -k -K on a terminal: prompts, no echo
+cat >"$HOSTS" <<EOF
+[etcd]
+$A ansible_user=dave ansible_become=true
+[kube_master]
+$A
+[kube_node]
+$A
+EOF
+run $PY - "$EZK" <<'EOF'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "ping", "c1", "-k", "-K"])
+out = b""
+def until(want):
+    global out
+    while want not in out:
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            raise SystemExit("EOF before %r: %r" % (want, out))
+        out += chunk
+until(b"SSH password: ")
+os.write(fd, b"pw-Dave-x81\n")
+until(b"BECOME password")
+os.write(fd, b"\n")  # empty: the SSH password, as Ansible does
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, st = os.waitpid(pid, 0)
+text = out.decode()
+print("exit=%d" % os.waitstatus_to_exitcode(st))
+print("echoed" if "pw-Dave" in text else "not echoed")
+print(text)
+EOF
+like "$out" '^exit=0' "-k -K from a terminal: both prompts answered, ping ok (empty become password = SSH password)"
+like "$out" '^not echoed' "... the typed password is not echoed"
+like "$out" "$A +dave .* ok" "... as dave, sudo checked"
+
+# ---- ProxyJump from ansible_ssh_common_args
+cat >"$HOSTS" <<EOF
+[etcd]
+$C ansible_ssh_common_args='-o ProxyJump=root@$A'
+[kube_master]
+$C
+[kube_node]
+$B ansible_ssh_common_args='-J root@127.0.0.1:$(th_free_port)'
+EOF
+run "$EZK" ping c1 --key "$TH_KEY" -T 3 --json
+like "$out" "\"host\":\"$C\",\"status\":\"ok\"" "ProxyJump in ansible_ssh_common_args: reached through the jump host"
+like "$out" "\"host\":\"$B\",\"status\":\"unreachable\"" "-J to a dead jump host: unreachable (the jump is really used)"
+
 # ---- keys push: a password typed once, then the key alone
 th_adduser 1 erin 'pw-Erin-553' || fail "adduser erin"
 th_adduser 2 erin 'pw-Erin-553' || fail "adduser erin"
@@ -157,8 +210,13 @@ ansible_user=erin
 EOF
 run "$EZK" ping c1
 is "$rc" 1 "before keys push: erin has no key"
-run sh -c "printf 'pw-Erin-553\n' | '$EZK' keys push c1"
+( sleep 0.2; for _ in $(seq 15); do ps -eo args= | grep -F 'pw-Erin' | grep -v grep; sleep 0.1; done ) >"$T/ps-watch" &
+watch=$!
+printf 'pw-Erin-553\n' >"$T/pw" # a file: the test's own argv must not hold it either
+run "$EZK" keys push c1 <"$T/pw"
 is "$rc" 0 "keys push: exit 0"
+wait $watch
+is "$(cat "$T/ps-watch")" "" "the password is in no process's arguments while keys push runs"
 like "$err" "made a new key $HOME/.ssh/id_ed25519" "no key on this machine: one is made"
 is "$(stat -c %a "$HOME/.ssh/id_ed25519")" 600 "... its private half 0600"
 like "$out" "^$B +erin +ok: added" "key added on $B"

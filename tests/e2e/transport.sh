@@ -62,6 +62,9 @@ like "$(echo "$out" | sed -n 4p)" '^/root$' "... nor does its directory"
 run $ST "$A" exec 'printf "%s" "$(printf "l1\nl2\n\nl4")"; echo; echo "q'"'"'uote"'
 like "$out" $'l1\nl2\n\nl4' "newlines inside a command survive framing"
 like "$out" "q'uote" "quotes survive framing"
+run $ST "$A" exec -E 'EZK_A=one two' -E "EZK_B=it's \$HOME" -C /etc 'printf "%s|%s|%s\n" "$EZK_A" "$EZK_B" "$(pwd)"' exec 'echo "${EZK_A:-none}"'
+like "$out" "^one two\|it's \\\$HOME\|/etc\$" "environment and working directory reach the command, unexpanded"
+like "$out" '^none$' "... and only that command"
 
 # ---- timeout kills the command and its children on the host
 t0=$(date +%s%N)
@@ -145,6 +148,15 @@ head -c 5000000 /dev/urandom >"$T/big5"
 run $ST "$A" upload "$T/big5" /opt/ezk-up/big5 fetch /opt/ezk-up/big5 "$T/big5.back"
 cmp -s "$T/big5" "$T/big5.back" && pass "5 MB round trip: upload then fetch" || fail "5 MB round trip"
 
+# ---- one file to many hosts at once, one session each
+head -c 20000000 /dev/urandom >"$T/f20"
+run "$EZK_TOOL_DIR/sshmany" upload "$TH_KEY" "$TH_DIR/known_hosts" "$T/f20" /var/tmp/f20 "$A" "$B" "$C"
+like "$out" 'sent=3 failed=0' "one file to three hosts in parallel"
+sum=$(sha256sum "$T/f20" | cut -d' ' -f1)
+is "$(for i in 0 1 2; do th_exec $i sha256sum /var/tmp/f20 | cut -d' ' -f1; done | sort -u)" "$sum" "... intact on every host"
+run "$EZK_TOOL_DIR/sshmany" upload "$TH_KEY" "$TH_DIR/known_hosts" "$T/f20" /var/tmp/f20 "$A" "$B" "$C"
+like "$out" 'sent=0 failed=0' "... and the second time nothing is sent"
+
 # ---- sshd killed in the middle of a 200 MB upload
 head -c 209715200 /dev/urandom >"$T/big"
 printf 'old' >"$T/old"
@@ -169,19 +181,15 @@ is "$(th_exec 2 sha256sum /srv/ezk/big.bin | cut -d' ' -f1)" "$(sha256sum "$T/bi
 is "$(th_exec 2 ls -A /srv/ezk)" "big.bin" "... and the temporary residue is gone"
 
 # ---- unreachable: no sshd, and a silent listener
-run $ST -t 2000 127.0.99.1 exec true
+nossh=$(th_free_port)
+run $ST -t 2000 -p "$nossh" 127.0.0.1 exec true
 is "$rc" 1 "no sshd at the address: fails"
 like "$err" 'Connection refused' "... connection refused"
-/usr/bin/python3 -c '
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.99.2", 22)); s.listen(5); time.sleep(30)' &
-silent=$!
-sleep 0.3
+th_silent_listener
 t0=$(date +%s%N)
-run $ST -t 1500 127.0.99.2 exec true
+run $ST -t 1500 -p "$TH_SILENT_PORT" 127.0.0.1 exec true
 ms=$((($(date +%s%N) - t0) / 1000000))
-kill $silent 2>/dev/null
+kill $TH_SILENT_PID 2>/dev/null
 is "$rc" 1 "a listener that never speaks SSH: fails"
 [ "$ms" -ge 1400 ] && [ "$ms" -lt 6000 ] && pass "... after the connect timeout (${ms} ms for 1500)" ||
 	fail "... after the connect timeout" "$ms ms"
@@ -189,7 +197,7 @@ is "$rc" 1 "a listener that never speaks SSH: fails"
 # ---- jump host: reach C through A
 run $ST -J "root@$A" "$C" exec 'hostname'
 like "$out" "^${TH_NAMES[2]}\$" "through a jump host"
-run $ST -t 3000 -J "root@127.0.99.1" "$C" exec 'hostname'
+run $ST -t 3000 -J "root@127.0.0.1:$(th_free_port)" "$C" exec 'hostname'
 is "$rc" 1 "a dead jump host fails the connection (so the jump is really used)"
 
 done_testing

@@ -128,3 +128,26 @@ th_upper() {
 	_th_need "$1" || return 1
 	echo "$TH_DIR/upper/${TH_NAMES[$1]}"
 }
+
+# Addresses where no SSH server answers, for "unreachable" tests. Ports are
+# picked by the kernel, so tests running at once never collide.
+# th_free_port: a port on 127.0.0.1 that nothing listens on.
+th_free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# th_silent_listener: a listener on 127.0.0.1 that accepts and never speaks
+# (connect succeeds, the SSH handshake times out). Sets TH_SILENT_PORT and
+# TH_SILENT_PID; it goes away by itself after 60 s, or kill it.
+th_silent_listener() {
+	local f
+	f=$(mktemp)
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
+time.sleep(60)' "$f" &
+	TH_SILENT_PID=$!
+	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.02; done
+	TH_SILENT_PORT=$(cat "$f")
+	rm -f "$f"
+}

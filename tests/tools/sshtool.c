@@ -8,7 +8,8 @@
  *   -t CONNECT_TIMEOUT_MS  -J JUMP  -P (password: first line of stdin)
  *   -B (become; become password: next line of stdin, if any)  -U BECOME_USER
  * Actions:
- *   exec [-T TIMEOUT_MS] [-I STDIN_FILE] [-o OUT_FILE] [-e ERR_FILE] [-b] CMD
+ *   exec [-T TIMEOUT_MS] [-I STDIN_FILE] [-o OUT_FILE] [-e ERR_FILE] [-b|-n]
+ *        [-E NAME=VALUE]... [-C DIR] CMD
  *        prints "status=N timed_out=0|1"; output bytes go to the files given,
  *        else stdout and stderr
  *   upload [-M MODE] [-O OWNER] [-G GROUP] [-b] [-D] SRC DEST
@@ -131,8 +132,15 @@ int main(int argc, char **argv)
 		if (!strcmp(act, "exec")) {
 			struct ssh_cmd cmd = {0};
 			const char *out = NULL, *err = NULL, *in = NULL;
-			while ((o = getopt(ac, av, "+T:I:o:e:bn")) != -1) {
+			const char *env[16] = {0};
+			int nenv = 0;
+			while ((o = getopt(ac, av, "+T:I:o:e:bnE:C:")) != -1) {
 				switch (o) {
+				case 'E':
+					if (nenv < 15)
+						env[nenv++] = optarg;
+					break;
+				case 'C': cmd.cwd = optarg; break;
 				case 'T': cmd.timeout_ms = atoi(optarg); break;
 				case 'I': in = optarg; break;
 				case 'o': out = optarg; break;
@@ -145,6 +153,7 @@ int main(int argc, char **argv)
 			if (optind >= ac)
 				return usage();
 			cmd.script = av[optind++];
+			cmd.env = env;
 			char *data = NULL;
 			size_t len = 0;
 			if (in) {

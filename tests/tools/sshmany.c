@@ -1,10 +1,11 @@
 /*
- * bench-ssh - the transport's benchmark rows (make bench).
+ * sshmany - one upload or many commands on many hosts at once, one session
+ * each (the bench rows of make bench, and the e2e tests).
  *
- *   bench-ssh cmds KEY KNOWN_HOSTS N ADDR...
+ *   sshmany cmds KEY KNOWN_HOSTS N ADDR...
  *       connect to every ADDR at once (one session each), run `true` N
  *       times on each; prints "ms=<wall time> connect_ms=<slowest connect>"
- *   bench-ssh upload KEY KNOWN_HOSTS FILE DEST ADDR...
+ *   sshmany upload KEY KNOWN_HOSTS FILE DEST ADDR...
  *       upload FILE to DEST on every ADDR at once; prints
  *       "ms=<wall> prepare_ms=<local sha256> sent=<hosts that got data>"
  */
@@ -44,7 +45,7 @@ static struct ssh_host *open_host(struct job *j, size_t i)
 	struct ssh_host *h = ssh_host_new(&j->conf, &t);
 	double t0 = now_ms();
 	if (ssh_host_connect(h) < 0) {
-		fprintf(stderr, "bench-ssh: %s\n", ezk_err_msg());
+		fprintf(stderr, "sshmany: %s\n", ezk_err_msg());
 		__atomic_add_fetch(&j->failed, 1, __ATOMIC_SEQ_CST);
 		ssh_host_free(h);
 		return NULL;
@@ -63,7 +64,7 @@ static void cmds(size_t i, void *ud)
 	struct ssh_result r = SSH_RESULT_INIT;
 	for (int k = 0; k < j->reps; k++) {
 		if (ssh_exec(h, &c, &r) < 0 || r.status != 0) {
-			fprintf(stderr, "bench-ssh: %s: failed\n", j->addrs[i]);
+			fprintf(stderr, "sshmany: %s: failed\n", j->addrs[i]);
 			__atomic_add_fetch(&j->failed, 1, __ATOMIC_SEQ_CST);
 			break;
 		}
@@ -81,7 +82,7 @@ static void upload(size_t i, void *ud)
 	bool changed, sent;
 	struct ssh_upload_opts o = {.mode = 0644, .mkdir = true};
 	if (ssh_upload(h, &j->file, j->dest, &o, &changed, &sent) < 0) {
-		fprintf(stderr, "bench-ssh: %s\n", ezk_err_msg());
+		fprintf(stderr, "sshmany: %s\n", ezk_err_msg());
 		__atomic_add_fetch(&j->failed, 1, __ATOMIC_SEQ_CST);
 	} else if (sent) {
 		__atomic_add_fetch(&j->sent, 1, __ATOMIC_SEQ_CST);
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 		j.n = argc - 6;
 		t0 = now_ms();
 		if (ssh_file_prepare(&j.file) < 0) {
-			fprintf(stderr, "bench-ssh: %s\n", ezk_err_msg());
+			fprintf(stderr, "sshmany: %s\n", ezk_err_msg());
 			return 1;
 		}
 		printf("prepare_ms=%.0f ", now_ms() - t0);
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 	printf("ms=%.0f connect_ms=%.0f sent=%d failed=%d\n", ms, worst, j.sent, j.failed);
 	return j.failed ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: bench-ssh cmds KEY KNOWN_HOSTS N ADDR... | upload KEY KNOWN_HOSTS "
+	fprintf(stderr, "usage: sshmany cmds KEY KNOWN_HOSTS N ADDR... | upload KEY KNOWN_HOSTS "
 			"FILE DEST ADDR...\n");
 	return 2;
 }
