@@ -190,20 +190,10 @@ out:
 
 static int run_keys(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {RUN_LONGOPTS};
 	struct run_opts o;
-	run_opts_init(&o);
-	int c, rc = EZK_OK;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS, opts, NULL)) != -1) {
-		int k = c == '?' ? 0 : run_opts_parse(&o, c, optarg);
-		if (k <= 0) {
-			run_opts_free(&o);
-			return k < 0 ? cmd_error(EZK_USAGE)
-				     : cmd_usage(&cmd_keys, "bad option '%s'", argv[optind - 1]);
-		}
-	}
+	int rc = run_opts_getopt(&o, &cmd_keys, argc, argv);
+	if (rc)
+		return rc;
 	if (argc - optind != 2 || strcmp(argv[optind], "push") != 0) {
 		run_opts_free(&o);
 		return cmd_usage(&cmd_keys, argc - optind < 1 || strcmp(argv[optind], "push")

@@ -205,23 +205,10 @@ static const char *fmt(char *b, size_t n, const char *f, double v)
 
 static int run_ping(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {RUN_LONGOPTS};
 	struct run_opts o;
-	run_opts_init(&o);
-	int c, rc = EZK_OK;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS, opts, NULL)) != -1) {
-		int k = c == '?' ? 0 : run_opts_parse(&o, c, optarg);
-		if (k < 0) {
-			run_opts_free(&o);
-			return cmd_error(EZK_USAGE);
-		}
-		if (k == 0) {
-			run_opts_free(&o);
-			return cmd_usage(&cmd_ping, "bad option '%s'", argv[optind - 1]);
-		}
-	}
+	int rc = run_opts_getopt(&o, &cmd_ping, argc, argv);
+	if (rc)
+		return rc;
 	if (argc - optind != 1) {
 		run_opts_free(&o);
 		return cmd_usage(&cmd_ping, "which cluster?");

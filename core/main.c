@@ -30,27 +30,6 @@ const struct cmd *cmd_find(const char *name)
 	return NULL;
 }
 
-int cmd_usage(const struct cmd *c, const char *fmt, ...)
-{
-	if (fmt) {
-		va_list ap;
-		fputs("ezk: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fprintf(stderr, "usage: ezk %s %s\n", c->name, c->args);
-	fprintf(stderr, "Try 'ezk help %s' for more.\n", c->name);
-	return EZK_USAGE;
-}
-
-int cmd_error(int rc)
-{
-	fprintf(stderr, "ezk: %s\n", ezk_err_msg());
-	return rc;
-}
-
 static void short_usage(FILE *f)
 {
 	fputs("usage: ezk [--home DIR] <command> [args]\n"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "cmd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
@@ -73,6 +74,24 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 					"'%s'",
 					arg);
 		return 1;
+	}
+	return 0;
+}
+
+int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {RUN_LONGOPTS};
+	int c;
+	run_opts_init(o);
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS, opts, NULL)) != -1) {
+		int k = c == '?' || c == ':' ? 0 : run_opts_parse(o, c, optarg);
+		if (k <= 0) {
+			run_opts_free(o);
+			return k < 0 ? cmd_error(EZK_USAGE)
+				     : cmd_usage(cmd, "bad option '%s'", argv[optind - 1]);
+		}
 	}
 	return 0;
 }

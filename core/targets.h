@@ -95,6 +95,11 @@ void run_opts_init(struct run_opts *o);
 void run_opts_free(struct run_opts *o);
 /* 1: the option was one of ours; 0: not ours; -1: bad value (message set). */
 int run_opts_parse(struct run_opts *o, int c, const char *arg);
+struct cmd;
+/* For commands whose only options are these: init o and parse argv with
+ * getopt_long (optind then points at the first operand). 0, or the exit
+ * status after a usage message (o is freed then). */
+int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **argv);
 
 /* The hosts of the cluster a pattern selects, in inventory order. */
 int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n);

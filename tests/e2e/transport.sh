@@ -6,9 +6,7 @@
 . "$EZK_SRC/tests/cli/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
-unset SSH_AUTH_SOCK
-export HOME=$T/user
-mkdir -p "$HOME"
+th_private_home
 
 th_start 3 || { fail "3 test hosts start"; done_testing; exit 1; }
 A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]}

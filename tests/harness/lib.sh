@@ -151,3 +151,11 @@ time.sleep(60)' "$f" &
 	TH_SILENT_PORT=$(cat "$f")
 	rm -f "$f"
 }
+
+# th_private_home: HOME in the test's temp dir and no ssh-agent, so that no
+# key or config of the machine's user takes part in a test.
+th_private_home() {
+	unset SSH_AUTH_SOCK
+	export HOME=$T/user
+	mkdir -p "$HOME"
+}

@@ -30,25 +30,12 @@
 #include "err.h"
 #include "fsutil.h"
 #include "ssh.h"
+#include "targets.h"
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: sshtool [options] ADDR ACTION ...\n");
 	return 2;
-}
-
-static char *read_line(void)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, stdin);
-	if (n < 0) {
-		free(line);
-		return NULL;
-	}
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	return line;
 }
 
 static double now_ms(void)
@@ -109,9 +96,9 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	if (want_pw)
-		t.password = pw = read_line();
+		t.password = pw = secret_read("password: ");
 	if (t.become)
-		t.become_password = bpw = read_line();
+		t.become_password = bpw = secret_read("become password: ");
 	t.addr = t.name = argv[optind++];
 	struct ssh_host *h = ssh_host_new(&conf, &t);
 	int rc = 0;
