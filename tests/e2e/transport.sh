@@ -29,6 +29,22 @@ run $ST -m strict "$B" exec true
 is "$rc" 1 "strict mode refuses an unknown host"
 like "$err" 'unknown host key .* strict' "... and says why"
 
+# ---- the other ways in: ssh-agent, then the user's default keys
+eval "$(ssh-agent -s)" >/dev/null
+ssh-add -q "$TH_KEY" 2>/dev/null
+run env SSHTOOL_AGENT=1 "$EZK_TOOL_DIR/sshtool" -K "$KH" "$A" exec true
+ssh-agent -k >/dev/null 2>&1
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+like "$out" '^auth=agent$' "ssh-agent: the agent's key logs in"
+mkdir -p "$HOME/.ssh"
+cp "$TH_KEY" "$HOME/.ssh/id_ed25519"
+run env SSHTOOL_DEFAULT_KEYS=1 "$EZK_TOOL_DIR/sshtool" -K "$KH" "$A" exec true
+like "$out" '^auth=key$' "~/.ssh/id_ed25519 logs in when nothing else is given"
+rm -f "$HOME/.ssh/id_ed25519"
+run env SSHTOOL_DEFAULT_KEYS=1 "$EZK_TOOL_DIR/sshtool" -K "$KH" "$A" exec true
+is "$rc" 1 "with no key at all: fails"
+like "$err" 'authentication failed for root \(tried: nothing' "... saying nothing was there to try"
+
 # ---- exec framing
 run $ST "$A" exec -o "$T/o1" -e "$T/e1" 'printf "a\0b\0\n\001EZK"; head -c 10485760 /dev/zero | tr "\0" x >&2; exit 3'
 like "$out" 'status=3 timed_out=0' "exit status 3 comes back"
