@@ -188,6 +188,19 @@ static const struct vobj_ops hostvars_ops = {"hostvars", hostvars_get, hostvars_
 
 /* ---- loading ---- */
 
+int cluster_add_defaults(struct cluster *c, const struct value *map)
+{
+	pthread_mutex_lock(&c->priv->lock);
+	int rc = compile_all(&c->priv->tc, map);
+	if (rc == 0)
+		for (size_t i = 0; i < value_len(map); i++)
+			if (!value_map_get(c->defaults, value_map_key(map, i)))
+				value_map_set(c->defaults, value_map_key(map, i),
+					      value_ref(value_map_val(map, i)));
+	pthread_mutex_unlock(&c->priv->lock);
+	return rc;
+}
+
 static int cluster_prepare(struct cluster *c)
 {
 	struct cluster_priv *p = c->priv;

@@ -58,6 +58,12 @@ int cluster_load(const char *hosts_path, const char *config_path, struct value *
 		 struct cluster **out);
 void cluster_close(struct cluster *c);
 
+/* Add role defaults (a map, e.g. from roles/x/defaults.yml): the lowest
+ * precedence; a name already defaulted keeps its first value. Templates in
+ * it are compiled now (-1 with file:line on a syntax error). Call before
+ * hosts resolve variables. */
+int cluster_add_defaults(struct cluster *c, const struct value *map);
+
 /* One resolved variable of host `host` (index in c->inv): 0 and a new
  * reference, 1 when undefined (nothing set), -1 on error (message set). */
 int vars_get(struct cluster *c, size_t host, const char *name, struct value **out);

@@ -173,8 +173,9 @@ struct ssh_upload_opts {
 	int mode;	   /* -1: 0644 for a new file, unchanged for an existing one */
 	const char *owner; /* NULL: unchanged / the writing user */
 	const char *group;
-	bool become; /* write as the become user */
-	bool mkdir;  /* create missing parent directories (0755) */
+	bool become;  /* write as the become user */
+	bool mkdir;   /* create missing parent directories (0755) */
+	bool dry_run; /* only tell (*changed) whether it would change */
 };
 /* Upload f to dest. *changed (may be NULL) tells whether content, mode or
  * owner changed; *sent whether file data crossed the wire. */

@@ -108,9 +108,12 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 
 	struct buf s = BUF_INIT;
 	dest_vars(&s, dest);
-	buf_puts(&s, "rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null\n"
-		     "[ -d \"$d\" ] && { echo \"$d is a directory\" >&2; exit 3; }\n");
-	if (o->mkdir)
+	if (!o->dry_run)
+		buf_puts(&s, "rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null\n");
+	buf_puts(&s, "[ -d \"$d\" ] && { echo \"$d is a directory\" >&2; exit 3; }\n");
+	if (o->dry_run)
+		buf_puts(&s, "[ -d \"$dir\" ] || { echo send; exit 0; }\n");
+	else if (o->mkdir)
 		buf_puts(&s, "[ -d \"$dir\" ] || mkdir -p -- \"$dir\" || exit 1\n");
 	else
 		buf_puts(&s,
@@ -123,25 +126,25 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	    "if command -v openssl >/dev/null 2>&1; then s=$(openssl dgst -sha256 -r < \"$d\"); "
 	    "else s=$(sha256sum < \"$d\"); fi || exit 1\n"
 	    "[ \"${s%%%% *}\" = %s ] || { echo send; exit 0; }\n"
-	    "c=\n",
-	    f->len, f->sha256);
+	    "c=; fix=%s\n",
+	    f->len, f->sha256, o->dry_run ? "true" : "");
 	if (o->mode >= 0)
 		buf_printf(
 		    &s,
-		    "[ \"$(stat -c %%a \"$d\")\" = %o ] || { chmod %o \"$d\" || exit 1; c=1; "
+		    "[ \"$(stat -c %%a \"$d\")\" = %o ] || { $fix chmod %o \"$d\" || exit 1; c=1; "
 		    "}\n",
 		    (unsigned)o->mode, (unsigned)o->mode);
 	if (o->owner)
 		buf_printf(
 		    &s,
 		    "set -- $(stat -c '%%U %%u' \"$d\"); [ \"$1\" = %s ] || [ \"$2\" = %s ] || "
-		    "{ chown %s \"$d\" || exit 1; c=1; }\n",
+		    "{ $fix chown %s \"$d\" || exit 1; c=1; }\n",
 		    o->owner, o->owner, o->owner);
 	if (o->group)
 		buf_printf(
 		    &s,
 		    "set -- $(stat -c '%%G %%g' \"$d\"); [ \"$1\" = %s ] || [ \"$2\" = %s ] || "
-		    "{ chgrp %s \"$d\" || exit 1; c=1; }\n",
+		    "{ $fix chgrp %s \"$d\" || exit 1; c=1; }\n",
 		    o->group, o->group, o->group);
 	buf_puts(&s, "[ -n \"$c\" ] && echo fixed || echo same\n");
 
@@ -159,6 +162,11 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	if (strncmp(buf_cstr(&r.out), "same", 4) == 0)
 		goto out;
 	if (strncmp(buf_cstr(&r.out), "fixed", 5) == 0) {
+		if (changed)
+			*changed = true;
+		goto out;
+	}
+	if (o->dry_run) { /* "send": it would change */
 		if (changed)
 			*changed = true;
 		goto out;

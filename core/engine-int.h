@@ -1,0 +1,108 @@
+/*
+ * engine-int.h - what engine.c and luahost.c share. Not an API.
+ */
+#ifndef EZK_ENGINE_INT_H
+#define EZK_ENGINE_INT_H
+
+#include <lua.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "ssh.h"
+
+enum host_state { HOST_OK = 0, HOST_FAILED, HOST_UNREACHABLE };
+
+/* A chunk compiled once: bytecode every host state loads. */
+struct chunk {
+	char *name; /* "@roles/x/main.lua" for messages */
+	struct buf code;
+};
+
+struct play {
+	char *hosts;
+	char **roles;
+	size_t nroles;
+	bool any_errors_fatal, run_once, become, become_set;
+	int serial;	    /* 0: all at once */
+	int serial_percent; /* serial given as "N%" */
+};
+
+struct step {
+	char *id, *alias;
+	struct play *plays;
+	size_t nplays;
+};
+
+struct role {
+	char *name;
+	char *dir;
+	struct chunk main;
+};
+
+struct hostrun {
+	struct engine *e;
+	size_t idx; /* into e->ts */
+	size_t inv; /* inventory index */
+	const char *name;
+	struct ssh_host *ssh;
+	lua_State *L;
+	enum host_state state;
+	int ok, changed, failed, skipped, unreachable;
+	double ms;
+	bool become;		 /* the current play's */
+	const struct role *role; /* the current role */
+	const char *step_id;
+	char *msg; /* why it failed */
+	bool in_play;
+};
+
+struct engine {
+	struct cluster *c;
+	struct targets *ts;
+	struct engine_opts o;
+	char **path; /* roles search path */
+	size_t npath;
+	struct step *steps;
+	size_t nsteps;
+	size_t *run_steps; /* indexes of the selected steps, in order */
+	size_t nrun;
+	struct role *roles;
+	size_t nroles;
+	struct chunk *lib;
+	size_t nlib;
+	struct hostrun *hosts; /* one per target */
+	char **tags, **skip_tags;
+	size_t ntags, nskip;
+	FILE *log;
+	char *log_path;
+	FILE *journal;
+	pthread_mutex_t lock;
+	double t0;
+	bool tty;
+	char summary[256];
+	struct buf slow; /* unused */
+	struct {
+		char *task;
+		double ms;
+		const char *host;
+	} slowest[5];
+};
+
+/* luahost.c */
+lua_State *luahost_new(struct hostrun *h);
+/* Run chunk in h's state; 0, or -1 with the Lua error in h->msg. */
+int luahost_run_role(struct hostrun *h, const struct role *r);
+/* Line for the run's log, secrets redacted; thread-safe. */
+void engine_log(struct engine *e, const char *host, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* A task finished (called from Lua through ezk._task). */
+void engine_task(struct hostrun *h, const char *task, const char *module, const char *status,
+		 const char *msg, const char *diff, double ms);
+bool engine_tag_selected(struct engine *e, const char *const *tags, size_t n);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * engine.h - `ezk setup`: steps of plays of roles, run on many hosts at once.
+ *
+ *     struct engine_opts o = {...};          // steps, limit, check, diff, ...
+ *     struct engine *e;
+ *     if (engine_open(cluster, targets, &o, &e) < 0) ...;   // loads steps.lua, roles
+ *     int rc = engine_run(e);               // EZK_OK / EZK_FAILED
+ *     engine_close(e);
+ *
+ * Steps come from roles/steps.lua (see roles/lib/README.md): each a list of
+ * plays; a play is a barrier: its hosts run in parallel (up to --forks),
+ * the next play starts when all are done. A host keeps one SSH session and
+ * one lua_State for the whole run. A failed or unreachable host leaves the
+ * run; the others go on unless the play says any_errors_fatal.
+ *
+ * Lua is compiled once: every lib .lua file and role main.lua is turned into
+ * bytecode at open, and each host's state loads the bytecode.
+ *
+ * Every task result goes to the report (terminal, --json events, the run's
+ * log in clusters/<c>/logs/) and every step's outcome per host to the
+ * journal (clusters/<c>/logs/journal), which --resume reads.
+ */
+#ifndef EZK_ENGINE_H
+#define EZK_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cluster;
+struct targets;
+struct engine;
+
+struct engine_opts {
+	const char *steps;	/* "02", "01-03", "etcd", "all" */
+	const char *roles_path; /* EZK_ROLES or the default search path */
+	const char *tags;	/* -t a,b (NULL: all tasks) */
+	const char *skip_tags;	/* --skip-tags */
+	int forks;
+	bool check, diff, json, resume;
+	int verbose;
+};
+
+int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts *o,
+		struct engine **out);
+/* Run; returns the exit status (0 all ok, 1 a host failed or was
+ * unreachable). Errors in steps.lua or roles found before any host was
+ * touched return 2 from engine_open instead. */
+int engine_run(struct engine *e);
+/* One line: "3 hosts: ok=40 changed=2 failed=0 ..." for the history. */
+const char *engine_summary(struct engine *e);
+void engine_close(struct engine *e);
+
+/* The default roles search path: $EZK_ROLES, else the data dir's roles/. */
+char *engine_roles_path(void);
+
+#endif

@@ -1,0 +1,544 @@
+/*
+ * luahost.c - the host API Lua modules see as `ezk` (roles/lib/README.md).
+ *
+ * One lua_State per host worker, made once per run. The state's registry
+ * holds the struct hostrun it belongs to; every ezk.* function finds its
+ * host there, so no Lua code can reach another host's session.
+ */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+#include "engine-int.h"
+#include "err.h"
+#include "fsutil.h"
+#include "targets.h"
+#include "template.h"
+#include "value.h"
+
+static const char HOST_KEY[] = "ezk.host";
+
+static struct hostrun *host_of(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, HOST_KEY);
+	struct hostrun *h = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return h;
+}
+
+/* ---- values ---- */
+
+static void push_value(lua_State *L, const struct value *v, int depth)
+{
+	if (!v || depth > 64) {
+		lua_pushnil(L);
+		return;
+	}
+	switch (v->type) {
+	case V_NULL: lua_pushnil(L); break;
+	case V_BOOL: lua_pushboolean(L, v->u.b); break;
+	case V_INT: lua_pushinteger(L, v->u.i); break;
+	case V_FLOAT: lua_pushnumber(L, v->u.f); break;
+	case V_STR: lua_pushlstring(L, v->u.str.s, v->u.str.len); break;
+	case V_LIST:
+		lua_createtable(L, (int)v->u.list.n, 0);
+		for (size_t i = 0; i < v->u.list.n; i++) {
+			push_value(L, v->u.list.v[i], depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case V_MAP: {
+		size_t n = value_len(v);
+		lua_createtable(L, 0, (int)n);
+		for (size_t i = 0; i < n; i++) {
+			push_value(L, value_map_val(v, i), depth + 1);
+			lua_setfield(L, -2, value_map_key(v, i));
+		}
+		break;
+	}
+	case V_OBJ: {
+		struct value *m = value_obj_map(v);
+		push_value(L, m, depth + 1);
+		value_unref(m);
+		break;
+	}
+	}
+}
+
+/* A Lua value as a struct value (new reference). Tables with keys 1..n
+ * are lists, others maps with string keys. */
+static struct value *to_value(lua_State *L, int idx, int depth)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN: return value_bool(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			return value_int(lua_tointeger(L, idx));
+		return value_float(lua_tonumber(L, idx));
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		return value_strn(s, n);
+	}
+	case LUA_TTABLE: {
+		if (depth > 64)
+			return value_null();
+		lua_Unsigned n = lua_rawlen(L, idx);
+		if (n > 0) {
+			struct value *l = value_list();
+			for (lua_Unsigned i = 1; i <= n; i++) {
+				lua_rawgeti(L, idx, (lua_Integer)i);
+				value_list_push(l, to_value(L, -1, depth + 1));
+				lua_pop(L, 1);
+			}
+			return l;
+		}
+		struct value *m = value_map();
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			if (lua_type(L, -2) == LUA_TSTRING)
+				value_map_set(m, lua_tostring(L, -2), to_value(L, -1, depth + 1));
+			lua_pop(L, 1);
+		}
+		return m;
+	}
+	default: return value_null();
+	}
+}
+
+/* ---- helpers ---- */
+
+static const char *opt_str(lua_State *L, int t, const char *k)
+{
+	lua_getfield(L, t, k);
+	const char *s = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1); /* the string stays alive in the table */
+	return s;
+}
+
+static bool opt_bool(lua_State *L, int t, const char *k, bool dflt)
+{
+	lua_getfield(L, t, k);
+	bool b = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return b;
+}
+
+static int opt_mode(lua_State *L, int t, const char *k)
+{
+	lua_getfield(L, t, k);
+	int m = -1;
+	if (lua_isinteger(L, -1))
+		m = (int)lua_tointeger(L, -1);
+	else if (lua_isstring(L, -1))
+		m = (int)strtol(lua_tostring(L, -1), NULL, 8);
+	lua_pop(L, 1);
+	return m;
+}
+
+/* The host is gone: mark it and raise (the role's pcall ends here). */
+static int lost(lua_State *L, struct hostrun *h)
+{
+	h->state = HOST_UNREACHABLE;
+	return luaL_error(L, "host unreachable: %s", ezk_err_msg());
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- ezk.* ---- */
+
+/* ezk.exec(script, {stdin, env, cwd, timeout, become}) */
+static int l_exec(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	const char *script = luaL_checkstring(L, 1);
+	struct ssh_cmd cmd = {.script = script, .become = h->become, .no_become = !h->become};
+	const char *env[64] = {0};
+	struct buf envbuf[64];
+	int nenv = 0;
+	if (lua_istable(L, 2)) {
+		size_t inlen = 0;
+		lua_getfield(L, 2, "stdin");
+		if (lua_isstring(L, -1)) {
+			cmd.in = lua_tolstring(L, -1, &inlen);
+			cmd.in_len = inlen;
+		}
+		lua_pop(L, 1);
+		cmd.cwd = opt_str(L, 2, "cwd");
+		lua_getfield(L, 2, "timeout");
+		if (lua_isnumber(L, -1))
+			cmd.timeout_ms = (int)(lua_tonumber(L, -1) * 1000);
+		lua_pop(L, 1);
+		lua_getfield(L, 2, "become");
+		if (!lua_isnil(L, -1)) {
+			cmd.become = lua_toboolean(L, -1);
+			cmd.no_become = !cmd.become;
+		}
+		lua_pop(L, 1);
+		lua_getfield(L, 2, "env");
+		if (lua_istable(L, -1)) {
+			lua_pushnil(L);
+			while (lua_next(L, -2) && nenv < 63) {
+				if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1)) {
+					envbuf[nenv] = (struct buf)BUF_INIT;
+					buf_printf(&envbuf[nenv], "%s=%s", lua_tostring(L, -2),
+						   lua_tostring(L, -1));
+					env[nenv] = envbuf[nenv].s;
+					nenv++;
+				}
+				lua_pop(L, 1);
+			}
+		}
+		lua_pop(L, 1);
+	}
+	cmd.env = env;
+	if (h->e->o.verbose)
+		engine_log(h->e, h->name, "exec%s: %s", cmd.become ? " (become)" : "", script);
+	struct ssh_result r = SSH_RESULT_INIT;
+	int rc = ssh_exec(h->ssh, &cmd, &r);
+	for (int i = 0; i < nenv; i++)
+		buf_free(&envbuf[i]);
+	if (rc < 0) {
+		ssh_result_free(&r);
+		return lost(L, h);
+	}
+	if (h->e->o.verbose)
+		engine_log(h->e, h->name, "rc=%d stdout=%.2000s stderr=%.2000s", r.status,
+			   buf_cstr(&r.out), buf_cstr(&r.err));
+	lua_createtable(L, 0, 4);
+	lua_pushinteger(L, r.status);
+	lua_setfield(L, -2, "rc");
+	lua_pushlstring(L, r.out.s ? r.out.s : "", r.out.len);
+	lua_setfield(L, -2, "stdout");
+	lua_pushlstring(L, r.err.s ? r.err.s : "", r.err.len);
+	lua_setfield(L, -2, "stderr");
+	lua_pushboolean(L, r.timed_out);
+	lua_setfield(L, -2, "timed_out");
+	ssh_result_free(&r);
+	return 1;
+}
+
+/* ezk.upload{dest, content | src, mode, owner, group, mkdir, check} -> changed */
+static int l_upload(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *dest = opt_str(L, 1, "dest");
+	if (!dest)
+		return luaL_error(L, "upload: dest is required");
+	struct ssh_file f = {0};
+	lua_getfield(L, 1, "content");
+	if (lua_isstring(L, -1)) {
+		f.data = lua_tolstring(L, -1, &f.len);
+	}
+	lua_pop(L, 1); /* the table keeps the string alive */
+	f.path = f.data ? NULL : opt_str(L, 1, "src");
+	if (!f.data && !f.path)
+		return luaL_error(L, "upload: content or src is required");
+	struct ssh_upload_opts o = {.mode = opt_mode(L, 1, "mode"),
+				    .owner = opt_str(L, 1, "owner"),
+				    .group = opt_str(L, 1, "group"),
+				    .become = opt_bool(L, 1, "become", h->become),
+				    .mkdir = opt_bool(L, 1, "mkdir", false),
+				    .dry_run = opt_bool(L, 1, "check", false)};
+	if (ssh_file_prepare(&f) < 0)
+		return luaL_error(L, "%s", ezk_err_msg());
+	bool changed = false, sent = false;
+	if (ssh_upload(h->ssh, &f, dest, &o, &changed, &sent) < 0) {
+		if (!ssh_host_connected(h->ssh))
+			return lost(L, h);
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_pushboolean(L, changed);
+	return 1;
+}
+
+/* ezk.fetch(remote, local) */
+static int l_fetch(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	const char *remote = luaL_checkstring(L, 1), *local = luaL_checkstring(L, 2);
+	bool missing = false;
+	if (ssh_fetch(h->ssh, remote, local, -1, h->become, &missing) < 0) {
+		if (!missing && !ssh_host_connected(h->ssh))
+			return lost(L, h);
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_read_local(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	char *data;
+	size_t len;
+	if (file_read(path, &data, &len) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_pushlstring(L, data, len);
+	free(data);
+	return 1;
+}
+
+static int l_sha256(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_Digest(s, n, md, &mdlen, EVP_sha256(), NULL);
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	for (unsigned i = 0; i < mdlen; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	lua_pushstring(L, hex);
+	return 1;
+}
+
+struct tmpl_lookup {
+	struct hostrun *h;
+	struct value *extra;
+};
+
+static int tmpl_lookup_cb(void *ud, const char *name, size_t len, struct value **out)
+{
+	struct tmpl_lookup *t = ud;
+	if (t->extra) {
+		struct value *v = value_map_getn(t->extra, name, len);
+		if (v) {
+			*out = value_ref(v);
+			return 0;
+		}
+	}
+	char *n = xstrndup(name, len);
+	int rc = vars_get(t->h->e->c, t->h->inv, n, out);
+	free(n);
+	return rc;
+}
+
+/* ezk.template(text, extra, name) */
+static int l_template(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	size_t n;
+	const char *text = luaL_checklstring(L, 1, &n);
+	const char *name = luaL_optstring(L, 3, "<template>");
+	struct tmpl_lookup tl = {.h = h, .extra = lua_istable(L, 2) ? to_value(L, 2, 0) : NULL};
+	struct tmpl *t = tmpl_compile_ex(text, n, name, 1, 1);
+	struct buf out = BUF_INIT;
+	int rc = -1;
+	if (t) {
+		struct tmpl_env env = {tmpl_lookup_cb, &tl};
+		rc = tmpl_render(t, &env, &out);
+	}
+	tmpl_free(t);
+	value_unref(tl.extra);
+	if (rc < 0) {
+		buf_free(&out);
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_pushlstring(L, out.s ? out.s : "", out.len);
+	buf_free(&out);
+	return 1;
+}
+
+/* ezk.var(name) */
+static int l_var(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	struct value *v = NULL;
+	int rc = vars_get(h->e->c, h->inv, name, &v);
+	if (rc < 0)
+		return luaL_error(L, "%s", ezk_err_msg());
+	if (rc > 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	push_value(L, v, 0);
+	value_unref(v);
+	return 1;
+}
+
+static int l_log(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	engine_log(h->e, h->name, "%s", luaL_checkstring(L, 1));
+	return 0;
+}
+
+static int l_clock(lua_State *L)
+{
+	lua_pushnumber(L, now_ms());
+	return 1;
+}
+
+/* ezk._task(title, module, status, msg, diff, ms) */
+static int l_task(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	engine_task(h, luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3),
+		    luaL_optstring(L, 4, NULL), luaL_optstring(L, 5, NULL),
+		    luaL_optnumber(L, 6, 0));
+	return 0;
+}
+
+/* ezk._tagged(tags): whether a task with these tags runs under -t/--skip-tags */
+static int l_tagged(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	const char *tags[32];
+	size_t n = 0;
+	if (lua_isstring(L, 1)) {
+		tags[n++] = lua_tostring(L, 1);
+	} else if (lua_istable(L, 1)) {
+		lua_Unsigned len = lua_rawlen(L, 1);
+		for (lua_Unsigned i = 1; i <= len && n < 32; i++) {
+			lua_rawgeti(L, 1, (lua_Integer)i);
+			if (lua_isstring(L, -1))
+				tags[n++] = lua_tostring(L, -1);
+			lua_pop(L, 1); /* kept alive by the table */
+		}
+	}
+	lua_pushboolean(L, engine_tag_selected(h->e, tags, n));
+	return 1;
+}
+
+static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},	    {"upload", l_upload},
+				     {"fetch", l_fetch},    {"read_local", l_read_local},
+				     {"sha256", l_sha256},  {"template", l_template},
+				     {"var", l_var},	    {"log", l_log},
+				     {"clock", l_clock},    {"_task", l_task},
+				     {"_tagged", l_tagged}, {NULL, NULL}};
+
+lua_State *luahost_new(struct hostrun *h)
+{
+	lua_State *L = luaL_newstate();
+	if (!L)
+		return NULL;
+	luaL_openlibs(L);
+	lua_pushlightuserdata(L, h);
+	lua_setfield(L, LUA_REGISTRYINDEX, HOST_KEY);
+	luaL_newlib(L, ezk_funcs);
+	lua_pushstring(L, h->name);
+	lua_setfield(L, -2, "host");
+	lua_pushboolean(L, h->e->o.check);
+	lua_setfield(L, -2, "check");
+	lua_pushboolean(L, h->e->o.diff);
+	lua_setfield(L, -2, "diff");
+	lua_pushinteger(L, h->e->o.verbose);
+	lua_setfield(L, -2, "verbose");
+	lua_setglobal(L, "ezk");
+	for (size_t i = 0; i < h->e->nlib; i++) {
+		const struct chunk *c = &h->e->lib[i];
+		if (luaL_loadbufferx(L, c->code.s, c->code.len, c->name, "b") != LUA_OK ||
+		    lua_pcall(L, 0, 0, 0) != LUA_OK) {
+			free(h->msg);
+			h->msg = xstrdup(lua_tostring(L, -1));
+			lua_close(L);
+			return NULL;
+		}
+	}
+	return L;
+}
+
+/* Message handler: keep the message, and name the role line that led to it
+ * when the error was raised inside the library. */
+static int msgh(lua_State *L)
+{
+	if (lua_istable(L, 1))
+		return 1; /* a task failure: {ezk_failed = true, msg = ...} */
+	const char *msg = lua_tostring(L, 1);
+	if (!msg)
+		msg = "(error object is not a string)";
+	struct hostrun *h = host_of(L);
+	lua_Debug ar;
+	for (int lvl = 1; lua_getstack(L, lvl, &ar); lvl++) {
+		lua_getinfo(L, "Sl", &ar);
+		if (h->role && strcmp(ar.source, h->role->main.name) == 0 && ar.currentline > 0) {
+			char where[4200];
+			snprintf(where, sizeof where, "%s:%d: ", ar.source + 1, ar.currentline);
+			if (strncmp(msg, where, strlen(where)) != 0) {
+				lua_pushfstring(L, "%s%s", where, msg);
+				return 1;
+			}
+			break;
+		}
+	}
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+static int call(struct hostrun *h, const char *what)
+{
+	lua_State *L = h->L;
+	int base = lua_gettop(L);
+	lua_pushcfunction(L, msgh);
+	lua_insert(L, base);
+	int rc = lua_pcall(L, 0, 0, base);
+	lua_remove(L, base);
+	if (rc == LUA_OK)
+		return 0;
+	free(h->msg);
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "msg");
+		h->msg = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "task failed");
+		lua_pop(L, 1);
+	} else {
+		const char *m = lua_tostring(L, -1);
+		h->msg = xstrdup(m ? m : what);
+		if (h->state == HOST_OK)
+			engine_task(h, "lua error", "lua", "failed", h->msg, NULL, 0);
+	}
+	lua_pop(L, 1);
+	return -1;
+}
+
+int luahost_run_role(struct hostrun *h, const struct role *r)
+{
+	lua_State *L = h->L;
+	h->role = r;
+	lua_getglobal(L, "ezk");
+	lua_pushstring(L, r->dir);
+	lua_setfield(L, -2, "role_dir");
+	lua_pop(L, 1);
+	lua_pushstring(L, r->dir);
+	lua_setglobal(L, "role_dir");
+	/* task.lua: forget the last role's handlers */
+	lua_getglobal(L, "ezk_role_begin");
+	if (!lua_isfunction(L, -1))
+		lua_pop(L, 1);
+	else if (call(h, "role begin") < 0)
+		return -1;
+	if (luaL_loadbufferx(L, r->main.code.s, r->main.code.len, r->main.name, "b") != LUA_OK) {
+		free(h->msg);
+		h->msg = xstrdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	if (call(h, "role") < 0)
+		return -1;
+	lua_getglobal(L, "ezk_run_handlers");
+	if (lua_isfunction(L, -1))
+		return call(h, "handlers");
+	lua_pop(L, 1);
+	return 0;
+}

@@ -1,0 +1,189 @@
+-- task.lua: what every module call goes through (loaded first), and the
+-- helpers modules share. See README.md in this folder.
+
+local handlers, handler_order, notified = {}, {}, {}
+
+-- Called by the engine before each role: handlers belong to their role.
+function ezk_role_begin()
+  handlers, handler_order, notified = {}, {}, {}
+end
+
+function handler(name, fn)
+  if handlers[name] == nil then handler_order[#handler_order + 1] = name end
+  handlers[name] = fn
+end
+
+-- Called by the engine after each role: notified handlers, once each, in
+-- the order they were defined.
+function ezk_run_handlers()
+  for name in pairs(notified) do
+    if handlers[name] == nil then error("notify: no handler named '" .. name .. "' in this role", 0) end
+  end
+  for _, name in ipairs(handler_order) do
+    if notified[name] then
+      notified[name] = nil
+      handlers[name]()
+    end
+  end
+end
+
+-- ---- helpers ----
+
+-- quote for sh
+function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+function trim(s)
+  return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- "0644" from 420, "644", "0644" or nil
+function mode_str(m)
+  if m == nil then return nil end
+  if type(m) == "number" then return string.format("%04o", m) end
+  m = tostring(m)
+  if #m == 3 then m = "0" .. m end
+  return m
+end
+
+function lines(s)
+  local t = {}
+  for l in (s or ""):gmatch("([^\n]*)\n?") do t[#t + 1] = l end
+  if t[#t] == "" then t[#t] = nil end
+  return t
+end
+
+-- the content of a remote file, or nil if it does not exist
+function read_remote(path, become)
+  local r = ezk.exec("[ -f " .. q(path) .. " ] || exit 3; cat " .. q(path), { become = become })
+  if r.rc == 3 then return nil end
+  if r.rc ~= 0 then error("cannot read " .. path .. ": " .. r.stderr, 2) end
+  return r.stdout
+end
+
+-- nil, or {type=file|directory|link|other, mode="0644", owner, group, size, target}
+function stat(path)
+  local r = ezk.exec("stat -c '%F|%a|%U|%G|%s' -- " .. q(path) ..
+    " 2>/dev/null && { [ -L " .. q(path) .. " ] && readlink -- " .. q(path) .. " || true; }")
+  if r.rc ~= 0 then return nil end
+  local f, m, u, g, sz = r.stdout:match("^([^|]*)|(%d+)|([^|]*)|([^|]*)|(%d+)")
+  if not f then return nil end
+  local t = f == "directory" and "directory" or f == "symbolic link" and "link"
+    or f:match("regular") and "file" or "other"
+  local target = r.stdout:match("\n([^\n]*)\n?$")
+  return { type = t, mode = mode_str(m), owner = u, group = g, size = tonumber(sz),
+    target = t == "link" and target or nil }
+end
+
+local facts_cache
+function facts()
+  if facts_cache then return facts_cache end
+  local r = ezk.exec([[
+. /etc/os-release 2>/dev/null
+echo "os=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_name=${PRETTY_NAME:-}"
+echo "arch=$(uname -m)"; echo "kernel=$(uname -r)"; echo "hostname=$(hostname)"
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup=v2; else echo cgroup=v1; fi
+sed -n 's/^MemTotal: *\([0-9]*\).*/mem_kb=\1/p' /proc/meminfo
+echo "cpus=$(nproc 2>/dev/null || echo 1)"
+if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
+echo "addresses=$(hostname -I 2>/dev/null || true)"
+for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo "pkg=$m"; break; }; done
+]])
+  local f = {}
+  for k, v in r.stdout:gmatch("([%w_]+)=([^\n]*)") do f[k] = v end
+  f.mem_mb = math.floor((tonumber(f.mem_kb) or 0) / 1024)
+  f.cpus = tonumber(f.cpus) or 1
+  f.systemd = f.systemd == "yes"
+  local addrs = {}
+  for a in (f.addresses or ""):gmatch("%S+") do addrs[#addrs + 1] = a end
+  f.addresses = addrs
+  facts_cache = f
+  return f
+end
+
+vars = setmetatable({}, {
+  __index = function(_, k) return ezk.var(k) end,
+  __newindex = function() error("vars are read-only", 2) end,
+})
+
+local FAILED = {}
+
+function fail(msg)
+  ezk._task("fail", "fail", "failed", msg, nil, 0)
+  error({ ezk_failed = true, msg = msg }, 0)
+end
+
+function debug(msg)
+  ezk.log(tostring(msg))
+end
+
+-- A line diff of two texts (before, after), unified-style, small inputs.
+function text_diff(a, b, name)
+  local x, y = lines(a or ""), lines(b or "")
+  local n, m = #x, #y
+  if n * m > 4000000 then
+    return string.format("--- %s (before)\n+++ %s (after)\n(%d lines -> %d lines)\n", name, name, n, m)
+  end
+  local L = {}
+  for i = n + 1, 1, -1 do
+    L[i] = {}
+    for j = m + 1, 1, -1 do
+      if i > n or j > m then L[i][j] = 0
+      elseif x[i] == y[j] then L[i][j] = L[i + 1][j + 1] + 1
+      else L[i][j] = math.max(L[i + 1][j], L[i][j + 1]) end
+    end
+  end
+  local out = { "--- " .. name .. " (before)", "+++ " .. name .. " (after)" }
+  local i, j = 1, 1
+  while i <= n or j <= m do
+    if i <= n and j <= m and x[i] == y[j] then
+      i, j = i + 1, j + 1
+    elseif i <= n and (j > m or L[i + 1][j] >= L[i][j + 1]) then
+      out[#out + 1] = "-" .. x[i]; i = i + 1
+    else
+      out[#out + 1] = "+" .. y[j]; j = j + 1
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function diff_text(d, title)
+  if d == nil then return nil end
+  if type(d) == "string" then return d end
+  return text_diff(d.before, d.after, d.name or title)
+end
+
+local function default_title(name, a)
+  local main = a.dest or a.path or a.name or a.cmd or a[1] or a.src or ""
+  return name .. (main ~= "" and (" " .. tostring(main)) or "")
+end
+
+-- module(name, fn): defines the global function `name`; each call is a task.
+function module(name, fn)
+  _G[name] = function(a)
+    a = a or {}
+    local title = a.title or default_title(name, a)
+    if a.tags and not ezk._tagged(a.tags) then return { skipped = true } end
+    if a.tags == nil and not ezk._tagged({}) then return { skipped = true } end
+    if a.when == false then
+      ezk._task(title, name, "skipped", "when is false", nil, 0)
+      return { skipped = true }
+    end
+    local ctx = { check = ezk.check and a.check_mode ~= false, diff = ezk.diff }
+    local t0 = ezk.clock()
+    local res = fn(a, ctx) or {}
+    local status = res.failed and "failed" or res.skipped and "skipped"
+      or res.changed and "changed" or "ok"
+    local d = (ctx.diff and res.changed) and diff_text(res.diff, title) or nil
+    ezk._task(title, name, status, res.msg, d, ezk.clock() - t0)
+    if res.changed and a.notify then
+      local list = type(a.notify) == "table" and a.notify or { a.notify }
+      for _, h in ipairs(list) do notified[h] = true end
+    end
+    if res.failed and not a.ignore_errors then
+      error({ ezk_failed = true, msg = title .. ": " .. (res.msg or "failed") }, 0)
+    end
+    return res
+  end
+end
