@@ -159,3 +159,20 @@ th_private_home() {
 	export HOME=$T/user
 	mkdir -p "$HOME"
 }
+
+# th_upper_digest I: one checksum of what host I changed (its overlay upper
+# dir: paths, modes, owners, sizes, mtimes and contents), leaving out what
+# every SSH login writes (var/log: wtmp, lastlog, journal; var/lib/sudo).
+# Equal digests before and after a --check run prove it changed nothing.
+th_upper_digest() {
+	_th_need "$1" || return 1
+	local u
+	u=$(th_upper "$1")
+	(
+		cd "$u" || exit 1
+		find . \( -path ./var/log -o -path ./var/lib/sudo -o -path ./var/lib/systemd \) -prune -o \
+			-printf '%p %m %u %g %s %T@\n' | sort
+		find . \( -path ./var/log -o -path ./var/lib/sudo -o -path ./var/lib/systemd \) -prune -o \
+			-type f -print0 | sort -z | xargs -0 -r sha256sum
+	) | sha256sum | cut -d' ' -f1
+}
