@@ -1,0 +1,504 @@
+/* history.c - a cluster's history in clusters/<name>/.git (see history.h). */
+#include "history.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "fsutil.h"
+
+#define APPLIED_REF "refs/ezk/applied"
+
+/* What ezk commits, in this order. */
+static const char *const tracked[] = {".gitignore", "hosts", "config.yml", NULL};
+/* What `ezk diff` compares. */
+static const char *const edited[] = {"hosts", "config.yml", NULL};
+
+static const char gitignore[] =
+    "# Written by ezk. ezk commits only hosts, config.yml and this file; the\n"
+    "# rest never belongs in the history: private keys and kubeconfigs (ssl/),\n"
+    "# run logs, etcd snapshots and ezk's temporary files.\n"
+    "ssl/\n"
+    "logs/\n"
+    "backup/\n"
+    "*.ezk-tmp*\n"
+    "kubectl.kubeconfig\n"
+    "*.key\n"
+    "*-key.pem\n";
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void init_libgit2(void)
+{
+	if (git_libgit2_init() < 0) {
+		init_rc = -1;
+		return;
+	}
+	/* The history must not depend on who runs ezk: read no configuration
+	 * outside the repository (~/.gitconfig, XDG, /etc/gitconfig). */
+	static const int levels[] = {GIT_CONFIG_LEVEL_PROGRAMDATA, GIT_CONFIG_LEVEL_SYSTEM,
+				     GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL};
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
+	/* With no global configuration there is no safe.directory either; the
+	 * repository is ezk's own (libgit2 runs no hooks), so a workspace owned
+	 * by another user (made with sudo, say) is still usable. */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+}
+
+/* Set "what: <libgit2's last message>"; returns -1. */
+static int gfail(const char *dir, const char *what)
+{
+	const git_error *e = git_error_last();
+	return ezk_fail("%s: %s: %s", dir, what,
+			e && e->message && *e->message ? e->message : "libgit2 error");
+}
+
+static int lib_init(void)
+{
+	pthread_once(&init_once, init_libgit2);
+	if (init_rc < 0)
+		return gfail("libgit2", "initialisation failed");
+	return 0;
+}
+
+static int no_history(const char *dir)
+{
+	return ezk_fail("%s: no history yet (ezk new and ezk setup record it)", dir);
+}
+
+/* Open the repository whose work tree is dir (never one above it); make it
+ * when create is set. Returns 1 (no message) when missing and !create. */
+static int repo_open(const char *dir, int create, git_repository **out)
+{
+	*out = NULL;
+	if (lib_init() < 0)
+		return -1;
+	if (!dir_exists(dir))
+		return ezk_fail("%s: no such cluster directory", dir);
+	int rc = git_repository_open_ext(out, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		if (!create)
+			return 1;
+		git_repository_init_options o;
+		git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+		o.flags = GIT_REPOSITORY_INIT_NO_REINIT;
+		o.initial_head = "main";
+		o.description = "ezk: the history of this cluster's hosts and config.yml";
+		rc = git_repository_init_ext(out, dir, &o);
+		if (rc < 0)
+			return gfail(dir, "cannot start the history");
+		return 0;
+	}
+	if (rc < 0)
+		return gfail(dir, "cannot open the history");
+	if (git_repository_is_bare(*out)) {
+		git_repository_free(*out);
+		*out = NULL;
+		return ezk_fail("%s: a bare git repository, not a cluster's history", dir);
+	}
+	return 0;
+}
+
+/* HEAD's commit: 0, or 1 when there is none yet (unborn branch). */
+static int head_commit(git_repository *repo, const char *dir, git_commit **out)
+{
+	git_oid id;
+	*out = NULL;
+	int rc = git_reference_name_to_id(&id, repo, "HEAD");
+	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH)
+		return 1;
+	if (rc < 0 || git_commit_lookup(out, repo, &id) < 0)
+		return gfail(dir, "HEAD");
+	return 0;
+}
+
+static char *oid_hex(const git_oid *id)
+{
+	char *s = xmalloc(GIT_OID_HEXSZ + 1);
+	git_oid_tostr(s, GIT_OID_HEXSZ + 1, id);
+	return s;
+}
+
+/* "1a2b3c4  2026-11-22 03:04  first line of the message" */
+static void describe(struct buf *out, git_commit *c)
+{
+	git_buf shortid = {0};
+	if (git_object_short_id(&shortid, (const git_object *)c) == 0)
+		buf_puts(out, shortid.ptr);
+	else
+		buf_put(out, git_oid_tostr_s(git_commit_id(c)), 7);
+	git_buf_dispose(&shortid);
+	time_t t = (time_t)git_commit_time(c);
+	struct tm tm;
+	char date[32] = "?";
+	if (localtime_r(&t, &tm))
+		strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+	const char *summary = git_commit_summary(c);
+	buf_printf(out, "  %s  %s", date, summary ? summary : "");
+}
+
+/* Put one file of the work tree into the index and the tree being built;
+ * a missing file is removed from both. */
+static int stage(git_repository *repo, git_index *idx, git_treebuilder *tb, const char *dir,
+		 const char *name)
+{
+	char *path = path_join(dir, name);
+	struct stat st;
+	int rc = 0;
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT) {
+			rc = ezk_fail("%s: %s", path, strerror(errno));
+		} else {
+			if (git_treebuilder_get(tb, name) && git_treebuilder_remove(tb, name) < 0)
+				rc = gfail(dir, name);
+			if (rc == 0 && git_index_remove_bypath(idx, name) < 0)
+				rc = gfail(dir, name);
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		const git_index_entry *e;
+		if (git_index_add_bypath(idx, name) < 0 ||
+		    !(e = git_index_get_bypath(idx, name, 0)))
+			rc = gfail(dir, name);
+		else if (git_treebuilder_insert(NULL, tb, name, &e->id, (git_filemode_t)e->mode) <
+			 0)
+			rc = gfail(dir, name);
+	} else {
+		/* A symbolic link (to a shared inventory, say): what matters is
+		 * what ezk reads, so record the content, not the link. */
+		char *data;
+		size_t len;
+		git_oid id;
+		if (file_read(path, &data, &len) < 0) {
+			rc = -1;
+		} else {
+			if (git_blob_create_from_buffer(&id, repo, data, len) < 0 ||
+			    git_treebuilder_insert(NULL, tb, name, &id, GIT_FILEMODE_BLOB) < 0)
+				rc = gfail(dir, name);
+			free(data);
+		}
+	}
+	free(path);
+	return rc;
+}
+
+static int write_gitignore(const char *dir)
+{
+	char *path = path_join(dir, ".gitignore");
+	struct stat st;
+	int rc = 0;
+	if (lstat(path, &st) < 0)
+		rc = file_write_atomic(path, gitignore, sizeof gitignore - 1, 0644);
+	free(path);
+	return rc;
+}
+
+int history_commit(const char *cluster_dir, const char *message, char **out_id)
+{
+	git_repository *repo = NULL;
+	git_index *idx = NULL;
+	git_commit *parent = NULL;
+	git_tree *ptree = NULL, *tree = NULL;
+	git_treebuilder *tb = NULL;
+	git_signature *sig = NULL;
+	struct buf msg = BUF_INIT;
+	git_oid tree_id, commit_id;
+	int rc;
+
+	if (out_id)
+		*out_id = NULL;
+	if ((rc = repo_open(cluster_dir, 1, &repo)) < 0)
+		return -1;
+	rc = -1;
+	if (write_gitignore(cluster_dir) < 0)
+		goto out;
+	int have_head = head_commit(repo, cluster_dir, &parent);
+	if (have_head < 0)
+		goto out;
+	if (parent && git_commit_tree(&ptree, parent) < 0) {
+		gfail(cluster_dir, "HEAD's tree");
+		goto out;
+	}
+	if (git_repository_index(&idx, repo) < 0 || git_index_read(idx, 0) < 0 ||
+	    git_treebuilder_new(&tb, repo, ptree) < 0) {
+		gfail(cluster_dir, "index");
+		goto out;
+	}
+	for (const char *const *f = tracked; *f; f++)
+		if (stage(repo, idx, tb, cluster_dir, *f) < 0)
+			goto out;
+	if (git_index_write(idx) < 0 || git_treebuilder_write(&tree_id, tb) < 0) {
+		gfail(cluster_dir, "index");
+		goto out;
+	}
+	if (ptree && git_oid_equal(&tree_id, git_tree_id(ptree))) {
+		rc = 1; /* nothing changed: no empty commit */
+		goto out;
+	}
+	char host[256] = "localhost";
+	if (gethostname(host, sizeof host - 1) < 0 || !host[0])
+		strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	struct buf email = BUF_INIT;
+	buf_printf(&email, "ezk@%s", host);
+	int sig_rc = git_signature_now(&sig, "ezk", email.s);
+	buf_free(&email);
+	buf_puts(&msg, message && *message ? message : "ezk");
+	if (msg.s[msg.len - 1] != '\n')
+		buf_putc(&msg, '\n');
+	const git_commit *parents[1] = {parent};
+	if (sig_rc < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0 ||
+	    git_commit_create(&commit_id, repo, "HEAD", sig, sig, NULL, msg.s, tree, parent ? 1 : 0,
+			      parents) < 0) {
+		gfail(cluster_dir, "commit");
+		goto out;
+	}
+	if (out_id)
+		*out_id = oid_hex(&commit_id);
+	rc = 0;
+out:
+	buf_free(&msg);
+	git_signature_free(sig);
+	git_treebuilder_free(tb);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	git_index_free(idx);
+	git_repository_free(repo);
+	return rc;
+}
+
+int history_head(const char *cluster_dir, char **out_id)
+{
+	git_repository *repo;
+	git_commit *head = NULL;
+	*out_id = NULL;
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return no_history(cluster_dir);
+	rc = head_commit(repo, cluster_dir, &head);
+	if (rc == 1)
+		rc = no_history(cluster_dir);
+	if (rc == 0)
+		*out_id = oid_hex(git_commit_id(head));
+	git_commit_free(head);
+	git_repository_free(repo);
+	return rc;
+}
+
+int history_mark_applied(const char *cluster_dir, const char *commit_id)
+{
+	git_repository *repo;
+	git_object *obj = NULL, *commit = NULL;
+	git_reference *ref = NULL;
+	const char *rev = commit_id ? commit_id : "HEAD";
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return no_history(cluster_dir);
+	if (git_revparse_single(&obj, repo, rev) < 0 ||
+	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0)
+		rc = gfail(cluster_dir, rev);
+	else if (git_reference_create(&ref, repo, APPLIED_REF, git_object_id(commit), 1,
+				      "ezk: applied") < 0)
+		rc = gfail(cluster_dir, APPLIED_REF);
+	git_reference_free(ref);
+	git_object_free(commit);
+	git_object_free(obj);
+	git_repository_free(repo);
+	return rc;
+}
+
+int history_exists(const char *cluster_dir)
+{
+	git_repository *repo;
+	git_commit *head = NULL;
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = head_commit(repo, cluster_dir, &head);
+	git_commit_free(head);
+	git_repository_free(repo);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+/* A walk over the history from HEAD; 1 (and a message) when there is none. */
+static int walk_start(git_repository *repo, const char *dir, unsigned sort, git_revwalk **out)
+{
+	*out = NULL;
+	if (git_revwalk_new(out, repo) < 0)
+		return gfail(dir, "history");
+	git_revwalk_sorting(*out, sort);
+	int rc = git_revwalk_push_head(*out);
+	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
+		no_history(dir);
+		return 1;
+	}
+	if (rc < 0)
+		return gfail(dir, "HEAD");
+	return 0;
+}
+
+int history_log(const char *cluster_dir, struct buf *out, int max)
+{
+	git_repository *repo;
+	git_revwalk *walk = NULL;
+	git_oid id, applied;
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return no_history(cluster_dir);
+	int have_applied = git_reference_name_to_id(&applied, repo, APPLIED_REF) == 0;
+	rc = walk_start(repo, cluster_dir, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME, &walk);
+	if (rc == 1)
+		rc = -1;
+	for (int n = 0; rc == 0 && (max <= 0 || n < max); n++) {
+		int w = git_revwalk_next(&id, walk);
+		if (w == GIT_ITEROVER)
+			break;
+		git_commit *c;
+		if (w < 0 || git_commit_lookup(&c, repo, &id) < 0) {
+			rc = gfail(cluster_dir, "history");
+			break;
+		}
+		int mark = have_applied && git_oid_equal(&id, &applied);
+		buf_puts(out, mark ? "* " : "  ");
+		describe(out, c);
+		buf_puts(out, mark ? "  (applied)\n" : "\n");
+		git_commit_free(c);
+	}
+	git_revwalk_free(walk);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* The commit `ezk diff` compares with: refs/ezk/applied, else the first. */
+static int diff_base(git_repository *repo, const char *dir, git_commit **out, int *applied)
+{
+	git_oid id;
+	*out = NULL;
+	*applied = git_reference_name_to_id(&id, repo, APPLIED_REF) == 0;
+	if (!*applied) {
+		git_revwalk *walk;
+		int rc = walk_start(repo, dir, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE, &walk);
+		if (rc == 0 && git_revwalk_next(&id, walk) < 0)
+			rc = gfail(dir, "history");
+		git_revwalk_free(walk);
+		if (rc != 0)
+			return -1;
+	}
+	if (git_commit_lookup(out, repo, &id) < 0)
+		return gfail(dir, *applied ? APPLIED_REF : "the first commit");
+	return 0;
+}
+
+/* Append the diff of one file (base blob against the work tree). */
+static int diff_file(git_repository *repo, git_tree *base, const char *dir, const char *name,
+		     struct buf *out)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	git_patch *patch = NULL;
+	char *path = path_join(dir, name), *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	int rc = 0;
+
+	int grc = git_tree_entry_bypath(&te, base, name);
+	if (grc < 0 && grc != GIT_ENOTFOUND) {
+		rc = gfail(dir, name);
+		goto out;
+	}
+	if (te && git_blob_lookup(&blob, repo, git_tree_entry_id(te)) < 0) {
+		rc = gfail(dir, name);
+		goto out;
+	}
+	if (stat(path, &st) == 0) {
+		if (file_read(path, &data, &len) < 0) {
+			rc = -1;
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		rc = ezk_fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!blob && !data)
+		goto out;
+	git_diff_options o;
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	if (git_patch_from_buffers(&patch, blob ? git_blob_rawcontent(blob) : NULL,
+				   blob ? (size_t)git_blob_rawsize(blob) : 0, name, data, len, name,
+				   &o) < 0) {
+		rc = gfail(dir, name);
+		goto out;
+	}
+	if (git_patch_get_delta(patch)->status == GIT_DELTA_UNMODIFIED)
+		goto out;
+	git_buf text = {0};
+	if (git_patch_to_buf(&text, patch) < 0)
+		rc = gfail(dir, name);
+	else if (text.size)
+		buf_put(out, text.ptr, text.size);
+	git_buf_dispose(&text);
+out:
+	git_patch_free(patch);
+	free(data);
+	free(path);
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+int history_diff(const char *cluster_dir, struct buf *out, int *changed)
+{
+	git_repository *repo;
+	git_commit *base = NULL;
+	git_tree *tree = NULL;
+	struct buf patch = BUF_INIT;
+	int applied;
+	*changed = 0;
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return no_history(cluster_dir);
+	rc = diff_base(repo, cluster_dir, &base, &applied);
+	if (rc == 0 && git_commit_tree(&tree, base) < 0)
+		rc = gfail(cluster_dir, "tree");
+	for (const char *const *f = edited; rc == 0 && *f; f++)
+		rc = diff_file(repo, tree, cluster_dir, *f, &patch);
+	if (rc == 0) {
+		*changed = patch.len > 0;
+		if (*changed) {
+			buf_puts(out, applied ? "# edits since the last successful setup: "
+					      : "# no setup has succeeded yet; edits since the "
+						"first commit: ");
+			describe(out, base);
+			buf_putc(out, '\n');
+			buf_put(out, patch.s, patch.len);
+		} else {
+			buf_puts(out, applied ? "no edits since the last setup ("
+					      : "no edits since the last setup (none has "
+						"succeeded yet; compared with ");
+			describe(out, base);
+			buf_puts(out, ")\n");
+		}
+	}
+	buf_free(&patch);
+	git_tree_free(tree);
+	git_commit_free(base);
+	git_repository_free(repo);
+	return rc;
+}
