@@ -1,12 +1,17 @@
 /*
  * cmd-new.c - `ezk new <cluster> [--aio]`: make clusters/<cluster>/ with a
  * hosts inventory and a config.yml from the templates in inventories/, as
- * kubeasz's `ezctl new` does. It never overwrites an existing cluster.
+ * kubeasz's `ezctl new` does, and start its history (history.h) with them.
+ * It never overwrites an existing cluster.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "buf.h"
 #include "cmd.h"
+#include "err.h"
+#include "history.h"
 #include "workspace.h"
 
 extern const struct cmd cmd_new;
@@ -29,6 +34,17 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	const char *name = argv[optind];
 	if (workspace_new(g->home, name, aio) < 0)
 		return cmd_error(EZK_USAGE);
+	/* The first commit of the history; without it the cluster is still
+	 * whole and usable, so a failure only warns. */
+	char *dir = cluster_dir(g->home, name);
+	struct buf msg = BUF_INIT;
+	buf_printf(&msg, "new: cluster %s from inventories/%s", name,
+		   aio ? "hosts.allinone" : "hosts.multi-node");
+	if (history_commit(dir, msg.s, NULL) < 0)
+		fprintf(stderr, "ezk: warning: the cluster's history was not started: %s\n",
+			ezk_err_msg());
+	buf_free(&msg);
+	free(dir);
 	printf("cluster '%s' created in %s/clusters/%s\n", name, g->home, name);
 	printf("next: edit its hosts and config.yml, then 'ezk check %s'\n", name);
 	return EZK_OK;

@@ -9,11 +9,12 @@ BUILD="gcc make pkg-config libssh-dev libyaml-dev liblua5.4-dev libgit2-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev"
 # ansible: the reference that inventory tests compare against;
 # python3-yaml: PyYAML, the reference for config.yml loading
+# git: reads the clusters' histories (made with libgit2) in tests/cli/history.sh
 # the test hosts of tests/harness (namespaces, systemd, sshd, sudo, logins
 # with a password): util-linux (unshare, nsenter, flock), procps (pgrep),
 # iproute2 (ss), attr (setfattr), dbus + libpam-systemd (logind sessions as
 # on a real host)
-TEST="ansible python3-yaml openssl
+TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
 util-linux procps iproute2 attr"
 # make fuzz: clang's libFuzzer runtime
