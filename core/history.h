@@ -62,7 +62,7 @@ int history_exists(const char *cluster_dir);
 /* Append the history to out, newest first, at most max entries (max <= 0:
  * all), one line each: "* " where refs/ezk/applied points, else two
  * blanks; the short id, the local date and time, the first line of the
- * message, and " (applied)" on the marked one:
+ * message, and "  (applied)" on the marked one:
  *     * 1a2b3c4  2026-11-22 03:04  setup all: 3 ok  (applied)
  *       9f8e7d6  2026-11-22 02:58  new: cluster prod from inventories/hosts.multi-node
  * -1 when there is no history yet. */
@@ -72,10 +72,13 @@ int history_log(const char *cluster_dir, struct buf *out, int max);
  * did not apply: a diff against the commit refs/ezk/applied points to, or,
  * when no setup has succeeded yet, against the first commit (what
  * `ezk new` wrote). Appends to out what to show: when something changed
- * (*changed = 1) a header line starting with "# " that names the base,
- * then a git-style unified diff (diff --git a/hosts b/hosts, ---, +++, @@);
- * otherwise (*changed = 0) one line "no edits since the last setup (...)"
- * or "no edits since 'ezk new' (...)". -1 when there is no history yet. */
+ * (*changed = 1) a header line that names the base, "# edits since the
+ * last successful setup: <id> <date> <message>" or "# no setup has
+ * succeeded yet; edits since the first commit: ...", then a git-style
+ * unified diff (diff --git a/hosts b/hosts, ---, +++, @@); otherwise
+ * (*changed = 0) one line "no edits since the last setup (<base>)", where
+ * <base> starts with "none has succeeded yet; compared with " before any
+ * setup succeeded. -1 when there is no history yet. */
 int history_diff(const char *cluster_dir, struct buf *out, int *changed);
 
 #endif
