@@ -56,6 +56,7 @@ struct hostrun {
 	const char *step_id;
 	char *msg; /* why it failed */
 	bool in_play;
+	char current[160]; /* the task running now, for the live display */
 };
 
 struct engine {
@@ -82,7 +83,9 @@ struct engine {
 	double t0;
 	bool tty;
 	char summary[256];
-	struct buf slow; /* unused */
+	int live_lines;	   /* lines of the live display on the terminal now */
+	double live_drawn; /* when it was last drawn */
+	struct buf slow;   /* unused */
 	struct {
 		char *task;
 		double ms;
@@ -104,5 +107,7 @@ void engine_log(struct engine *e, const char *host, const char *fmt, ...)
 void engine_task(struct hostrun *h, const char *task, const char *module, const char *status,
 		 const char *msg, const char *diff, double ms);
 bool engine_tag_selected(struct engine *e, const char *const *tags, size_t n);
+/* A task starts (ezk._begin): the live display shows it. */
+void engine_task_begin(struct hostrun *h, const char *task);
 
 #endif

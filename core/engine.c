@@ -465,6 +465,70 @@ static const char *step_role(struct hostrun *h)
 	return h->role ? h->role->name : "-";
 }
 
+/* ---- the live display (a terminal, no --json, no -v) ----
+ * Below the lines that stay (changed, failed), one line per host of the
+ * current play: its role, its task now and its counts; with more than 20
+ * hosts, one line for all. Redrawn at most 10 times a second. Caller holds
+ * e->lock. */
+
+static bool live(const struct engine *e)
+{
+	return e->tty && !e->o.json && !e->o.verbose;
+}
+
+static void live_clear(struct engine *e)
+{
+	if (e->live_lines > 0)
+		printf("\033[%dA\033[J", e->live_lines);
+	e->live_lines = 0;
+}
+
+static void live_draw(struct engine *e, bool force)
+{
+	double t = now_ms();
+	if (!force && t - e->live_drawn < 100)
+		return;
+	e->live_drawn = t;
+	live_clear(e);
+	size_t n = 0, done = 0;
+	int ok = 0, ch = 0, fl = 0;
+	for (size_t i = 0; i < e->ts->n; i++) {
+		struct hostrun *h = &e->hosts[i];
+		if (!h->in_play)
+			continue;
+		n++;
+		done += h->current[0] == 0;
+		ok += h->ok, ch += h->changed, fl += h->failed + h->unreachable;
+	}
+	if (n == 0)
+		return;
+	if (n > 20) {
+		printf("  %zu/%zu hosts idle · ok %d changed %d failed %d\n", done, n, ok, ch, fl);
+		e->live_lines = 1;
+	} else {
+		for (size_t i = 0; i < e->ts->n; i++) {
+			struct hostrun *h = &e->hosts[i];
+			if (!h->in_play)
+				continue;
+			printf("  %-15.15s ok %-3d changed %-3d failed %-2d %s %.50s\n", h->name,
+			       h->ok, h->changed, h->failed + h->unreachable,
+			       h->current[0] ? step_role(h) : "", h->current);
+			e->live_lines++;
+		}
+	}
+	fflush(stdout);
+}
+
+void engine_task_begin(struct hostrun *h, const char *task)
+{
+	snprintf(h->current, sizeof h->current, "%s", task);
+	if (live(h->e)) {
+		pthread_mutex_lock(&h->e->lock);
+		live_draw(h->e, false);
+		pthread_mutex_unlock(&h->e->lock);
+	}
+}
+
 void engine_task(struct hostrun *h, const char *task, const char *module, const char *status,
 		 const char *msg, const char *diff, double ms)
 {
@@ -503,10 +567,16 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 	pthread_mutex_lock(&e->lock);
 	if (e->log)
 		fprintf(e->log, "%s", line.s);
+	h->current[0] = 0;
 	/* On a terminal, the ok and skipped lines would drown what matters. */
-	bool show = e->o.json || !e->tty || e->o.verbose || strcmp(status, "ok") != 0;
-	if (show && !(e->tty && !e->o.json && !e->o.verbose && !strcmp(status, "skipped")))
+	bool show = !live(e) || (strcmp(status, "ok") && strcmp(status, "skipped"));
+	if (show) {
+		if (live(e))
+			live_clear(e);
 		fputs(line.s, stdout);
+	}
+	if (live(e))
+		live_draw(e, show);
 	fflush(stdout);
 	/* the slowest tasks, for the recap */
 	for (int i = 0; i < 5; i++) {
@@ -766,6 +836,8 @@ static size_t resume_from(struct engine *e)
 static void recap(struct engine *e, double total)
 {
 	size_t nh = e->ts->n;
+	if (live(e))
+		live_clear(e);
 	if (e->o.json) {
 		struct buf b = BUF_INIT, hosts = BUF_INIT;
 		buf_putc(&hosts, '{');

@@ -401,6 +401,12 @@ static int l_task(lua_State *L)
 	return 0;
 }
 
+static int l_begin(lua_State *L)
+{
+	engine_task_begin(host_of(L), luaL_checkstring(L, 1));
+	return 0;
+}
+
 /* ezk._tagged(tags): whether a task with these tags runs under -t/--skip-tags */
 static int l_tagged(lua_State *L)
 {
@@ -427,7 +433,8 @@ static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},	    {"upload", l_upload},
 				     {"sha256", l_sha256},  {"template", l_template},
 				     {"var", l_var},	    {"log", l_log},
 				     {"clock", l_clock},    {"_task", l_task},
-				     {"_tagged", l_tagged}, {NULL, NULL}};
+				     {"_tagged", l_tagged}, {"_begin", l_begin},
+				     {NULL, NULL}};
 
 lua_State *luahost_new(struct hostrun *h)
 {

@@ -171,6 +171,7 @@ function module(name, fn)
       return { skipped = true }
     end
     local ctx = { check = ezk.check and a.check_mode ~= false, diff = ezk.diff }
+    ezk._begin(title)
     local t0 = ezk.clock()
     local res = fn(a, ctx) or {}
     local status = res.failed and "failed" or res.skipped and "skipped"
