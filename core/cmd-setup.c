@@ -6,14 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cluster.h"
 #include "cmd.h"
 #include "engine.h"
 #include "err.h"
+#include "history.h"
 #include "targets.h"
 #include "value.h"
 
 extern const struct cmd cmd_setup;
+
+/* The run goes into the cluster's history: hosts and config.yml as they
+ * were applied, the recap as the message; a run where every host succeeded
+ * moves refs/ezk/applied, which `ezk diff` compares against. A history
+ * that cannot be written is a warning, not a failed setup. */
+static void record(struct cluster *cl, struct engine_opts eo, struct engine *e, int rc)
+{
+	if (eo.check || !cl->dir)
+		return;
+	struct buf msg = BUF_INIT;
+	buf_printf(&msg, "setup %s: %s", eo.steps, engine_summary(e));
+	char *id = NULL;
+	int c = history_record(cl->dir, msg.s, &id);
+	if (c >= 0 && rc == EZK_OK)
+		c = history_mark_applied(cl->dir, id);
+	if (c < 0)
+		fprintf(stderr, "ezk: warning: history not recorded: %s\n", ezk_err_msg());
+	free(id);
+	buf_free(&msg);
+}
 
 static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 {
@@ -71,6 +93,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 		rc = cmd_error(EZK_USAGE);
 	} else {
 		rc = engine_run(e);
+		record(cl, eo, e, rc);
 	}
 	engine_close(e);
 	targets_free(ts);

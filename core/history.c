@@ -201,7 +201,7 @@ static int write_gitignore(const char *dir)
 	return rc;
 }
 
-int history_commit(const char *cluster_dir, const char *message, char **out_id)
+static int commit(const char *cluster_dir, const char *message, int allow_empty, char **out_id)
 {
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
@@ -239,7 +239,7 @@ int history_commit(const char *cluster_dir, const char *message, char **out_id)
 		gfail(cluster_dir, "index");
 		goto out;
 	}
-	if (ptree && git_oid_equal(&tree_id, git_tree_id(ptree))) {
+	if (!allow_empty && ptree && git_oid_equal(&tree_id, git_tree_id(ptree))) {
 		rc = 1; /* nothing changed: no empty commit */
 		goto out;
 	}
@@ -501,4 +501,14 @@ int history_diff(const char *cluster_dir, struct buf *out, int *changed)
 	git_commit_free(base);
 	git_repository_free(repo);
 	return rc;
+}
+
+int history_commit(const char *cluster_dir, const char *message, char **out_id)
+{
+	return commit(cluster_dir, message, 0, out_id);
+}
+
+int history_record(const char *cluster_dir, const char *message, char **out_id)
+{
+	return commit(cluster_dir, message, 1, out_id);
 }

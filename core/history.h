@@ -46,6 +46,10 @@ struct buf;
  * deleted. Anything else the user committed there is kept as it is. */
 int history_commit(const char *cluster_dir, const char *message, char **out_id);
 
+/* The same, but a commit is made even when the files did not change: a
+ * setup run is recorded with its recap whatever it changed. Returns 0. */
+int history_record(const char *cluster_dir, const char *message, char **out_id);
+
 /* The full hex id of HEAD (caller frees); -1 when there is no history yet. */
 int history_head(const char *cluster_dir, char **out_id);
 

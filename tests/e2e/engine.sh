@@ -148,6 +148,21 @@ overlap=$(awk 'NR > 1 && $1 < prev_end { o = 1 } { prev_end = $2 } END { print o
 is "$overlap" 0 "serial = 1: no two hosts ran the play at once"
 is "$(echo "$out" | grep -c '"role":"one"')" 2 "run_once: the play's two tasks ran on one host only"
 
+# ---- history: every setup is a commit; a fully successful one is "applied"
+run "$EZK" log c1
+like "$out" '^\* [0-9a-f]{7}  .*  setup serial: 3 hosts: ok=[0-9]+ changed=[0-9]+ failed=0 unreachable=0  \(applied\)$' "ezk log: the last successful setup, marked applied"
+like "$out" 'setup fatal: 3 hosts: .*failed=[1-9]' "... a failed one is recorded too"
+like "$out" 'new: cluster c1' "... and the cluster's creation"
+run "$EZK" diff c1
+like "$out" '^no edits since the last setup' "ezk diff: nothing edited since"
+echo "# an edit" >>"$HOSTS"
+run "$EZK" diff c1
+like "$out" '^\+# an edit$' "ezk diff: an edit to hosts shows"
+run $S 01 --check
+run "$EZK" diff c1
+like "$out" '^\+# an edit$' "a --check run applies nothing: the edit still shows"
+sed -i '/^# an edit$/d' "$HOSTS"
+
 # ---- unreachable host
 cat >>"$HOSTS" <<EOF
 [kube_node]
