@@ -236,7 +236,7 @@ static int select_steps(struct engine *e)
 			add_run_step(e, (size_t)i);
 		} else if (!strcmp(tok, "all") || !strcmp(tok, "90")) {
 			for (size_t k = 0; k < e->nsteps; k++)
-				if (atoi(e->steps[k].id) < 90 && e->steps[k].nplays)
+				if (atoi(e->steps[k].id) < 10)
 					add_run_step(e, k);
 		} else if (dash && dash != tok) {
 			*dash = 0;
@@ -913,6 +913,14 @@ int engine_run(struct engine *e)
 	bool fatal = false;
 	for (size_t k = first; k < e->nrun && !fatal; k++) {
 		const struct step *s = &e->steps[e->run_steps[k]];
+		if (s->nplays == 0) {
+			engine_log(e, NULL, "step %s %s: no plays yet, nothing to do", s->id,
+				   s->alias ? s->alias : "");
+			if (!e->o.json)
+				printf("step %s %s: no plays yet, nothing to do\n", s->id,
+				       s->alias ? s->alias : "");
+			continue;
+		}
 		for (size_t i = 0; i < e->ts->n; i++) {
 			e->hosts[i].in_play = false;
 			e->hosts[i].step_id = s->id;
