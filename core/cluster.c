@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,7 +278,7 @@ void cluster_close(struct cluster *c)
 		return;
 	struct cluster_priv *p = c->priv;
 	if (p->hs) {
-		for (size_t i = 0; i < inventory_nhosts(c->inv); i++) {
+		for (size_t i = 0; i <= inventory_nhosts(c->inv); i++) {
 			value_unref(p->hs[i].memo);
 			value_unref(p->hs[i].busy);
 			value_unref(p->hs[i].gnames);
@@ -307,9 +308,13 @@ void cluster_close(struct cluster *c)
 static struct value *raw_get(struct cluster *c, size_t host, const char *name, size_t len)
 {
 	struct value *v;
-	if ((v = value_map_getn(c->extra, name, len)) ||
-	    (v = value_map_getn(c->config, name, len)) ||
-	    (v = value_map_getn(inventory_host_vars(c->inv, host), name, len)))
+	if ((v = value_map_getn(c->extra, name, len)) || (v = value_map_getn(c->config, name, len)))
+		return v;
+	if (host == inventory_nhosts(c->inv)) /* the implicit localhost: [all:vars] only */
+		return (v = value_map_getn(inventory_group_vars(c->inv, 0), name, len))
+			   ? v
+			   : value_map_getn(c->defaults, name, len);
+	if ((v = value_map_getn(inventory_host_vars(c->inv, host), name, len)))
 		return v;
 	const size_t *gs;
 	size_t n = inventory_host_groups(c->inv, host, &gs);
@@ -330,7 +335,8 @@ static int magic_get(struct cluster *c, size_t host, const char *name, size_t le
 		     struct value **out)
 {
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
-	const char *hn = inventory_host(c->inv, host);
+	bool local = host == inventory_nhosts(c->inv);
+	const char *hn = local ? "localhost" : inventory_host(c->inv, host);
 	if (IS("inventory_hostname")) {
 		*out = value_str(hn);
 	} else if (IS("inventory_hostname_short")) {
@@ -341,7 +347,7 @@ static int magic_get(struct cluster *c, size_t host, const char *name, size_t le
 	} else if (IS("group_names")) {
 		struct hoststate *s = &c->priv->hs[host];
 		if (!s->gnames)
-			s->gnames = inventory_group_names(c->inv, host);
+			s->gnames = local ? value_list() : inventory_group_names(c->inv, host);
 		*out = value_ref(s->gnames);
 	} else if (IS("hostvars")) {
 		*out = value_ref(c->priv->hostvars);
@@ -416,7 +422,7 @@ int vars_get(struct cluster *c, size_t host, const char *name, struct value **ou
 	size_t len = strlen(name);
 	int rc;
 	*out = NULL;
-	if (host >= inventory_nhosts(c->inv))
+	if (host > inventory_nhosts(c->inv))
 		return ezk_fail("no host #%zu", host);
 	pthread_mutex_lock(&p->lock);
 	if ((rc = magic_get(c, host, name, len, out)) == 0)

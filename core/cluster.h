@@ -64,6 +64,11 @@ void cluster_close(struct cluster *c);
  * hosts resolve variables. */
 int cluster_add_defaults(struct cluster *c, const struct value *map);
 
+/* Host index inventory_nhosts(c->inv) is the implicit localhost (the
+ * deploy node, as Ansible has it when the inventory does not name it):
+ * its variables are [all:vars], config.yml, -e and role defaults, with
+ * inventory_hostname "localhost" and no groups. */
+
 /* One resolved variable of host `host` (index in c->inv): 0 and a new
  * reference, 1 when undefined (nothing set), -1 on error (message set). */
 int vars_get(struct cluster *c, size_t host, const char *name, struct value **out);

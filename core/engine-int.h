@@ -83,6 +83,7 @@ struct engine {
 	double t0;
 	bool tty;
 	char summary[256];
+	bool local_used;   /* a play ran on localhost (hosts[ts->n]) */
 	int live_lines;	   /* lines of the live display on the terminal now */
 	double live_drawn; /* when it was last drawn */
 	struct buf slow;   /* unused */

@@ -33,6 +33,13 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The hosts of the run: the targets, and the deploy node once a play ran
+ * on localhost. */
+static size_t nruns(const struct engine *e)
+{
+	return e->ts->n + (e->local_used ? 1 : 0);
+}
+
 char *engine_roles_path(void)
 {
 	const char *env = getenv("EZK_ROLES");
@@ -492,7 +499,7 @@ static void live_draw(struct engine *e, bool force)
 	live_clear(e);
 	size_t n = 0, done = 0;
 	int ok = 0, ch = 0, fl = 0;
-	for (size_t i = 0; i < e->ts->n; i++) {
+	for (size_t i = 0; i < nruns(e); i++) {
 		struct hostrun *h = &e->hosts[i];
 		if (!h->in_play)
 			continue;
@@ -506,7 +513,7 @@ static void live_draw(struct engine *e, bool force)
 		printf("  %zu/%zu hosts idle · ok %d changed %d failed %d\n", done, n, ok, ch, fl);
 		e->live_lines = 1;
 	} else {
-		for (size_t i = 0; i < e->ts->n; i++) {
+		for (size_t i = 0; i < nruns(e); i++) {
 			struct hostrun *h = &e->hosts[i];
 			if (!h->in_play)
 				continue;
@@ -657,6 +664,11 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 		e->hosts[i].inv = ts->host[i];
 		e->hosts[i].name = ts->t[i].name;
 	}
+	/* The last slot is the deploy node, for plays on "localhost". */
+	e->hosts[ts->n].e = e;
+	e->hosts[ts->n].idx = ts->n;
+	e->hosts[ts->n].inv = inventory_nhosts(c->inv);
+	e->hosts[ts->n].name = "localhost";
 	if (open_log(e) < 0)
 		goto fail;
 	*out = e;
@@ -670,7 +682,7 @@ void engine_close(struct engine *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; e->hosts && i < e->ts->n; i++) {
+	for (size_t i = 0; e->hosts && i <= e->ts->n; i++) {
 		struct hostrun *h = &e->hosts[i];
 		if (h->L)
 			lua_close(h->L);
@@ -747,8 +759,10 @@ static void play_host(size_t i, void *ud)
 	struct engine *e = b->e;
 	struct hostrun *h = &e->hosts[b->hosts[i]];
 	double t0 = now_ms();
+	bool local = h->idx == e->ts->n;
 	if (!h->ssh)
-		h->ssh = ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
+		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
+			       : ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
 	if (ssh_host_connect(h->ssh) < 0) {
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);
@@ -762,7 +776,7 @@ static void play_host(size_t i, void *ud)
 		engine_task(h, "lua library", "lua", "failed", h->msg, NULL, 0);
 		goto out;
 	}
-	h->become = b->play->become_set ? b->play->become : e->ts->t[h->idx].become;
+	h->become = b->play->become_set ? b->play->become : !local && e->ts->t[h->idx].become;
 	for (size_t r = 0; r < b->play->nroles && h->state == HOST_OK; r++) {
 		const struct role *role = role_find(e, b->play->roles[r]);
 		if (luahost_run_role(h, role) < 0) {
@@ -783,7 +797,7 @@ static void journal(struct engine *e, const char *run, const struct step *s, boo
 {
 	if (!e->journal || e->o.check)
 		return;
-	for (size_t i = 0; i < e->ts->n; i++) {
+	for (size_t i = 0; i < nruns(e); i++) {
 		struct hostrun *h = &e->hosts[i];
 		if (h->in_play)
 			fprintf(e->journal, "%s\t%s\t%s\t%s\n", run, s->id, h->name,
@@ -835,7 +849,7 @@ static size_t resume_from(struct engine *e)
 
 static void recap(struct engine *e, double total)
 {
-	size_t nh = e->ts->n;
+	size_t nh = nruns(e);
 	if (live(e))
 		live_clear(e);
 	if (e->o.json) {
@@ -921,13 +935,28 @@ int engine_run(struct engine *e)
 				       s->alias ? s->alias : "");
 			continue;
 		}
-		for (size_t i = 0; i < e->ts->n; i++) {
+		for (size_t i = 0; i < nruns(e); i++) {
 			e->hosts[i].in_play = false;
 			e->hosts[i].step_id = s->id;
 		}
 		for (size_t p = 0; p < s->nplays && !fatal; p++) {
 			const struct play *pl = &s->plays[p];
 			size_t *sel, nsel;
+			if (!strcmp(pl->hosts, "localhost") &&
+			    inventory_host_find(e->c->inv, "localhost") < 0) {
+				struct hostrun *lh = &e->hosts[e->ts->n];
+				e->local_used = true;
+				lh->step_id = s->id;
+				if (lh->state == HOST_OK) {
+					lh->in_play = true;
+					struct batch lb = {
+					    .e = e, .play = pl, .hosts = &lh->idx, .n = 1};
+					pool_run(1, 1, play_host, &lb);
+					if (pl->any_errors_fatal && lh->state != HOST_OK)
+						fatal = true;
+				}
+				continue;
+			}
 			if (targets_select(e->c, pl->hosts, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
@@ -935,7 +964,7 @@ int engine_run(struct engine *e)
 			}
 			struct batch b = {
 			    .e = e, .play = pl, .hosts = xcalloc(e->ts->n + 1, sizeof(size_t))};
-			for (size_t i = 0; i < e->ts->n; i++) {
+			for (size_t i = 0; i < nruns(e); i++) {
 				struct hostrun *h = &e->hosts[i];
 				bool in = false;
 				for (size_t j = 0; j < nsel && !in; j++)
@@ -968,7 +997,7 @@ int engine_run(struct engine *e)
 			free(b.hosts);
 		}
 		bool done = true;
-		for (size_t i = 0; i < e->ts->n; i++)
+		for (size_t i = 0; i < nruns(e); i++)
 			if (e->hosts[i].in_play && e->hosts[i].state != HOST_OK)
 				done = false;
 		journal(e, run, s, done && !fatal);
@@ -979,20 +1008,20 @@ int engine_run(struct engine *e)
 				   s->id);
 	}
 	if (fatal)
-		for (size_t i = 0; i < e->ts->n; i++)
+		for (size_t i = 0; i < nruns(e); i++)
 			if (e->hosts[i].state == HOST_OK && e->hosts[i].in_play)
 				host_fail(&e->hosts[i], HOST_FAILED, "stopped: any_errors_fatal");
 	double total = now_ms() - t0;
 	recap(e, total);
 	int ok = 0, changed = 0, failed = 0, unreachable = 0;
-	for (size_t i = 0; i < e->ts->n; i++) {
+	for (size_t i = 0; i < nruns(e); i++) {
 		ok += e->hosts[i].ok;
 		changed += e->hosts[i].changed;
 		failed += e->hosts[i].state == HOST_FAILED;
 		unreachable += e->hosts[i].state == HOST_UNREACHABLE;
 	}
 	snprintf(e->summary, sizeof e->summary,
-		 "%zu hosts: ok=%d changed=%d failed=%d unreachable=%d%s", e->ts->n, ok, changed,
+		 "%zu hosts: ok=%d changed=%d failed=%d unreachable=%d%s", nruns(e), ok, changed,
 		 failed, unreachable, fatal ? " (stopped: any_errors_fatal)" : "");
 	engine_log(e, NULL, "recap: %s", e->summary);
 	return failed || unreachable ? EZK_FAILED : EZK_OK;

@@ -118,6 +118,8 @@ void ssh_host_free(struct ssh_host *h)
 
 bool ssh_host_connected(const struct ssh_host *h)
 {
+	if (h->local)
+		return true;
 	return h->s && h->sh[0].up;
 }
 const char *ssh_host_name(const struct ssh_host *h)
@@ -417,6 +419,8 @@ static void set_keepalive(struct ssh_host *h)
 
 int ssh_host_connect(struct ssh_host *h)
 {
+	if (h->local)
+		return 0;
 	if (ssh_host_connected(h))
 		return 0;
 	ssh_host_disconnect(h);

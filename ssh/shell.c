@@ -426,6 +426,11 @@ int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r
 {
 	struct ssh_shell *sh;
 	bool become = cmd->become || (h->become && !cmd->no_become);
+	if (h->local) {
+		struct ssh_cmd c = *cmd;
+		c.become = become;
+		return local_exec(h, &c, r);
+	}
 	if (shell_for(h, become, &sh) < 0)
 		return -1;
 	return shell_run(h, sh, cmd, r);

@@ -28,7 +28,11 @@ struct ssh_host {
 	unsigned long seq;	/* commands sent, makes each marker unique */
 	char *hostkey_note;
 	const char *auth;
+	bool local; /* the deploy node itself (local.c) */
 };
+
+/* local.c */
+int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
 
 /* shell.c */
 int shell_start(struct ssh_host *h, int which);

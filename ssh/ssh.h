@@ -110,6 +110,9 @@ struct ssh_host;
 /* Copies everything it needs from conf and t (conf must outlive it). */
 struct ssh_host *ssh_host_new(const struct ssh_conf *conf, const struct ssh_target *t);
 void ssh_host_free(struct ssh_host *h);
+/* The deploy node itself: commands run by /bin/sh here (ssh/local.c), with
+ * the same contract; sudo -n when becoming and not root. */
+struct ssh_host *ssh_host_new_local(const struct ssh_conf *conf, const char *name);
 /* Connect, check the host key, authenticate, start the resident shell.
  * Idempotent: a connected host returns 0 at once. */
 int ssh_host_connect(struct ssh_host *h);

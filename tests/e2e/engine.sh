@@ -25,7 +25,7 @@ ansible_user=root
 EOF
 R=$T/roles
 export EZK_ROLES=$R:$EZK_SRC/roles
-mkdir -p "$R/one" "$R/two" "$R/bad" "$R/fatal" "$R/tagged" "$R/serial"
+mkdir -p "$R/one" "$R/two" "$R/bad" "$R/fatal" "$R/tagged" "$R/serial" "$R/local"
 cat >"$R/steps.lua" <<'EOF'
 return {
   { id = "01", alias = "one", plays = { { hosts = "all", roles = { "one" } } } },
@@ -39,6 +39,10 @@ return {
       { hosts = "etcd", roles = { "one" } },
   } },
   { id = "05", alias = "tagged", plays = { { hosts = "all", roles = { "tagged" } } } },
+  { id = "07", alias = "local", plays = {
+      { hosts = "localhost", roles = { "local" } },
+      { hosts = "kube_master", roles = { "one" } },
+  } },
   { id = "06", alias = "serial", plays = {
       { hosts = "etcd", roles = { "serial" }, serial = 1 },
       { hosts = "etcd", roles = { "one" }, run_once = true },
@@ -73,6 +77,10 @@ copy { dest = "/etc/ezk-skip", content = "s\n", when = false }
 EOF
 cat >"$R/serial/main.lua" <<'EOF'
 command { cmd = "date +%s%N > /tmp/ezk-serial-start; sleep 0.3; date +%s%N > /tmp/ezk-serial-end" }
+EOF
+cat >"$R/local/main.lua" <<EOF
+copy { dest = "$T/deploy-node/made-here", content = "by " .. vars.inventory_hostname .. " for " .. #vars.groups.etcd .. " etcd\n" }
+command { cmd = "test -f $T/deploy-node/made-here && hostname", changed_when = false }
 EOF
 S="$EZK setup c1 --key $TH_KEY"
 statuses() { echo "$1" | sed -n 's/.*"host":"\([^"]*\)","status":"\([a-z]*\)".*/\1 \2/p' | sort | uniq -c | awk '{print $2, $3, $1}' | tr '\n' ';'; }
@@ -148,9 +156,18 @@ overlap=$(awk 'NR > 1 && $1 < prev_end { o = 1 } { prev_end = $2 } END { print o
 is "$overlap" 0 "serial = 1: no two hosts ran the play at once"
 is "$(echo "$out" | grep -c '"role":"one"')" 2 "run_once: the play's two tasks ran on one host only"
 
+# ---- plays on localhost run on the deploy node itself
+run $S local --json
+is "$rc" 0 "a play on localhost: exit 0"
+is "$(cat "$T/deploy-node/made-here" 2>&1)" "by localhost for 3 etcd" "it ran here, with inventory_hostname localhost and the groups"
+like "$out" '"host":"localhost","status":"changed"' "its tasks are reported for host localhost"
+like "$(echo "$out" | tail -1)" '"localhost":\{"ok":1,"changed":1,' "... and recapped"
+run $S local --json
+like "$(echo "$out" | tail -1)" '"localhost":\{"ok":2,"changed":0,' "second run: changed=0 on localhost too"
+
 # ---- history: every setup is a commit; a fully successful one is "applied"
 run "$EZK" log c1
-like "$out" '^\* [0-9a-f]{7}  .*  setup serial: 3 hosts: ok=[0-9]+ changed=[0-9]+ failed=0 unreachable=0  \(applied\)$' "ezk log: the last successful setup, marked applied"
+like "$out" '^\* [0-9a-f]{7}  .*  setup local: 4 hosts: ok=[0-9]+ changed=0 failed=0 unreachable=0  \(applied\)$' "ezk log: the last successful setup, marked applied"
 like "$out" 'setup fatal: 3 hosts: .*failed=[1-9]' "... a failed one is recorded too"
 like "$out" 'new: cluster c1' "... and the cluster's creation"
 run "$EZK" diff c1
