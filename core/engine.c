@@ -593,6 +593,7 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 				(size_t)(4 - i) * sizeof e->slowest[0]);
 			struct buf t = BUF_INIT;
 			buf_printf(&t, "[%s %s] %s", h->step_id, step_role(h), task);
+			redact(e, &t);
 			e->slowest[i].task = buf_detach(&t);
 			e->slowest[i].ms = ms;
 			e->slowest[i].host = h->name;
@@ -898,10 +899,15 @@ static void recap(struct engine *e, double total)
 			       e->slowest[i].host);
 	}
 	for (size_t i = 0; i < nh; i++)
-		if (e->hosts[i].state != HOST_OK)
-			printf("%s %s: %s\n", e->hosts[i].name,
-			       e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable",
-			       e->hosts[i].msg ? e->hosts[i].msg : "");
+		if (e->hosts[i].state != HOST_OK) {
+			struct buf m = BUF_INIT;
+			buf_printf(&m, "%s %s: %s\n", e->hosts[i].name,
+				   e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable",
+				   e->hosts[i].msg ? e->hosts[i].msg : "");
+			redact(e, &m);
+			fputs(m.s, stdout);
+			buf_free(&m);
+		}
 	printf("%.1f s%s; log: %s\n", total / 1000,
 	       e->o.check ? " (check mode: nothing changed)" : "", e->log_path ? e->log_path : "-");
 	fflush(stdout);

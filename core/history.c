@@ -1,7 +1,9 @@
 /* history.c - a cluster's history in clusters/<name>/.git (see history.h). */
 #include "history.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <git2.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -148,6 +150,112 @@ static void describe(struct buf *out, git_commit *c)
 
 /* Put one file of the work tree into the index and the tree being built;
  * a missing file is removed from both. */
+/* Passwords in hosts or config.yml never enter the history: the value of
+ * every ansible_*pass* key (INI "k=v" or YAML "k: v") is stored as
+ * ********, and `ezk diff` compares the files on disk the same way. Returns
+ * a new buffer (*changed: whether anything was replaced). */
+static const char *const secret_keys[] = {"ansible_ssh_pass",
+					  "ansible_password",
+					  "ansible_ssh_password",
+					  "ansible_become_pass",
+					  "ansible_become_password",
+					  "ansible_sudo_pass",
+					  NULL};
+
+static char *redact_secrets(const char *data, size_t len, size_t *out_len, int *changed)
+{
+	struct buf b = BUF_INIT;
+	*changed = 0;
+	size_t i = 0;
+	while (i < len) {
+		const char *const *k;
+		size_t kl = 0;
+		bool at_word =
+		    i == 0 || !(isalnum((unsigned char)data[i - 1]) || data[i - 1] == '_');
+		for (k = secret_keys; at_word && *k; k++) {
+			kl = strlen(*k);
+			if (i + kl <= len && !memcmp(data + i, *k, kl) &&
+			    (i + kl == len ||
+			     !(isalnum((unsigned char)data[i + kl]) || data[i + kl] == '_')))
+				break;
+		}
+		if (!at_word || !*k) {
+			buf_putc(&b, data[i++]);
+			continue;
+		}
+		size_t j = i + kl;
+		while (j < len && (data[j] == ' ' || data[j] == '\t'))
+			j++;
+		if (j >= len || (data[j] != '=' && data[j] != ':')) {
+			buf_put(&b, data + i, j - i);
+			i = j;
+			continue;
+		}
+		j++;
+		while (j < len && (data[j] == ' ' || data[j] == '\t'))
+			j++;
+		buf_put(&b, data + i, j - i);
+		size_t v = j;
+		if (v < len && (data[v] == '"' || data[v] == '\'')) {
+			char qc = data[v++];
+			while (v < len && data[v] != qc && data[v] != '\n')
+				v++;
+			if (v < len && data[v] == qc)
+				v++;
+			buf_putc(&b, qc);
+			buf_puts(&b, "********");
+			buf_putc(&b, qc);
+			*changed = 1;
+			i = v;
+			continue;
+		} else {
+			while (v < len && data[v] != ' ' && data[v] != '\t' && data[v] != '\n' &&
+			       data[v] != '#')
+				v++;
+		}
+		if (v > j) {
+			buf_puts(&b, "********");
+			*changed = 1;
+		}
+		i = v;
+	}
+	*out_len = b.len;
+	if (!b.s)
+		return xstrdup("");
+	return buf_detach(&b);
+}
+
+static bool has_secrets(const char *path)
+{
+	char *data;
+	size_t len, rl;
+	int changed = 0;
+	if (file_read(path, &data, &len) < 0)
+		return false;
+	free(redact_secrets(data, len, &rl, &changed));
+	free(data);
+	return changed;
+}
+
+/* The file's content, secrets redacted, as a blob in the tree. */
+static int stage_buffer(git_repository *repo, git_treebuilder *tb, const char *dir,
+			const char *name, const char *path)
+{
+	char *data;
+	size_t len, rl;
+	int changed, rc = 0;
+	git_oid id;
+	if (file_read(path, &data, &len) < 0)
+		return -1;
+	char *red = redact_secrets(data, len, &rl, &changed);
+	if (git_blob_create_from_buffer(&id, repo, red, rl) < 0 ||
+	    git_treebuilder_insert(NULL, tb, name, &id, GIT_FILEMODE_BLOB) < 0)
+		rc = gfail(dir, name);
+	free(red);
+	free(data);
+	return rc;
+}
+
 static int stage(git_repository *repo, git_index *idx, git_treebuilder *tb, const char *dir,
 		 const char *name)
 {
@@ -163,6 +271,8 @@ static int stage(git_repository *repo, git_index *idx, git_treebuilder *tb, cons
 			if (rc == 0 && git_index_remove_bypath(idx, name) < 0)
 				rc = gfail(dir, name);
 		}
+	} else if (S_ISREG(st.st_mode) && has_secrets(path)) {
+		rc = stage_buffer(repo, tb, dir, name, path);
 	} else if (S_ISREG(st.st_mode)) {
 		const git_index_entry *e;
 		if (git_index_add_bypath(idx, name) < 0 ||
@@ -174,17 +284,7 @@ static int stage(git_repository *repo, git_index *idx, git_treebuilder *tb, cons
 	} else {
 		/* A symbolic link (to a shared inventory, say): what matters is
 		 * what ezk reads, so record the content, not the link. */
-		char *data;
-		size_t len;
-		git_oid id;
-		if (file_read(path, &data, &len) < 0) {
-			rc = -1;
-		} else {
-			if (git_blob_create_from_buffer(&id, repo, data, len) < 0 ||
-			    git_treebuilder_insert(NULL, tb, name, &id, GIT_FILEMODE_BLOB) < 0)
-				rc = gfail(dir, name);
-			free(data);
-		}
+		rc = stage_buffer(repo, tb, dir, name, path);
 	}
 	free(path);
 	return rc;
@@ -430,6 +530,10 @@ static int diff_file(git_repository *repo, git_tree *base, const char *dir, cons
 			rc = -1;
 			goto out;
 		}
+		int red;
+		char *r = redact_secrets(data, len, &len, &red);
+		free(data);
+		data = r;
 	} else if (errno != ENOENT) {
 		rc = ezk_fail("%s: %s", path, strerror(errno));
 		goto out;

@@ -180,6 +180,25 @@ run "$EZK" diff c1
 like "$out" '^\+# an edit$' "a --check run applies nothing: the edit still shows"
 sed -i '/^# an edit$/d' "$HOSTS"
 
+# ---- secrets: -v shows commands, never passwords; the history stores none
+mkdir -p "$R/leak"
+cat >"$R/leak/main.lua" <<'EOF'
+command { cmd = "echo the password is " .. vars.ansible_ssh_pass .. " >/dev/null", changed_when = false }
+EOF
+sed -i 's/^ansible_user=root$/ansible_user=root\nansible_ssh_pass="Sup3r-Secret-77"/' "$HOSTS"
+sed -i 's/^}$/  { id = "08", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"
+run $S leak -v
+is "$rc" 0 "-v run: exit 0"
+like "$err" "exec: echo the password is \\*+ >/dev/null" "-v shows the command, the password redacted"
+unlike "$out$err" 'Sup3r-Secret-77' "the password is nowhere in the output"
+log=$(ls -t "$EZK_HOME"/clusters/c1/logs/*-setup-leak.log | head -1)
+unlike "$(cat "$log")" 'Sup3r-Secret-77' "... nor in the run's log"
+like "$(git -C "$EZK_HOME/clusters/c1" show HEAD:hosts)" 'ansible_ssh_pass="\*+"' "the history stores the hosts file with the password as ********"
+unlike "$(git -C "$EZK_HOME/clusters/c1" log -p --all)" 'Sup3r-Secret-77' "... and nowhere in any commit"
+run "$EZK" diff c1
+like "$out" '^no edits since the last setup' "ezk diff compares the same way: no edits"
+sed -i '/^ansible_ssh_pass=/d' "$HOSTS"
+
 # ---- unreachable host
 cat >>"$HOSTS" <<EOF
 [kube_node]
