@@ -1,0 +1,152 @@
+#!/bin/bash
+# compare.sh N [--plain]: the benchmark workload (21 tasks) on N test hosts,
+# first run and rerun, with ezk and then with ansible-playbook, each tool on
+# fresh hosts of its own. Prints two rows of the bench table (first run,
+# rerun), or a row saying FAILED and why instead of a number.
+#
+# --plain: sshd-only hosts (no systemd): the service task is skipped by both.
+# EZK_BIN (default ./ezk of the checkout); EZK_WL_KEEP=1 keeps the outputs
+# (in /tmp/ezk-wl.*); needs root (test hosts).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../.." && pwd)
+th=$src/tests/harness/testhosts
+ezk=${EZK_BIN:-$src/ezk}
+n=${1:?usage: compare.sh N [--plain]}
+plain=${2:-}
+systemd=true
+[ "$plain" = --plain ] && systemd=false
+ntasks=21
+
+tmp=$(mktemp -d /tmp/ezk-wl.XXXXXX)
+sd=""
+cleanup() {
+	[ -n "$sd" ] && "$th" stop "$sd" >/dev/null 2>&1
+	if [ -n "${EZK_WL_KEEP:-}" ]; then echo "compare.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+secs() { awk -v ms="$1" 'BEGIN { printf (ms < 10000 ? "%.2f" : "%.0f"), ms / 1000 }'; }
+
+start_hosts() { # fresh hosts for one tool: sets sd
+	sd=$("$th" start $plain --prefix wl- "$n" 2>"$tmp/th.err" | tail -1)
+	if [ ! -f "$sd/hosts" ] || [ "$(wc -l <"$sd/hosts")" != "$n" ]; then
+		sd=""
+		return 1
+	fi
+	"$here/gen-inventory.sh" "$sd" "$systemd" >"$tmp/hosts"
+}
+stop_hosts() {
+	"$th" stop "$sd" >/dev/null 2>&1 || true
+	sd=""
+}
+
+# ezk_run NAME: one `ezk setup`; sets ms, mem; "" in err when it succeeded
+ezk_run() {
+	local t0 rc=0
+	t0=$(ms_now)
+	EZK_ROLES=$here/roles:$src/roles /usr/bin/time -f %M -o "$tmp/rss" \
+		"$ezk" --home "$tmp/home" setup bench 01 --key "$sd/id_ed25519" --forks "$n" \
+		--host-key-checking strict --json >"$tmp/ezk-$1.json" 2>"$tmp/ezk-$1.err" || rc=$?
+	ms=$(($(ms_now) - t0))
+	mem=$(($(tail -1 "$tmp/rss") / 1024))
+	err=$(python3 - "$tmp/ezk-$1.json" "$n" "$1" "$rc" <<'EOF'
+import json, sys
+path, n, run, rc = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+try:
+    recap = [e for e in map(json.loads, open(path)) if e.get("event") == "recap"][-1]["hosts"]
+except Exception as ex:
+    print(f"no recap (exit {rc})"); sys.exit()
+bad = [h for h, c in recap.items() if c["failed"] or c["unreachable"]]
+changed = sum(c["changed"] for c in recap.values())
+if rc or bad or len(recap) != n:
+    print(f"exit {rc}, {len(recap)} hosts, failed/unreachable: {' '.join(bad[:3]) or '-'}")
+elif run == "rerun" and changed:
+    print(f"not idempotent: {changed} tasks changed on the rerun")
+elif run == "first" and changed < n * 18:
+    print(f"only {changed} tasks changed on the first run")
+EOF
+)
+}
+
+# ansible_run NAME: one ansible-playbook; sets ms, mem, err as ezk_run
+ansible_run() {
+	local t0 rc=0
+	t0=$(ms_now)
+	ANSIBLE_CONFIG=$tmp/ansible.cfg /usr/bin/time -f %M -o "$tmp/rss" \
+		/usr/bin/ansible-playbook "$here/playbook.yml" >"$tmp/ansible-$1.out" 2>"$tmp/ansible-$1.err" || rc=$?
+	ms=$(($(ms_now) - t0))
+	mem=$(($(tail -1 "$tmp/rss") / 1024))
+	local results bad changed
+	results=$(grep -cE '^node[0-9]+ \| (SUCCESS|CHANGED|SKIPPED|FAILED!|UNREACHABLE!)' "$tmp/ansible-$1.out" || true)
+	bad=$(grep -cE '^node[0-9]+ \| (FAILED!|UNREACHABLE!)' "$tmp/ansible-$1.out" || true)
+	changed=$(grep -cE '^node[0-9]+ \| CHANGED' "$tmp/ansible-$1.out" || true)
+	err=""
+	if [ "$rc" != 0 ] || [ "$bad" != 0 ] || [ "$results" != $((n * ntasks)) ]; then
+		err="exit $rc, $bad failed/unreachable, $results of $((n * ntasks)) results"
+	elif [ "$1" = rerun ] && [ "$changed" != 0 ]; then
+		err="not idempotent: $changed tasks changed on the rerun"
+	elif [ "$1" = first ] && [ "$changed" -lt $((n * 18)) ]; then
+		err="only $changed tasks changed on the first run"
+	fi
+}
+
+declare -A res
+# ---- ezk
+if start_hosts; then
+	"$ezk" --home "$tmp/home" new bench >/dev/null
+	cp "$tmp/hosts" "$tmp/home/clusters/bench/hosts"
+	cp "$sd/known_hosts" "$tmp/home/known_hosts"
+	for run in first rerun; do
+		ezk_run $run
+		res[ezk_$run]="$ms $mem $err"
+	done
+	stop_hosts
+else
+	res[ezk_first]="0 0 $n test hosts did not start: $(head -1 "$tmp/th.err")"
+	res[ezk_rerun]=${res[ezk_first]}
+fi
+
+# ---- ansible-playbook: forks = hosts, pipelining, ControlPersist, no facts
+if start_hosts; then
+	mkdir -p "$tmp/cp"
+	cat >"$tmp/ansible.cfg" <<EOF
+[defaults]
+inventory = $tmp/hosts
+forks = $n
+host_key_checking = True
+private_key_file = $sd/id_ed25519
+interpreter_python = /usr/bin/python3
+gathering = explicit
+stdout_callback = minimal
+retry_files_enabled = False
+nocows = 1
+
+[ssh_connection]
+pipelining = True
+control_path_dir = $tmp/cp
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s -F /dev/null -o UserKnownHostsFile=$sd/known_hosts
+EOF
+	for run in first rerun; do
+		ansible_run $run
+		res[ansible_$run]="$ms $mem $err"
+	done
+	stop_hosts
+else
+	res[ansible_first]="0 0 $n test hosts did not start: $(head -1 "$tmp/th.err")"
+	res[ansible_rerun]=${res[ansible_first]}
+fi
+
+what="$ntasks tasks"
+[ "$systemd" = false ] && what="$ntasks tasks (service task skipped: sshd-only hosts)"
+for run in first rerun; do
+	read -r ems emem eerr <<<"${res[ezk_$run]}"
+	read -r ams amem aerr <<<"${res[ansible_$run]}"
+	label="$what on $n hosts, $([ $run = first ] && echo "first run" || echo "rerun (changed=0)")"
+	if [ -n "$eerr" ] || [ -n "$aerr" ]; then
+		echo "| $label | $((n * ntasks)) tasks | FAILED: ${eerr:+ezk: $eerr}${eerr:+${aerr:+; }}${aerr:+ansible-playbook: $aerr} | - | ezk at least 50x faster |"
+		continue
+	fi
+	ratio=$(awk -v a="$ams" -v e="$ems" 'BEGIN { printf "%.0f", a / (e > 0 ? e : 1) }')
+	echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $(secs "$ams") s: ${ratio}x | ezk $emem MiB, ansible-playbook $amem MiB | ezk at least 50x faster |"
+done
