@@ -1,0 +1,195 @@
+-- file: a path's kind, mode and owner, as Ansible's file module.
+--   file { path = "/etc/demo", state = "directory" | "absent" | "link" |
+--          "touch" | "file", src = "target" (link), mode = "0755",
+--          owner = "root", group = "root", force = false }
+-- path (alias dest, name): an absolute path on the host.
+-- state:
+--   directory  mkdir -p (parents too), then mode/owner/group of the directory
+--              (a link to a directory counts as one); anything else there fails.
+--   absent     rm -rf; refuses "/" and paths with "." or ".." components.
+--   link       a symbolic link to src (taken as is: a relative src is
+--              relative to the link's directory), replaced atomically only if
+--              it points elsewhere. A file or an empty directory in the way, or
+--              a src that does not exist, fails unless force = true; a
+--              non-empty directory always fails. owner/group apply to the link
+--              itself; mode is not applied to links.
+--   touch      create an empty file if nothing is there, then mode/owner/
+--              group. Unlike Ansible, touching an existing path changes
+--              nothing (no timestamp update), so a second run is "ok".
+--   file       mode/owner/group of an existing file; a missing path fails,
+--              a directory fails.
+--   (none)     mode/owner/group of whatever exists there; missing fails.
+-- mode: octal ("0644", "644" or a number such as 420). Symbolic modes
+-- (u+x) are not supported. A numeric mode is exact: set-id bits not in it
+-- are cleared, on directories too.
+-- recurse is not supported (the task fails if it is set).
+-- One round trip: a script inspects the path and, unless under --check,
+-- changes it, and reports what it found and what it did.
+
+local SCRIPT = [[
+kind() {
+  if [ -L "$p" ]; then echo link; elif [ -d "$p" ]; then echo directory
+  elif [ -f "$p" ]; then echo file; elif [ -e "$p" ]; then echo other; else echo absent; fi
+}
+die() { echo "$*" >&2; exit 10; }
+ch() { echo "C $*"; }
+t=$(kind)
+if [ "$t" = absent ]; then echo "B absent"
+elif [ "$t" = link ]; then echo "B link|$(stat -c '%a|%U|%G' -- "$p")|$(readlink -- "$p")"
+else echo "B $t|$(stat -L -c '%a|%U|%G' -- "$p")|"; fi
+# attrs NEW: mode/owner/group of $p; NEW=1 when it was (or would be) made now
+attrs() {
+  new=${1:-}; L=-L; H=
+  [ "$st" = link ] && { L=; H=-h; }
+  if [ -n "$new" ] && [ -n "$dry" ]; then
+    [ -n "$m" ] && ch "mode $m"; [ -n "$o" ] && ch "owner $o"; [ -n "$g" ] && ch "group $g"
+    return 0
+  fi
+  if [ -n "$m" ] && [ "$st" != link ]; then
+    cm=$(stat $L -c %a -- "$p") || exit 11
+    if [ "$cm" != "$m" ]; then
+      [ -n "$dry" ] || chmod "$mc" -- "$p" || die "cannot chmod $p"
+      [ -n "$new" ] || ch "mode $cm -> $m"
+    fi
+  fi
+  if [ -n "$o" ]; then
+    set -- $(stat $L -c '%U %u' -- "$p") || exit 11
+    if [ "$1" != "$o" ] && [ "$2" != "$o" ]; then
+      [ -n "$dry" ] || chown $H -- "$o" "$p" || die "cannot chown $p to $o"
+      ch "owner $1 -> $o"
+    fi
+  fi
+  if [ -n "$g" ]; then
+    set -- $(stat $L -c '%G %g' -- "$p") || exit 11
+    if [ "$1" != "$g" ] && [ "$2" != "$g" ]; then
+      [ -n "$dry" ] || chgrp $H -- "$g" "$p" || die "cannot chgrp $p to $g"
+      ch "group $1 -> $g"
+    fi
+  fi
+}
+case $st in
+directory)
+  case $t in
+  directory) attrs ;;
+  link) [ -d "$p" ] || die "$p is a link, not a directory"; attrs ;;
+  absent)
+    [ -n "$dry" ] || mkdir -p -- "$p" || die "cannot create directory $p"
+    ch "directory created"; attrs 1 ;;
+  *) die "$p exists and is not a directory" ;;
+  esac ;;
+absent)
+  if [ "$t" != absent ]; then
+    [ -n "$dry" ] || rm -rf -- "$p" || die "cannot remove $p"
+    ch "$t removed"
+  fi ;;
+touch)
+  if [ "$t" = absent ]; then
+    if [ -n "$dry" ]; then [ -d "${p%/*}/" ] || die "no such directory: ${p%/*}"
+    else : >>"$p" || die "cannot create $p"; fi
+    ch "file created"; attrs 1
+  else
+    attrs
+  fi ;;
+file|any)
+  [ "$t" = absent ] && die "$p does not exist"
+  [ "$st" = file ] && [ -d "$p" ] && die "$p is a directory"
+  attrs ;;
+link)
+  if [ "$t" = link ] && [ "$(readlink -- "$p")" = "$src" ]; then attrs; exit 0; fi
+  case $t in
+  absent|link) ;;
+  directory)
+    [ -n "$force" ] || die "$p is a directory (force=true replaces an empty one with the link)"
+    [ -z "$(ls -A -- "$p")" ] || die "$p is a directory and not empty: not replaced by a link" ;;
+  *) [ -n "$force" ] || die "$p exists and is not a link (force=true replaces it)" ;;
+  esac
+  if [ -z "$force" ]; then
+    case $src in /*) s=$src ;; *) s=${p%/*}/$src ;; esac
+    [ -e "$s" ] || die "link target $src does not exist (force=true links anyway)"
+  fi
+  if [ -z "$dry" ]; then
+    tmp="${p%/*}/.${p##*/}.ezk-tmp.$$"
+    ln -sfn -- "$src" "$tmp" || die "cannot make the link $p"
+    if [ "$t" = directory ]; then rmdir -- "$p" || { rm -f -- "$tmp"; die "cannot remove the directory $p"; }; fi
+    mv -Tf -- "$tmp" "$p" || { rm -f -- "$tmp"; die "cannot make the link $p"; }
+  fi
+  ch "link -> $src"; attrs 1 ;;
+esac
+exit 0
+]]
+
+local STATES = { directory = true, absent = true, link = true, touch = true, file = true }
+
+local function attr_text(x)
+  if x.state == "absent" then return "path: " .. x.path .. "\nstate: absent\n" end
+  local out = { "path: " .. x.path, "state: " .. x.state }
+  if x.target then out[#out + 1] = "src: " .. x.target end
+  if x.mode and x.state ~= "link" then out[#out + 1] = "mode: " .. x.mode end
+  if x.owner then out[#out + 1] = "owner: " .. x.owner end
+  if x.group then out[#out + 1] = "group: " .. x.group end
+  return table.concat(out, "\n") .. "\n"
+end
+
+module("file", function(a, ctx)
+  local path = a.path or a.dest or a.name
+  if type(path) ~= "string" or path == "" then return { failed = true, msg = "path is required" } end
+  if path:sub(1, 1) ~= "/" then return { failed = true, msg = "path must be absolute: " .. path } end
+  path = path:gsub("/+", "/")
+  if #path > 1 then path = path:gsub("/$", "") end
+  local state = a.state
+  if state ~= nil and not STATES[state] then
+    return { failed = true, msg = "state must be directory, absent, link, touch or file, not " .. tostring(state) }
+  end
+  if a.recurse then return { failed = true, msg = "recurse is not supported" } end
+  if state == "absent" then
+    if path == "/" or ("/" .. path .. "/"):find("/%.%.?/") then
+      return { failed = true, msg = "refusing to remove " .. path }
+    end
+  end
+  if state == "link" then
+    if a.src == nil or tostring(a.src) == "" then return { failed = true, msg = "src is required with state=link" } end
+    if path == "/" then return { failed = true, msg = "refusing to replace / with a link" } end
+  end
+  local mode, mode5 = "", ""
+  if a.mode ~= nil then
+    local ms = type(a.mode) == "number" and string.format("%o", a.mode) or tostring(a.mode)
+    if not ms:match("^[0-7]+$") or #ms > 5 then
+      return { failed = true, msg = "mode must be octal (such as \"0644\"), not " .. tostring(a.mode) }
+    end
+    mode = string.format("%o", tonumber(ms, 8))
+    -- five digits: GNU chmod then clears set-id bits of directories too
+    mode5 = string.format("%05o", tonumber(ms, 8))
+  end
+  local pre = table.concat({
+    "p=" .. q(path), "st=" .. q(state or "any"), "m=" .. q(mode), "mc=" .. q(mode5), "o=" .. q(a.owner or ""),
+    "g=" .. q(a.group or ""), "src=" .. q(a.src or ""), "force=" .. (a.force and "1" or "''"),
+    "dry=" .. (ctx.check and "1" or "''"),
+  }, "; ")
+  local r = ezk.exec(pre .. "\n" .. SCRIPT)
+  if r.rc ~= 0 then
+    local e = trim(r.stderr)
+    return { failed = true, msg = e ~= "" and e or ("exit " .. r.rc) }
+  end
+  local before = { path = path, state = "absent" }
+  local b = r.stdout:match("^B ([^\n]*)")
+  if b and b ~= "absent" then
+    local k, bm, bo, bg, target = b:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$")
+    before = { path = path, state = k, mode = mode_str(bm), owner = bo, group = bg,
+      target = k == "link" and target or nil }
+  end
+  local changes = {}
+  for c in r.stdout:gmatch("\nC ([^\n]*)") do changes[#changes + 1] = c end
+  if #changes == 0 then return { changed = false } end
+  local after = { path = path, state = state == "touch" and (before.state == "absent" and "file" or before.state)
+    or state or before.state }
+  if after.state ~= "absent" then
+    for _, k in ipairs { "mode", "owner", "group", "target" } do after[k] = before[k] end
+    if state ~= nil and state ~= before.state then after.mode, after.target = nil, nil end
+    if mode ~= "" then after.mode = mode_str(mode) end
+    if a.owner then after.owner = a.owner end
+    if a.group then after.group = a.group end
+    if state == "link" then after.target = tostring(a.src); after.mode = nil end
+  end
+  return { changed = true, msg = table.concat(changes, ", "),
+    diff = { before = attr_text(before), after = attr_text(after), name = path } }
+end)
