@@ -1,0 +1,220 @@
+-- sysctl: kernel parameters, persisted in a sysctl.d file and set live.
+--
+--   sysctl { name = "net.ipv4.ip_forward", value = 1 }
+--   sysctl { values = { ["net.ipv4.ip_forward"] = 1, ["vm.swappiness"] = 0 },
+--            file = "/etc/sysctl.d/95-k8s-sysctl.conf" }
+--
+-- Options:
+--   name    string: the parameter, dotted ("net.ipv4.ip_forward") or with
+--           slashes ("net/ipv4/conf/eth0.1/rp_filter", for names with dots)
+--   value   string | number | boolean (true = 1, false = 0). Compared with
+--           runs of blanks squeezed, so "1024 65000" matches the kernel's
+--           "1024\t65000".
+--   values  table {name = value, ...}: several parameters in one task (in
+--           name order); instead of name/value
+--   file    path (default "/etc/sysctl.d/95-k8s-sysctl.conf", kubeasz's), or
+--           false to persist nothing. One "name = value" line per parameter:
+--           an existing line for it ("name=value", "-name = value", the
+--           slash form) is edited in place, later duplicates are dropped (the
+--           last one would win at boot), a missing one is appended; comments
+--           and other lines are kept. Written with ezk.upload (atomic), mode
+--           0644 for a new file.
+--   apply   boolean (default true): also set the live value (/proc/sys, as
+--           `sysctl -w` does) when it differs, and read it back: a kernel
+--           that keeps another value is a failure, not a change every run.
+--           A parameter the kernel does not have (e.g. net.bridge.* before
+--           br_netfilter is loaded) fails when apply is true.
+--   state   "present" (default) | "absent": absent removes the parameter's
+--           lines from file; the live value is left as it is.
+--
+-- Order: the live value is set first (the kernel validates it), then the
+-- file is written; a value the kernel refuses is not persisted.
+-- Round trips: one to inspect (file and live values together); only when
+-- something differs, one to set live values and the upload of the file.
+-- Returns changed, and under --diff the file's unified diff plus the live
+-- values as "/proc/sys (live)" lines.
+
+local DEFAULT_FILE = "/etc/sysctl.d/95-k8s-sysctl.conf"
+
+local function norm_value(v)
+  if v == true then return "1" end
+  if v == false then return "0" end
+  return (trim(tostring(v)):gsub("%s+", " "))
+end
+
+-- the dotted form, for matching "a/b/c" against "a.b.c"
+local function norm_key(k)
+  k = trim(k):gsub("^%-", "")
+  if k:find("/", 1, true) then k = k:gsub("^/+", ""):gsub("/", ".") end
+  return k
+end
+
+local function proc_path(k)
+  if k:find("/", 1, true) then return "/proc/sys/" .. k:gsub("^/+", "") end
+  return "/proc/sys/" .. k:gsub("%.", "/")
+end
+
+local function valid_key(k)
+  return type(k) == "string" and k:match("^[%w_][%w_%-%.%/@:+]*$") ~= nil
+    and not k:find("..", 1, true) and not k:find("//", 1, true)
+end
+
+-- The parsed sysctl.d line: key and value, or nil for comments and blanks.
+local function parse_line(l)
+  local s = trim(l)
+  if s == "" or s:match("^[#;]") then return nil end
+  local k, v = s:match("^([^=]-)%s*=%s*(.*)$")
+  if not k then return nil end
+  return norm_key(k), norm_value(v)
+end
+
+-- new file text: want = list of {key, value} (value nil: remove)
+local function edit_file(old, want)
+  local byk = {}
+  for _, p in ipairs(want) do byk[norm_key(p[1])] = p end
+  local seen, out = {}, {}
+  for _, l in ipairs(lines(old or "")) do
+    local k, v = parse_line(l)
+    local p = k and byk[k]
+    if not p then
+      out[#out + 1] = l
+    elseif p[2] ~= nil and not seen[k] then
+      seen[k] = true
+      out[#out + 1] = (v == p[2]) and l or (p[1] .. " = " .. p[2])
+    end -- a duplicate, or state=absent: dropped
+  end
+  for _, p in ipairs(want) do
+    local k = norm_key(p[1])
+    if p[2] ~= nil and not seen[k] then
+      seen[k] = true
+      out[#out + 1] = p[1] .. " = " .. p[2]
+    end
+  end
+  if #out == 0 then return "" end
+  return table.concat(out, "\n") .. "\n"
+end
+
+module("sysctl", function(a, ctx)
+  local absent = a.state == "absent"
+  if a.state ~= nil and a.state ~= "present" and not absent then
+    return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
+  end
+  local want = {}
+  if a.values ~= nil then
+    if type(a.values) ~= "table" then return { failed = true, msg = "values must be a table" } end
+    local ks = {}
+    for k in pairs(a.values) do ks[#ks + 1] = k end
+    table.sort(ks, function(x, y) return tostring(x) < tostring(y) end)
+    for _, k in ipairs(ks) do want[#want + 1] = { k, norm_value(a.values[k]) } end
+  elseif a.name ~= nil then
+    if a.value == nil and not absent then return { failed = true, msg = "value is required" } end
+    want[1] = { a.name, a.value ~= nil and norm_value(a.value) or nil }
+  else
+    return { failed = true, msg = "name (and value) or values is required" }
+  end
+  for _, p in ipairs(want) do
+    if not valid_key(p[1]) then return { failed = true, msg = "bad parameter name: " .. tostring(p[1]) } end
+    if p[2] and p[2]:find("\n", 1, true) then return { failed = true, msg = "a value is one line: " .. p[1] } end
+    if absent then p[2] = nil end
+  end
+  local file = a.file
+  if file == nil or file == true then file = DEFAULT_FILE end
+  local apply = a.apply ~= false and not absent
+  if file == false and not apply then return { changed = false, msg = "nothing to do (file = false, apply = false)" } end
+
+  -- one round trip: a line per parameter (L<tab>value, M missing, W not
+  -- readable), then F or N (file there or not) and the file's text
+  local sh = {}
+  for _, p in ipairs(want) do
+    local pp = q(proc_path(p[1]))
+    sh[#sh + 1] = apply and ("if [ -r " .. pp .. " ] && [ -f " .. pp .. " ]; then printf 'L\\t%s\\n' \"$(tr '\\t\\n' '  ' < " .. pp ..
+      ")\"; elif [ -f " .. pp .. " ]; then echo W; else echo M; fi") or "echo -"
+  end
+  if file then
+    sh[#sh + 1] = "if [ -f " .. q(file) .. " ]; then echo F; cat " .. q(file) .. "; else echo N; fi"
+  else
+    sh[#sh + 1] = "echo N"
+  end
+  local r = ezk.exec(table.concat(sh, "\n"))
+  if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
+  local out, pos, live = r.stdout, 1, {}
+  for i, p in ipairs(want) do
+    local e = out:find("\n", pos, true)
+    if not e then return { failed = true, msg = "inspect: short output" } end
+    local l = out:sub(pos, e - 1)
+    pos = e + 1
+    if l == "M" then
+      return { failed = true, msg = "no such kernel parameter: " .. p[1] ..
+        " (" .. proc_path(p[1]) .. " is absent; is its module loaded?)" }
+    elseif l:sub(1, 2) == "L\t" then
+      live[i] = norm_value(l:sub(3))
+    end
+  end
+  local e = out:find("\n", pos, true) or #out + 1
+  local exists = out:sub(pos, e - 1) == "F"
+  local old = exists and out:sub(e + 1) or nil
+
+  local set, warn = {}, {}
+  if apply then
+    for i, p in ipairs(want) do
+      if live[i] == nil then warn[#warn + 1] = p[1] .. " is write-only: not applied"
+      elseif live[i] ~= p[2] then set[#set + 1] = i end
+    end
+  end
+  local new = file and edit_file(old, want)
+  local file_changes = file and new ~= (old or "") and not (absent and old == nil)
+  if #set == 0 and not file_changes then
+    return { changed = false, msg = #warn > 0 and table.concat(warn, "; ") or nil }
+  end
+
+  local res = { changed = true, msg = #warn > 0 and table.concat(warn, "; ") or nil }
+  if ctx.diff then
+    local d = file_changes and text_diff(old or "", new, file) or ""
+    if #set > 0 then
+      local b, af = {}, {}
+      for _, i in ipairs(set) do
+        b[#b + 1] = want[i][1] .. " = " .. live[i] .. "\n"
+        af[#af + 1] = want[i][1] .. " = " .. want[i][2] .. "\n"
+      end
+      d = d .. text_diff(table.concat(b), table.concat(af), "/proc/sys (live)")
+    end
+    res.diff = d
+  end
+  if ctx.check then return res end
+
+  if #set > 0 then
+    local w = {}
+    for _, i in ipairs(set) do
+      local pp = q(proc_path(want[i][1]))
+      w[#w + 1] = "printf '%s\\n' " .. q(want[i][2]) .. " > " .. pp .. " || { echo " ..
+        q("cannot set " .. want[i][1] .. " to " .. want[i][2]) .. " >&2; exit 1; }"
+      w[#w + 1] = "tr '\\t\\n' '  ' < " .. pp .. "; echo"
+    end
+    local wr = ezk.exec(table.concat(w, "\n"))
+    if wr.rc ~= 0 then return { failed = true, msg = trim(wr.stderr) } end
+    local got = lines(wr.stdout)
+    for n, i in ipairs(set) do
+      if norm_value(got[n]) ~= want[i][2] then
+        return { failed = true, msg = want[i][1] .. ": wrote " .. want[i][2] ..
+          " but the kernel reports " .. norm_value(got[n]) }
+      end
+    end
+  end
+  if file_changes then
+    local ok, err = ezk.upload { dest = file, content = new, mkdir = true }
+    if ok == nil then return { failed = true, msg = err } end
+  end
+  return res
+end)
+
+-- values: the task is called after the parameters
+local sysctl_task = sysctl
+function sysctl(a)
+  if type(a) == "table" and a.title == nil and type(a.values) == "table" then
+    local ks = {}
+    for k in pairs(a.values) do ks[#ks + 1] = tostring(k) end
+    table.sort(ks)
+    a.title = "sysctl " .. table.concat(ks, ",")
+  end
+  return sysctl_task(a)
+end
