@@ -1,0 +1,266 @@
+-- systemd_unit and service: unit files, and the state of services.
+--
+--   systemd_unit { name = "kubelet.service", template = "kubelet.service.j2",
+--                  notify = "restart kubelet" }
+--   service { name = "kubelet", state = "started", enabled = true }
+--   handler("restart kubelet", function() service { name = "kubelet", state = "restarted" } end)
+--
+-- systemd_unit options:
+--   name      string (required): the unit's file name; ".service" is added
+--             when it has no unit suffix
+--   content   string: the unit's text; or
+--   src       a file on the deploy node (relative: the role's files/); or
+--   template  a Jinja template (relative: the role's templates/), rendered
+--             with the host's variables
+--   dest      path (default "/etc/systemd/system/<name>"); also for drop-ins
+--             ("/etc/systemd/system/containerd.service.d/10-ezk.conf")
+--   mode      default "0644"
+--   state     "present" (default) | "absent" (the file is removed)
+-- Written with ezk.upload (sha256 compare first: nothing is sent when the
+-- file is the same). Under --diff: the file's unified diff.
+--
+-- daemon-reload: a changed (or removed) unit file marks this host "reload
+-- pending" (a Lua upvalue: one Lua state per host and run) instead of
+-- reloading at once, so several units written in a row cost one reload. The
+-- pending reload is done by the next service task on the host, before it acts,
+-- or at the end of the role (after its handlers), whichever comes first. A
+-- service task also reloads when systemd says the unit NeedDaemonReload (a
+-- unit written by a run that failed before its reload), or when asked
+-- (daemon_reload = true). A reload alone does not make a task changed.
+--
+-- service options:
+--   name           string (required): the unit; ".service" is implied by
+--                  systemctl when there is no suffix
+--   state          "started": start unless active; "stopped": stop if active;
+--                  "restarted": always restart (what handlers call: a service
+--                  is restarted only when something it depends on changed
+--                  and notified); "reloaded": reload-or-restart when active,
+--                  start when not. nil: leave the run state alone.
+--   enabled        true | false | nil: enable / disable at boot (static,
+--                  generated, transient and indirect units count as enabled
+--                  and are never disabled)
+--   daemon_reload  true: `systemctl daemon-reload` first, always
+--   masked         true | false | nil: mask / unmask (before the rest);
+--                  systemd refuses to mask a unit whose file is in
+--                  /etc/systemd/system (the task fails, saying so)
+-- A unit that does not exist is ok for state=stopped / enabled=false (msg
+-- says so) and a failure otherwise; under --check it is reported as what
+-- would be done (a systemd_unit task before it would have written it). A
+-- failed start/stop/restart reports systemctl's words and the unit's last
+-- status lines in msg. Needs systemd running on the host.
+-- One round trip: a sh script inspects (systemctl show, is-enabled), decides,
+-- acts (not under --check) and reports what it did or would do. Under
+-- --diff: the unit's state before and after (ActiveState, enabled).
+
+local reload_pending = false
+
+local SUFFIXES = { service = true, socket = true, timer = true, target = true, mount = true,
+  automount = true, path = true, slice = true, scope = true, swap = true, device = true }
+
+local function unit_name(n)
+  local sfx = n:match("%.(%a+)$")
+  if sfx and SUFFIXES[sfx] then return n end
+  return n .. ".service"
+end
+
+local function resolve(sub, src)
+  if src:sub(1, 1) == "/" then return src end
+  local p = role_dir .. "/" .. sub .. "/" .. src
+  if ezk.read_local(p) then return p end
+  return role_dir .. "/" .. src
+end
+
+module("systemd_unit", function(a, ctx)
+  if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end
+  if a.name:find("/", 1, true) then return { failed = true, msg = "name is a unit file name; use dest for a path" } end
+  local name = unit_name(a.name)
+  local dest = a.dest or ("/etc/systemd/system/" .. name)
+  if a.state == "absent" then
+    local r = ezk.exec("[ -e " .. q(dest) .. " ] || [ -L " .. q(dest) .. " ] || exit 3; cat " .. q(dest) .. " 2>/dev/null; exit 0")
+    if r.rc == 3 then return { changed = false } end
+    if r.rc ~= 0 then return { failed = true, msg = trim(r.stderr) } end
+    local res = { changed = true }
+    if ctx.diff then res.diff = text_diff(r.stdout, "", dest) end
+    if ctx.check then return res end
+    local d = ezk.exec("rm -f -- " .. q(dest))
+    if d.rc ~= 0 then return { failed = true, msg = "cannot remove " .. dest .. ": " .. trim(d.stderr) } end
+    reload_pending = true
+    return res
+  elseif a.state ~= nil and a.state ~= "present" then
+    return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
+  end
+
+  local content, src = a.content, nil
+  if content ~= nil then
+    content = tostring(content)
+  elseif a.template then
+    local p = resolve("templates", a.template)
+    local text, err = ezk.read_local(p)
+    if not text then return { failed = true, msg = "template " .. a.template .. ": " .. tostring(err) } end
+    local out, terr = ezk.template(text, nil, a.template)
+    if not out then return { failed = true, msg = terr } end
+    content = out
+  elseif a.src then
+    src = resolve("files", a.src)
+  else
+    return { failed = true, msg = "content, src or template is required" }
+  end
+  local args = { dest = dest, content = content, src = content == nil and src or nil,
+    mode = mode_str(a.mode or "0644"), mkdir = true }
+  local res = { changed = false }
+  if ctx.check or ctx.diff then
+    args.check = true
+    local would, err = ezk.upload(args)
+    if would == nil then return { failed = true, msg = err } end
+    if not would then return res end
+    res.changed = true
+    if ctx.diff then
+      local new = content or ezk.read_local(src) or ""
+      res.diff = { before = read_remote(dest) or "", after = new, name = dest }
+    end
+    if ctx.check then return res end
+    args.check = false
+  end
+  local changed, err = ezk.upload(args)
+  if changed == nil then return { failed = true, msg = err } end
+  if changed then
+    res.changed = true
+    reload_pending = true
+  end
+  return res
+end)
+
+local SERVICE_SH = [=[
+u=$EZK_UNIT
+command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] ||
+  { echo "err=systemd is not running on this host"; exit 0; }
+did() { echo "did=$*"; }
+show() {
+  LoadState= ActiveState= NeedDaemonReload= UnitFileState=
+  while IFS='=' read -r k v; do
+    case $k in LoadState|ActiveState|NeedDaemonReload|UnitFileState|SubState) eval "$k=\$v" ;; esac
+  done <<EOF
+$(systemctl show -p LoadState -p ActiveState -p SubState -p NeedDaemonReload -p UnitFileState -- "$u" 2>/dev/null)
+EOF
+  en=$UnitFileState
+  [ -n "$en" ] || en=$(systemctl is-enabled -- "$u" 2>/dev/null)
+  [ -n "$en" ] || en=unknown
+}
+fail() {
+  echo "err=$1"
+  systemctl status --no-pager -n 8 -- "$u" 2>&1 | tail -n 14 | sed 's/^/log=/'
+  exit 0
+}
+act() { # act WHAT CMD...: do it unless checking
+  w=$1; shift
+  did "$w"
+  [ "$EZK_CHECK" = 1 ] && return 0
+  m=$("$@" 2>&1) || fail "systemctl $w $u failed: $(printf %s "$m" | tr '\n' ' ')"
+  return 0
+}
+show
+echo "before_active=$ActiveState"; echo "before_enabled=$en"
+if [ "$EZK_RELOAD" = 1 ] || [ "$NeedDaemonReload" = yes ]; then
+  if [ "$EZK_CHECK" != 1 ]; then
+    m=$(systemctl daemon-reload 2>&1) || { echo "err=systemctl daemon-reload failed: $(printf %s "$m" | tr '\n' ' ')"; exit 0; }
+    echo reloaded
+    show
+  else
+    echo reloaded
+  fi
+fi
+[ -n "$LoadState" ] || { echo "err=cannot read the state of $u (systemctl show)"; exit 0; }
+if [ "$LoadState" = not-found ] && [ "$EZK_MASKED" != 1 ]; then
+  case $EZK_STATE in ""|stopped) case $EZK_ENABLED in ""|0) echo missing; echo end; exit 0 ;; esac ;; esac
+  if [ "$EZK_CHECK" = 1 ]; then # the unit may be one this run would write
+    [ "$EZK_ENABLED" = 1 ] && did enable
+    case $EZK_STATE in started|restarted|reloaded) did "${EZK_STATE%ed}" ;; esac
+    echo nounit; echo end; exit 0
+  fi
+  echo "err=no unit named $u"; exit 0
+fi
+case $EZK_MASKED in
+  1) [ "$en" = masked ] || [ "$en" = masked-runtime ] || act mask systemctl mask -- "$u" ;;
+  0) [ "$en" = masked ] && act unmask systemctl unmask -- "$u" && show ;;
+esac
+if [ "$EZK_MASKED" != 1 ]; then
+  case $EZK_ENABLED:$en in
+    1:enabled|1:enabled-runtime|1:static|1:generated|1:transient|1:indirect|1:alias) ;;
+    1:*) act enable systemctl enable -- "$u" ;;
+    0:enabled|0:enabled-runtime|0:linked|0:linked-runtime|0:alias) act disable systemctl disable -- "$u" ;;
+  esac
+fi
+case $ActiveState in active|reloading|activating) running=1 ;; *) running=0 ;; esac
+case $EZK_STATE in
+  started) [ $running = 1 ] || act start systemctl start -- "$u" ;;
+  stopped) case $ActiveState in inactive|failed) ;; *) act stop systemctl stop -- "$u" ;; esac ;;
+  restarted) act restart systemctl restart -- "$u" ;;
+  reloaded) if [ $running = 1 ]; then act reload systemctl reload-or-restart -- "$u"; else act start systemctl start -- "$u"; fi ;;
+esac
+if [ "$EZK_CHECK" != 1 ]; then
+  show; echo "after_active=$ActiveState"; echo "after_enabled=$en"
+fi
+echo end
+]=]
+
+-- a pending reload, done outside a service task (end of the role)
+local function flush_reload()
+  if not reload_pending or ezk.check then return end
+  reload_pending = false
+  local r = ezk.exec("systemctl daemon-reload")
+  debug("systemd: daemon-reload after unit changes: rc=" .. r.rc)
+  if r.rc ~= 0 then fail("systemctl daemon-reload failed: " .. trim(r.stderr)) end
+end
+
+-- End of each role: its handlers, then a reload still pending. (task.lua
+-- calls ezk_run_handlers after every role; chaining keeps what it does.)
+local run_handlers = ezk_run_handlers
+function ezk_run_handlers(...)
+  run_handlers(...)
+  flush_reload()
+end
+
+module("service", function(a, ctx)
+  if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end
+  local states = { started = true, stopped = true, restarted = true, reloaded = true }
+  if a.state ~= nil and not states[a.state] then
+    return { failed = true, msg = "state must be started, stopped, restarted or reloaded, not " .. tostring(a.state) }
+  end
+  if a.state == nil and a.enabled == nil and a.masked == nil and not a.daemon_reload then
+    return { failed = true, msg = "state, enabled, masked or daemon_reload is required" }
+  end
+  local function b(v) if v == nil then return "" end return v and "1" or "0" end
+  local want_reload = a.daemon_reload or reload_pending
+  local r = ezk.exec(SERVICE_SH, { env = {
+    EZK_UNIT = a.name, EZK_STATE = a.state or "", EZK_ENABLED = b(a.enabled), EZK_MASKED = b(a.masked),
+    EZK_RELOAD = want_reload and "1" or "0", EZK_CHECK = ctx.check and "1" or "0" } })
+  if r.rc ~= 0 then return { failed = true, msg = "service " .. a.name .. ": " .. trim(r.stderr) } end
+  local info, did, logs = {}, {}, {}
+  for _, l in ipairs(lines(r.stdout)) do
+    local k, v = l:match("^([%w_]+)=(.*)$")
+    if k == "did" then did[#did + 1] = v
+    elseif k == "log" then logs[#logs + 1] = v
+    elseif k then info[k] = v
+    else info[l] = true end
+  end
+  if info.reloaded and not ctx.check then reload_pending = false end
+  if info.err then
+    return { failed = true, msg = info.err .. (#logs > 0 and ("\n" .. table.concat(logs, "\n")) or "") }
+  end
+  if not info["end"] then
+    return { failed = true, msg = "service " .. a.name .. ": unexpected output: " .. r.stdout .. r.stderr }
+  end
+  local notes = {}
+  if info.missing then notes[#notes + 1] = "no unit named " .. a.name end
+  if info.nounit then notes[#notes + 1] = "no unit named " .. a.name .. " yet" end
+  if info.reloaded then notes[#notes + 1] = (ctx.check and "would " or "") .. "daemon-reload" end
+  if #did > 0 then notes[#notes + 1] = (ctx.check and "would " or "") .. table.concat(did, ", ") end
+  local res = { changed = #did > 0, msg = #notes > 0 and table.concat(notes, "; ") or nil }
+  if res.changed and ctx.diff then
+    local before = "active: " .. (info.before_active or "?") .. "\nenabled: " .. (info.before_enabled or "?") .. "\n"
+    local after = (ctx.check and "" or ("active: " .. (info.after_active or "?") .. "\nenabled: " ..
+      (info.after_enabled or "?") .. "\n")) .. (ctx.check and "would: " or "done: ") .. table.concat(did, ", ") .. "\n"
+    res.diff = text_diff(before, after, a.name .. " (state)")
+  end
+  return res
+end)
