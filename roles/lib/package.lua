@@ -1,0 +1,206 @@
+-- package: distribution packages, from the host's repositories or from
+-- package files on the deploy node (offline installs).
+--
+--   package { name = { "conntrack", "ipset", "socat" } }
+--   package { deb = { "debs/containerd_1.6.20_amd64.deb" } }    -- offline
+--   package { name = "ufw", state = "absent" }
+--
+-- Options:
+--   name          string or list: package names; on apt hosts "name=version"
+--                 pins a version (installed means exactly that version)
+--   state         "present" (default) | "absent"
+--   deb           string or list: .deb files on the deploy node (relative:
+--                 the role's files/), for apt hosts. Each is uploaded to
+--                 /var/cache/ezk/packages/ (nothing is sent when the host's
+--                 copy has the same sha256; the copy is kept as a cache),
+--                 its package name and version read with dpkg-deb, and it is
+--                 installed (apt-get install /var/cache/ezk/packages/x.deb, which
+--                 takes dependencies from the repositories when it must)
+--                 unless that version is installed.
+--   rpm           the same for dnf/yum hosts (rpm -qp; dnf/yum install FILE)
+--   update_cache  true: apt-get update / dnf makecache before installing
+--                 (only when something is to be installed)
+--   purge         true: state=absent purges (apt-get purge; config files go)
+--
+-- The manager is facts().pkg: apt-get (dpkg-query -W to check), dnf or yum
+-- (rpm -q). An installed package is ok without running the manager: one
+-- round trip to check (after the uploads, for package files). Installing or
+-- removing is one more, and a check that it took. Under --check a package
+-- file not yet on the host is reported as "would install" (its name is only
+-- known on the host). Under --diff: the packages installed / removed.
+
+local CACHE = "/var/cache/ezk/packages/"
+
+local function list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+local function resolve(src)
+  if src:sub(1, 1) == "/" then return src end
+  local p = role_dir .. "/files/" .. src
+  if ezk.read_local(p) then return p end
+  return role_dir .. "/" .. src
+end
+
+local function tail_msg(s, n)
+  local ls = lines(s)
+  local out = {}
+  for i = math.max(1, #ls - (n or 6) + 1), #ls do out[#out + 1] = ls[i] end
+  return table.concat(out, "\n")
+end
+
+module("package", function(a, ctx)
+  local absent = a.state == "absent"
+  if a.state ~= nil and a.state ~= "present" and not absent then
+    return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
+  end
+  local names = list(a.name)
+  for _, n in ipairs(names) do
+    if type(n) ~= "string" or not n:match("^[%w][%w%+%-%.:_=~]*$") then
+      return { failed = true, msg = "bad package name: " .. tostring(n) }
+    end
+  end
+  local pm = facts().pkg
+  if pm == nil or pm == "" then return { failed = true, msg = "no package manager found (apt-get, dnf or yum)" } end
+  local apt = pm == "apt-get"
+  local files = list(apt and a.deb or a.rpm)
+  if not absent and #files == 0 and (apt and a.rpm or (not apt and a.deb)) then
+    return { failed = true, msg = (apt and "rpm" or "deb") .. " files need " .. (apt and "dnf/yum" or "apt") .. "; this host has " .. pm }
+  end
+  if absent then files = {} end
+  if #names == 0 and #files == 0 then return { failed = true, msg = "name or " .. (apt and "deb" or "rpm") .. " is required" } end
+
+  -- package files: uploaded to the cache (or, under check, looked for there)
+  local remote, unknown = {}, {}
+  for _, f in ipairs(files) do
+    local p = resolve(tostring(f))
+    local dest = CACHE .. p:match("([^/]+)$")
+    local would, err = ezk.upload { dest = dest, src = p, mode = "0644", mkdir = true, check = ctx.check }
+    if would == nil then return { failed = true, msg = err } end
+    if ctx.check and would then unknown[#unknown + 1] = p:match("([^/]+)$") else remote[#remote + 1] = dest end
+  end
+
+  -- inspect: a line per name ("name<tab>status<tab>version"), and per file
+  -- "file<tab>package<tab>version<tab>status<tab>installed version"
+  local sh = { "LC_ALL=C; export LC_ALL" }
+  for _, n in ipairs(names) do
+    local base = n:gsub("=.*$", "")
+    if apt then
+      sh[#sh + 1] = "s=$(dpkg-query -W -f='${Status}\\t${Version}' -- " .. q(base) .. " 2>/dev/null) || s='unknown ok not-installed\t'; " ..
+        "printf 'N\\t%s\\n' \"$s\""
+    else
+      sh[#sh + 1] = "if v=$(rpm -q --qf '%{VERSION}-%{RELEASE}\\n' -- " .. q(base) .. " 2>/dev/null); then " ..
+        "printf 'N\\tinstall ok installed\\t%s\\n' \"$(echo \"$v\" | head -n 1)\"; else printf 'N\\tunknown ok not-installed\\t\\n'; fi"
+    end
+  end
+  for _, f in ipairs(remote) do
+    if apt then
+      sh[#sh + 1] = "set -- $(dpkg-deb -f " .. q(f) .. " Package Version | sed 's/^[^:]*: *//'); " ..
+        "[ -n \"$2\" ] || { echo " .. q("cannot read " .. f .. " with dpkg-deb") .. " >&2; exit 1; }; " ..
+        "s=$(dpkg-query -W -f='${Status}\\t${Version}' -- \"$1\" 2>/dev/null) || s='unknown ok not-installed\t'; " ..
+        "printf 'F\\t%s\\t%s\\t%s\\n' \"$1\" \"$2\" \"$s\""
+    else
+      sh[#sh + 1] = "set -- $(rpm -qp --qf '%{NAME} %{VERSION}-%{RELEASE}' " .. q(f) .. " 2>/dev/null); " ..
+        "[ -n \"$2\" ] || { echo " .. q("cannot read " .. f .. " with rpm") .. " >&2; exit 1; }; " ..
+        "if v=$(rpm -q --qf '%{VERSION}-%{RELEASE}\\n' -- \"$1\" 2>/dev/null); then s=\"install ok installed\t$(echo \"$v\" | head -n 1)\"; " ..
+        "else s='unknown ok not-installed\t'; fi; printf 'F\\t%s\\t%s\\t%s\\n' \"$1\" \"$2\" \"$s\""
+    end
+  end
+  local function inspect()
+    local r = ezk.exec(table.concat(sh, "\n"))
+    if r.rc ~= 0 then return nil, "cannot inspect packages: " .. trim(r.stderr) end
+    local rows = {}
+    for _, l in ipairs(lines(r.stdout)) do
+      local t = {}
+      for w in (l .. "\t"):gmatch("([^\t]*)\t") do t[#t + 1] = w end
+      rows[#rows + 1] = t
+    end
+    if #rows ~= #names + #remote then return nil, "cannot inspect packages: " .. r.stdout end
+    return rows
+  end
+  local rows, err = inspect()
+  if not rows then return { failed = true, msg = err } end
+
+  -- decide
+  local todo, labels = {}, {}
+  local function installed(status) return status:match(" installed$") ~= nil end
+  local function gone(status) return status:match(" not%-installed$") or (not a.purge and status:match(" config%-files$")) end
+  for i, n in ipairs(names) do
+    local st, ver = rows[i][2], rows[i][3]
+    local pin = n:match("=(.+)$")
+    local base = n:gsub("=.*$", "")
+    if absent then
+      if not gone(st) then todo[#todo + 1] = base; labels[#labels + 1] = base .. " " .. ver end
+    elseif not installed(st) or (pin and ver ~= pin) then
+      todo[#todo + 1] = n; labels[#labels + 1] = n
+    end
+  end
+  for j, f in ipairs(remote) do
+    local row = rows[#names + j]
+    local pkg, ver, st, have = row[2], row[3], row[4], row[5]
+    if not installed(st) or have ~= ver then
+      todo[#todo + 1] = f; labels[#labels + 1] = pkg .. " " .. ver .. " (" .. f:match("([^/]+)$") .. ")"
+    end
+  end
+  for _, u in ipairs(unknown) do labels[#labels + 1] = u .. " (not on the host yet)" end
+  if #todo == 0 and #unknown == 0 then return { changed = false } end
+
+  local verb = absent and (a.purge and "purge" or "remove") or "install"
+  local res = { changed = true, msg = (ctx.check and "would " or "") .. verb .. " " .. table.concat(labels, ", ") }
+  if ctx.diff then
+    local t = table.concat(labels, "\n") .. "\n"
+    res.diff = text_diff(absent and t or "", absent and "" or t, "packages")
+  end
+  if ctx.check then return res end
+
+  local cmd
+  local qs = {}
+  for _, t in ipairs(todo) do qs[#qs + 1] = q(t) end
+  local args = table.concat(qs, " ")
+  if apt then
+    local opts = "-y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+    if absent then
+      cmd = "apt-get " .. (a.purge and "purge " or "remove ") .. opts .. " -- " .. args
+    else
+      cmd = (a.update_cache and "apt-get update -q && " or "") .. "apt-get install " .. opts .. " -- " .. args
+    end
+    cmd = "export DEBIAN_FRONTEND=noninteractive; " .. cmd
+  else
+    if absent then cmd = pm .. " remove -y -- " .. args
+    else cmd = (a.update_cache and (pm .. " makecache -q && ") or "") .. pm .. " install -y -- " .. args end
+  end
+  local r = ezk.exec(cmd .. " 2>&1")
+  if r.rc ~= 0 then return { failed = true, msg = verb .. " failed (exit " .. r.rc .. "):\n" .. tail_msg(r.stdout, 8) } end
+  -- it took?
+  local rows2, err2 = inspect()
+  if not rows2 then return { failed = true, msg = err2 } end
+  for i, n in ipairs(names) do
+    local st = rows2[i][2]
+    if absent and not gone(st) then return { failed = true, msg = n .. " is still installed after " .. verb } end
+    if not absent and not installed(st) then return { failed = true, msg = n .. " is not installed after " .. verb .. ": " .. st } end
+  end
+  for j in ipairs(remote) do
+    local row = rows2[#names + j]
+    if not installed(row[4]) or row[5] ~= row[3] then
+      return { failed = true, msg = row[2] .. " " .. row[3] .. " is not installed after " .. verb .. " (have: " .. row[5] .. ")" }
+    end
+  end
+  return res
+end)
+
+-- a list of names or package files: the task is called after all of them
+local package_task = package
+function package(a)
+  if type(a) == "table" and a.title == nil and (type(a.name) == "table" or a.name == nil) then
+    local t = {}
+    for _, n in ipairs(type(a.name) == "table" and a.name or {}) do t[#t + 1] = tostring(n) end
+    for _, k in ipairs({ "deb", "rpm" }) do
+      local v = a[k]
+      for _, f in ipairs(type(v) == "table" and v or { v }) do t[#t + 1] = tostring(f):match("([^/]+)$") end
+    end
+    a.title = "package " .. table.concat(t, ",")
+  end
+  return package_task(a)
+end
