@@ -29,7 +29,7 @@ ms_now() { echo $(($(date +%s%N) / 1000000)); }
 secs() { awk -v ms="$1" 'BEGIN { printf (ms < 10000 ? "%.2f" : "%.0f"), ms / 1000 }'; }
 
 start_hosts() { # fresh hosts for one tool: sets sd
-	sd=$("$th" start $plain --prefix wl- "$n" 2>"$tmp/th.err" | tail -1)
+	sd=$("$th" start ${plain:+"$plain"} --prefix wl- "$n" 2>"$tmp/th.err" | tail -1)
 	if [ ! -f "$sd/hosts" ] || [ "$(wc -l <"$sd/hosts")" != "$n" ]; then
 		sd=""
 		return 1
@@ -108,7 +108,11 @@ else
 fi
 
 # ---- ansible-playbook: forks = hosts, pipelining, ControlPersist, no facts
-if start_hosts; then
+noansible=""
+if [ ! -x /usr/bin/ansible-playbook ] ||
+	! ls /usr/lib/python3/dist-packages/ansible_collections/ansible/posix >/dev/null 2>&1; then
+	noansible="not installed (Debian's ansible: scripts/install-deps.sh)"
+elif start_hosts; then
 	mkdir -p "$tmp/cp"
 	cat >"$tmp/ansible.cfg" <<EOF
 [defaults]
@@ -141,10 +145,14 @@ what="$ntasks tasks"
 [ "$systemd" = false ] && what="$ntasks tasks (service task skipped: sshd-only hosts)"
 for run in first rerun; do
 	read -r ems emem eerr <<<"${res[ezk_$run]}"
-	read -r ams amem aerr <<<"${res[ansible_$run]}"
+	read -r ams amem aerr <<<"${res[ansible_$run]:-0 0}"
 	label="$what on $n hosts, $([ $run = first ] && echo "first run" || echo "rerun (changed=0)")"
-	if [ -n "$eerr" ] || [ -n "$aerr" ]; then
+	if [ -n "$eerr" ] || { [ -n "$aerr" ] && [ -z "$noansible" ]; }; then
 		echo "| $label | $((n * ntasks)) tasks | FAILED: ${eerr:+ezk: $eerr}${eerr:+${aerr:+; }}${aerr:+ansible-playbook: $aerr} | - | ezk at least 50x faster |"
+		continue
+	fi
+	if [ -n "$noansible" ]; then
+		echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $noansible | ezk $emem MiB | ezk at least 50x faster |"
 		continue
 	fi
 	ratio=$(awk -v a="$ams" -v e="$ems" 'BEGIN { printf "%.0f", a / (e > 0 ? e : 1) }')
