@@ -133,8 +133,8 @@ static int opt_mode(lua_State *L, int t, const char *k)
 {
 	lua_getfield(L, t, k);
 	int m = -1;
-	if (lua_isinteger(L, -1))
-		m = (int)lua_tointeger(L, -1);
+	if (lua_isinteger(L, -1)) /* 0644 in Lua is decimal 644: read its digits as octal */
+		m = (int)strtol(lua_tostring(L, -1), NULL, 8);
 	else if (lua_isstring(L, -1))
 		m = (int)strtol(lua_tostring(L, -1), NULL, 8);
 	lua_pop(L, 1);
@@ -271,6 +271,17 @@ static int l_fetch(lua_State *L)
 	struct hostrun *h = host_of(L);
 	const char *remote = luaL_checkstring(L, 1), *local = luaL_checkstring(L, 2);
 	bool missing = false;
+	char *parent = xstrdup(local), *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir_p(parent, 0755) < 0) {
+			free(parent);
+			lua_pushnil(L);
+			lua_pushstring(L, ezk_err_msg());
+			return 2;
+		}
+	}
+	free(parent);
 	if (ssh_fetch(h->ssh, remote, local, -1, h->become, &missing) < 0) {
 		if (!missing && !ssh_host_connected(h->ssh))
 			return lost(L, h);
@@ -294,6 +305,19 @@ static int l_read_local(lua_State *L)
 	}
 	lua_pushlstring(L, data, len);
 	free(data);
+	return 1;
+}
+
+/* ezk.sha256_file(path): hex, or nil and a message (read in chunks) */
+static int l_sha256_file(lua_State *L)
+{
+	struct ssh_file f = {.path = luaL_checkstring(L, 1)};
+	if (ssh_file_prepare(&f) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_pushstring(L, f.sha256);
 	return 1;
 }
 
@@ -428,13 +452,13 @@ static int l_tagged(lua_State *L)
 	return 1;
 }
 
-static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},	    {"upload", l_upload},
-				     {"fetch", l_fetch},    {"read_local", l_read_local},
-				     {"sha256", l_sha256},  {"template", l_template},
-				     {"var", l_var},	    {"log", l_log},
-				     {"clock", l_clock},    {"_task", l_task},
-				     {"_tagged", l_tagged}, {"_begin", l_begin},
-				     {NULL, NULL}};
+static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},	       {"upload", l_upload},
+				     {"fetch", l_fetch},       {"read_local", l_read_local},
+				     {"sha256", l_sha256},     {"sha256_file", l_sha256_file},
+				     {"template", l_template}, {"var", l_var},
+				     {"log", l_log},	       {"clock", l_clock},
+				     {"_task", l_task},	       {"_tagged", l_tagged},
+				     {"_begin", l_begin},      {NULL, NULL}};
 
 lua_State *luahost_new(struct hostrun *h)
 {

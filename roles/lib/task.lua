@@ -38,10 +38,12 @@ function trim(s)
   return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
--- "0644" from 420, "644", "0644" or nil
+-- "0644" from 644 (a number written 0644), "644", "0644" or nil
 function mode_str(m)
   if m == nil then return nil end
-  if type(m) == "number" then return string.format("%04o", m) end
+  -- Lua has no octal literals: mode = 0644 is the number 644, read as octal digits
+  if type(m) == "number" then m = string.format("%d", m) end
+  if not m:match("^[0-7]+$") then error("bad mode '" .. m .. "': octal digits, as \"0644\"", 3) end
   m = tostring(m)
   if #m == 3 then m = "0" .. m end
   return m
@@ -134,16 +136,42 @@ function text_diff(a, b, name)
       else L[i][j] = math.max(L[i + 1][j], L[i][j + 1]) end
     end
   end
-  local out = { "--- " .. name .. " (before)", "+++ " .. name .. " (after)" }
+  -- the edit script: {op, line, i (before), j (after)}
+  local ops = {}
   local i, j = 1, 1
   while i <= n or j <= m do
     if i <= n and j <= m and x[i] == y[j] then
-      i, j = i + 1, j + 1
+      ops[#ops + 1] = { " ", x[i], i, j }; i, j = i + 1, j + 1
     elseif i <= n and (j > m or L[i + 1][j] >= L[i][j + 1]) then
-      out[#out + 1] = "-" .. x[i]; i = i + 1
+      ops[#ops + 1] = { "-", x[i], i, j }; i = i + 1
     else
-      out[#out + 1] = "+" .. y[j]; j = j + 1
+      ops[#ops + 1] = { "+", y[j], i, j }; j = j + 1
     end
+  end
+  -- hunks with 3 lines of context, as diff -u
+  local out = { "--- " .. name .. " (before)", "+++ " .. name .. " (after)" }
+  local k = 1
+  while k <= #ops do
+    while k <= #ops and ops[k][1] == " " do k = k + 1 end
+    if k > #ops then break end
+    local s = math.max(1, k - 3)
+    local e = k
+    local last = k
+    while e <= #ops do
+      if ops[e][1] ~= " " then last = e end
+      if e - last > 6 then break end
+      e = e + 1
+    end
+    e = math.min(#ops, last + 3)
+    local a0, b0, ac, bc = ops[s][3], ops[s][4], 0, 0
+    for t = s, e do
+      if ops[t][1] ~= "+" then ac = ac + 1 end
+      if ops[t][1] ~= "-" then bc = bc + 1 end
+    end
+    out[#out + 1] = string.format("@@ -%d,%d +%d,%d @@", ac > 0 and a0 or a0 - 1, ac,
+      bc > 0 and b0 or b0 - 1, bc)
+    for t = s, e do out[#out + 1] = ops[t][1] .. ops[t][2] end
+    k = e + 1
   end
   return table.concat(out, "\n") .. "\n"
 end

@@ -321,19 +321,19 @@ run "$EZK" setup c1 01 -e DEMO_CONF=b -e PHASE=2 --diff --key "$TH_KEY"
 echo "# --diff run: $((($(date +%s%N) - t0) / 1000000)) ms"
 is "$rc" 0 "--diff run: exit 0"
 [ "$rc" = 0 ] || echo "$out" | grep -E 'failed|error' | sed 's/^/# /'
-likez "$out" '\n--- /etc/sysctl.d/95-k8s-sysctl.conf \(before\)\n\+\+\+ /etc/sysctl.d/95-k8s-sysctl.conf \(after\)\n-kernel.msgmax = 16384\n\+kernel.msgmax = 32768\n' \
+likez "$out" '\n--- /etc/sysctl.d/95-k8s-sysctl.conf \(before\)\n\+\+\+ /etc/sysctl.d/95-k8s-sysctl.conf \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-kernel.msgmax = 16384\n\+kernel.msgmax = 32768\n' \
 	"--diff: sysctl shows the file's unified diff"
-likez "$out" '\n--- /proc/sys \(live\) \(before\)\n\+\+\+ /proc/sys \(live\) \(after\)\n-kernel.msgmax = 16384\n\+kernel.msgmax = 32768\n' \
+likez "$out" '\n--- /proc/sys \(live\) \(before\)\n\+\+\+ /proc/sys \(live\) \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-kernel.msgmax = 16384\n\+kernel.msgmax = 32768\n' \
 	"--diff: ... and the live value"
-likez "$out" '\n\+\+\+ /etc/modules-load.d/10-k8s-modules.conf \(after\)\n\+ezk_mod_c\n' "--diff: modprobe's file"
-[ $swap_ok = yes ] && likez "$out" '\n\+\+\+ /etc/fstab \(after\)\n-/ezk-swap2 none swap defaults 0 0\n\+#/ezk-swap2 none swap defaults 0 0\n' "--diff: swap's fstab"
-likez "$out" '\n\+\+\+ /etc/hostname \(after\)\n-node-[0-9-]+\n\+p2-[0-9-]+\n' "--diff: /etc/hostname"
-likez "$out" '\n\+\+\+ /etc/hosts \(after\)\n\+10.9.0.4 ezk-n3\n' "--diff: /etc/hosts"
-likez "$out" '\n\+\+\+ /etc/systemd/system/ezk-demo.service \(after\)\n-Description=ezk demo\n\+Description=ezk demo v2\n' "--diff: the unit file"
-likez "$out" '\n\+\+\+ user ezku \(after\)\n-shell: /bin/sh\n\+shell: /bin/bash\n' "--diff: user's fields"
-likez "$out" '\n\+\+\+ group ezkg \(after\)\n-gid: 2345\n\+gid: 2346\n' "--diff: group's gid"
-likez "$out" '\n\+\+\+ packages \(after\)\n\+ezk-hello 1.0 \(ezk-hello_1.0_all.deb\)\n' "--diff: package"
-likez "$out" '\n\+\+\+ ezk-demo \(state\) \(after\)\n-active: inactive\n\+active: active\n' "--diff: service's state"
+likez "$out" '\n\+\+\+ /etc/modules-load.d/10-k8s-modules.conf \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+ezk_mod_c\n' "--diff: modprobe's file"
+[ $swap_ok = yes ] && likez "$out" '\n\+\+\+ /etc/fstab \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-/ezk-swap2 none swap defaults 0 0\n\+#/ezk-swap2 none swap defaults 0 0\n' "--diff: swap's fstab"
+likez "$out" '\n\+\+\+ /etc/hostname \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-node-[0-9-]+\n\+p2-[0-9-]+\n' "--diff: /etc/hostname"
+likez "$out" '\n\+\+\+ /etc/hosts \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+10.9.0.4 ezk-n3\n' "--diff: /etc/hosts"
+likez "$out" '\n\+\+\+ /etc/systemd/system/ezk-demo.service \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-Description=ezk demo\n\+Description=ezk demo v2\n' "--diff: the unit file"
+likez "$out" '\n\+\+\+ user ezku \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-shell: /bin/sh\n\+shell: /bin/bash\n' "--diff: user's fields"
+likez "$out" '\n\+\+\+ group ezkg \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-gid: 2345\n\+gid: 2346\n' "--diff: group's gid"
+likez "$out" '\n\+\+\+ packages \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+ezk-hello 1.0 \(ezk-hello_1.0_all.deb\)\n' "--diff: package"
+likez "$out" '\n\+\+\+ ezk-demo \(state\) \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-active: inactive\n\+active: active\n' "--diff: service's state"
 like "$out" "T restart demo" "--diff run: the changed unit notified the handler"
 for i in 0 1; do
 	h=${HOSTS_[$i]} tag=${HOSTS_[$i]//./-}
