@@ -65,9 +65,6 @@ module("fetch", function(a, ctx)
     end
     return res
   end
-  local dir = dirname(target)
-  local ok = os.execute("mkdir -p -- " .. q(dir) .. " 2>/dev/null")
-  if not ok then return { failed = true, msg = "cannot create the local directory " .. dir } end
   local done, err = ezk.fetch(src, target)
   if not done then return { failed = true, msg = err } end
   if ctx.diff then

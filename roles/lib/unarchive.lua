@@ -31,24 +31,9 @@ local function resolve(src)
   return p
 end
 
--- sha256 of a local file: in Lua for all but big files (ezk has no
--- streaming hash of a file: sha256sum for those)
+-- sha256 of a local file, read in chunks by ezk (not held in memory)
 local function file_sha256(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local size = f:seek("end")
-  f:close()
-  if size and size <= 64 * 1024 * 1024 then
-    local data, e = ezk.read_local(path)
-    if not data then return nil, e end
-    return ezk.sha256(data)
-  end
-  local p = io.popen("sha256sum -- " .. q(path) .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  local h = out:match("^(%x+)")
-  if not h or #h ~= 64 then return nil, path .. ": cannot compute its sha256" end
-  return h
+  return ezk.sha256_file(path)
 end
 
 module("unarchive", function(a, ctx)
