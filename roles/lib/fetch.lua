@@ -12,10 +12,6 @@
 -- fetched file is written beside and renamed (mode 0600).
 -- fail_on_missing = false: a missing src is "ok" instead of a failure.
 
-local function dirname(p)
-  return p:match("^(.*)/[^/]*$") or "."
-end
-
 local function is_text(s)
   return #s <= 256 * 1024 and not s:find("\0", 1, true)
 end
