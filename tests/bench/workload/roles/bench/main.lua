@@ -1,22 +1,6 @@
 -- The benchmark workload (tests/bench/run.sh): 21 common tasks, the same as
 -- ../../playbook.yml does with Ansible's modules. Idempotent: a second run
 -- changes nothing.
---
--- sysctl and service are not in roles/lib yet: command stand-ins (each
--- checks before it changes), marked below.
-
--- stand-in for sysctl { name, value, file, apply }
-local function sysctl_kv(name, value, file, apply)
-  local kv = name .. "=" .. value
-  local cmd = "touch " .. q(file) .. "; sed -i " .. q("/^" .. name:gsub("%.", "\\.") .. "[ =]/d") .. " " .. q(file) ..
-    " && printf '%s\\n' " .. q(kv) .. " >>" .. q(file)
-  local unless = "grep -qxF " .. q(kv) .. " " .. q(file)
-  if apply then
-    cmd = cmd .. " && sysctl -qw " .. q(kv)
-    unless = unless .. " && [ \"$(sysctl -n " .. name .. ")\" = " .. q(value) .. " ]"
-  end
-  return command { title = "sysctl " .. name, cmd = cmd, unless = unless }
-end
 
 file { path = "/opt/ezkbench", state = "directory", mode = "0755" }
 file { path = "/opt/ezkbench/conf", state = "directory", mode = "0755" }
@@ -39,18 +23,22 @@ lineinfile { path = "/etc/hosts", regexp = "\\sezkbench\\.local$", line = "127.0
 
 -- per-IPC-namespace keys: set live on each test host; net.* only in its
 -- file (the test hosts share the machine's network namespace)
-sysctl_kv("kernel.msgmax", "65536", "/etc/sysctl.d/90-ezkbench.conf", true)
-sysctl_kv("kernel.shmmni", "8192", "/etc/sysctl.d/90-ezkbench.conf", true)
-sysctl_kv("net.ipv4.ip_forward", "1", "/etc/sysctl.d/91-ezkbench-net.conf", false)
+sysctl { name = "kernel.msgmax", value = 65536, file = "/etc/sysctl.d/90-ezkbench.conf" }
+sysctl { name = "kernel.shmmni", value = 8192, file = "/etc/sysctl.d/90-ezkbench.conf" }
+sysctl { name = "net.ipv4.ip_forward", value = 1, file = "/etc/sysctl.d/91-ezkbench-net.conf", apply = false }
 
 shell { cmd = "echo initialized >/var/lib/ezkbench/initialized", creates = "/var/lib/ezkbench/initialized" }
 
-template { src = "ezkbench.service.j2", dest = "/etc/systemd/system/ezkbench.service", mode = "0644" }
--- stand-in for service { name, state = "started", enabled = true }
+-- A changed unit marks a daemon-reload pending: the service task does it.
+-- Hosts without systemd (sshd-only test hosts) get the file alone, as the
+-- playbook's template task does there (systemd_unit would reload at the end).
 local systemd = tostring(vars.bench_systemd):lower() == "true"
-command { title = "service ezkbench", when = systemd,
-  cmd = "systemctl daemon-reload && systemctl enable --now ezkbench",
-  unless = "systemctl is-enabled -q ezkbench && systemctl is-active -q ezkbench" }
+if systemd then
+  systemd_unit { name = "ezkbench.service", template = "ezkbench.service.j2" }
+else
+  template { src = "ezkbench.service.j2", dest = "/etc/systemd/system/ezkbench.service", mode = "0644" }
+end
+service { name = "ezkbench", state = "started", enabled = true, when = systemd }
 
 file { path = "/usr/local/bin/ezkbench", state = "link", src = "/opt/ezkbench/ezkbench.sh" }
 file { path = "/var/lib/ezkbench/stamp", state = "touch" }
