@@ -7,9 +7,9 @@
 # why; state=absent undoes it all.
 #
 # Safe for the machine: hosts share its kernel, so the only live sysctl
-# values set are per IPC namespace (kernel.msgmax, kernel.shmmax), or one
-# set to the value it already has (vm.swappiness); net.* is only written to
-# files (apply = false). swap is tested on fstab alone and only when the
+# values are per IPC namespace (kernel.msgmax, kernel.shmmax set; kernel.msgmnb
+# asked for the value it already has); net.* is only written to files
+# (apply = false). swap is tested on fstab alone and only when the
 # machine has no active swap (/proc/swaps is the kernel's).
 . "$EZK_SRC/tests/cli/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
@@ -34,7 +34,7 @@ if [ -n "$(tail -n +2 /proc/swaps)" ]; then swap_ok=no; fi
 for i in 0 1; do
 	th_exec $i sh -c 'printf "/ezk-swapfile none swap sw 0 0\n" >> /etc/fstab; systemctl mask --quiet packagekit.service 2>/dev/null; true'
 done
-swappiness=$(cat /proc/sys/vm/swappiness)
+msgmnb=$(th_exec 0 cat /proc/sys/kernel/msgmnb)
 
 # ---- a tiny .deb, built here
 mkdir -p "$T/pkg/ezk-hello/DEBIAN" "$T/pkg/ezk-hello/usr/share/ezk-hello"
@@ -65,7 +65,7 @@ $B
 [all:vars]
 ansible_user=root
 SWAP_OK=$([ $swap_ok = yes ] && echo 1 || echo 0)
-SWAPPINESS=$swappiness
+MSGMNB=$msgmnb
 DEB=$T/pkg/ezk-hello_1.0_all.deb
 EOF
 
@@ -91,7 +91,7 @@ local tag = me:gsub("%.", "-")
 
 sysctl { title = "T sysctl live", name = "kernel.msgmax", value = P2 and 32768 or 16384 }
 sysctl { title = "T sysctl file only", name = "net.ipv4.ip_forward", value = 1, apply = false }
-sysctl { title = "T sysctl values", values = { ["vm.swappiness"] = vars.SWAPPINESS, ["kernel.shmmax"] = "68719476736" } }
+sysctl { title = "T sysctl values", values = { ["kernel.msgmnb"] = vars.MSGMNB, ["kernel.shmmax"] = "68719476736" } }
 modprobe { title = "T modprobe own file", name = "ezk_test_mod", optional = true }
 modprobe { title = "T modprobe shared file", optional = true, persist = "10-k8s-modules.conf",
   name = P2 and { "ezk_mod_a", "ezk_mod_b", "ezk_mod_c" } or { "ezk_mod_a", "ezk_mod_b" } }
@@ -235,8 +235,8 @@ for i in 0 1; do
 	h=${HOSTS_[$i]} tag=${HOSTS_[$i]//./-}
 	is "$(th_exec $i cat /etc/sysctl.d/95-k8s-sysctl.conf)" "kernel.msgmax = 16384
 net.ipv4.ip_forward = 1
-kernel.shmmax = 68719476736
-vm.swappiness = $swappiness" "sysctl ($h): one line per key in kubeasz's file"
+kernel.msgmnb = $msgmnb
+kernel.shmmax = 68719476736" "sysctl ($h): one line per key in kubeasz's file"
 	is "$(th_exec $i cat /proc/sys/kernel/msgmax /proc/sys/kernel/shmmax | tr '\n' ' ')" "16384 68719476736 " \
 		"sysctl ($h): live values set (per IPC namespace)"
 	is "$(th_exec $i cat /etc/modules-load.d/ezk_test_mod.conf)" "ezk_test_mod" "modprobe ($h): persisted in its own file"
