@@ -195,13 +195,21 @@ module("modprobe", function(a, ctx)
   -- under check, what would be loaded counts as a change
   local would_act = ctx.check and #act > 0 and not why_not
   local changed = #loaded_now > 0 or #changed_files > 0 or would_act
-  local res = { changed = changed, msg = #warn > 0 and table.concat(warn, "; ") or nil }
+  local notes = {}
+  local done = would_act and act or loaded_now
+  if #done > 0 then
+    local ns = {}
+    for _, i in ipairs(done) do ns[#ns + 1] = names[i] end
+    notes[1] = (would_act and "would " or "") .. (absent and "unload " or "load ") .. table.concat(ns, ", ")
+  end
+  for _, w in ipairs(warn) do notes[#notes + 1] = w end
+  local res = { changed = changed, msg = #notes > 0 and table.concat(notes, "; ") or nil }
   if not changed then return res end
   if ctx.diff then
     local d = {}
     for _, i in ipairs(changed_files) do d[#d + 1] = text_diff(old[i] or "", new[i] or "", files[i]) end
     local mods = {}
-    for _, i in ipairs(would_act and act or loaded_now) do mods[#mods + 1] = names[i] .. "\n" end
+    for _, i in ipairs(done) do mods[#mods + 1] = names[i] .. "\n" end
     if #mods > 0 then
       local t = table.concat(mods)
       d[#d + 1] = text_diff(absent and t or "", absent and "" or t, "loaded modules")

@@ -214,7 +214,7 @@ end
 
 -- End of each role: its handlers, then a reload still pending. (task.lua
 -- calls ezk_run_handlers after every role; chaining keeps what it does.)
-local run_handlers = ezk_run_handlers
+local run_handlers = ezk_run_handlers or function() end
 function ezk_run_handlers(...)
   run_handlers(...)
   flush_reload()

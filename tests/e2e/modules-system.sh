@@ -131,6 +131,7 @@ service { title = "T2 idle service", name = "ezk-idle", state = "started", when 
 EOF
 cat >"$T/roles/f/main.lua" <<'EOF'
 local me = vars.inventory_hostname
+modprobe { title = "F modprobe fake ok", name = "ezk_fake_mod", persist = false }
 modprobe { title = "F modprobe missing", name = "ezk_no_such_module", persist = false, ignore_errors = true }
 modprobe { title = "F modprobe optional", name = "ezk_no_such_module", persist = false, optional = true }
 sysctl { title = "F sysctl unknown", name = "kernel.ezk_no_such_param", value = 1, ignore_errors = true }
@@ -227,7 +228,8 @@ if [ $swap_ok = yes ]; then both "T swap" changed "first run"; else skip "the ma
 for t in "T wait port" "T wait url" "T wait cmd" "T pkg installed"; do
 	both "$t" ok "first run"
 done
-like "$(msg "$A" "T modprobe own file")" "^warning: ezk_test_mod not loaded \(optional\): " "modprobe optional: the warning says why"
+like "$(msg "$A" "T modprobe own file")" "^warning: ezk_test_mod not loaded \(optional\): (modprobe is not installed|modprobe: FATAL: Module ezk_test_mod not found)" \
+	"modprobe optional: the warning says why"
 like "$(msg "$A" "T demo service")" "daemon-reload; enable, start" "service: the pending daemon-reload, then enable and start"
 like "$(msg "$A" "T pkg deb")" "install ezk-hello 1.0 \(ezk-hello_1.0_all.deb\)" "package deb: says what it installed"
 
@@ -351,12 +353,26 @@ is "$rc" 0 "rerun of the changed role: exit 0"
 no_changes "rerun of the changed role"
 
 # ================================================================ failures
+# A modprobe in the hosts that loads ezk_fake_* and knows no other module (the
+# machine has no loadable modules): the paths where modprobe runs.
+for i in 0 1; do
+	th_exec $i sh -c 'cat > /usr/local/sbin/modprobe && chmod 755 /usr/local/sbin/modprobe' <<'EOF'
+#!/bin/sh
+[ "$1" = -r ] && shift
+[ "$1" = -- ] && shift
+case $1 in ezk_fake_*) exit 0 ;; esac
+echo "modprobe: FATAL: Module $1 not found in directory /lib/modules/$(uname -r)" >&2
+exit 1
+EOF
+done
 t0=$(date +%s%N)
 setup_json fail 02
 echo "# failures: $((($(date +%s%N) - t0) / 1000000)) ms"
 is "$rc" 0 "failures with ignore_errors: exit 0"
+both "F modprobe fake ok" changed "modprobe that loads the module"
+is "$(msg "$A" "F modprobe fake ok")" "load ezk_fake_mod" "... says so"
 both "F modprobe missing" failed "a module that cannot be loaded"
-like "$(msg "$A" "F modprobe missing")" "^modprobe ezk_no_such_module failed: ." "... says why"
+is "$(msg "$A" "F modprobe missing")" "modprobe ezk_no_such_module failed: modprobe: FATAL: Module ezk_no_such_module not found in directory /lib/modules/$(uname -r)" "... says why, in modprobe's words"
 both "F modprobe optional" ok "optional = true"
 like "$(msg "$A" "F modprobe optional")" "^warning: ezk_no_such_module not loaded \(optional\): ." "... with a warning"
 both "F sysctl unknown" failed "an unknown kernel parameter"
