@@ -184,6 +184,11 @@ end
 
 local function default_title(name, a)
   local main = a.dest or a.path or a.name or a.cmd or a[1] or a.src or ""
+  if type(main) == "table" then
+    local t = {}
+    for _, v in ipairs(main) do t[#t + 1] = tostring(v) end
+    main = table.concat(t, ",")
+  end
   return name .. (main ~= "" and (" " .. tostring(main)) or "")
 end
 
