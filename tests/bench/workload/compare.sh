@@ -94,13 +94,17 @@ ansible_run() {
 declare -A res
 # ---- ezk
 if start_hosts; then
-	"$ezk" --home "$tmp/home" new bench >/dev/null
-	cp "$tmp/hosts" "$tmp/home/clusters/bench/hosts"
-	cp "$sd/known_hosts" "$tmp/home/known_hosts"
-	for run in first rerun; do
-		ezk_run $run
-		res[ezk_$run]="$ms $mem $err"
-	done
+	if "$ezk" --home "$tmp/home" new bench >/dev/null 2>"$tmp/new.err"; then
+		cp "$tmp/hosts" "$tmp/home/clusters/bench/hosts"
+		cp "$sd/known_hosts" "$tmp/home/known_hosts"
+		for run in first rerun; do
+			ezk_run $run
+			res[ezk_$run]="$ms $mem $err"
+		done
+	else
+		res[ezk_first]="0 0 ezk new failed: $(head -1 "$tmp/new.err")"
+		res[ezk_rerun]=${res[ezk_first]}
+	fi
 	stop_hosts
 else
 	res[ezk_first]="0 0 $n test hosts did not start: $(head -1 "$tmp/th.err")"
