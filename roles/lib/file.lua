@@ -33,10 +33,22 @@ kind() {
 }
 die() { echo "$*" >&2; exit 10; }
 ch() { echo "C $*"; }
-t=$(kind)
-if [ "$t" = absent ]; then echo "B absent"
-elif [ "$t" = link ]; then echo "B link|$(stat -c '%a|%U|%G' -- "$p")|$(readlink -- "$p")"
-else echo "B $t|$(stat -L -c '%a|%U|%G' -- "$p")|"; fi
+if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory
+elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else t=absent; fi
+# one stat: attrs reuses its fields unless the path is made now
+bm= bu= bU= bg= bG= rl=
+if [ "$t" = link ]; then
+  IFS='|' read -r bm bU bu bG bg <<EOS
+$(stat -c '%a|%U|%u|%G|%g' -- "$p")
+EOS
+  rl=$(readlink -- "$p"); echo "B link|$bm|$bU|$bG|$rl"
+  [ "$st" = link ] || { bm= bU= bG=; }
+elif [ "$t" != absent ]; then
+  IFS='|' read -r bm bU bu bG bg <<EOS
+$(stat -L -c '%a|%U|%u|%G|%g' -- "$p")
+EOS
+  echo "B $t|$bm|$bU|$bG|"
+else echo "B absent"; fi
 # attrs NEW: mode/owner/group of $p; NEW=1 when it was (or would be) made now
 attrs() {
   new=${1:-}; L=-L; H=
@@ -46,21 +58,21 @@ attrs() {
     return 0
   fi
   if [ -n "$m" ] && [ "$st" != link ]; then
-    cm=$(stat $L -c %a -- "$p") || exit 11
+    if [ -z "$new" ] && [ -n "$bm" ]; then cm=$bm; else cm=$(stat $L -c %a -- "$p") || exit 11; fi
     if [ "$cm" != "$m" ]; then
       [ -n "$dry" ] || chmod "$mc" -- "$p" || die "cannot chmod $p"
       [ -n "$new" ] || ch "mode $cm -> $m"
     fi
   fi
   if [ -n "$o" ]; then
-    set -- $(stat $L -c '%U %u' -- "$p") || exit 11
+    if [ -z "$new" ] && [ -n "$bU" ]; then set -- "$bU" "$bu"; else set -- $(stat $L -c '%U %u' -- "$p") || exit 11; fi
     if [ "$1" != "$o" ] && [ "$2" != "$o" ]; then
       [ -n "$dry" ] || chown $H -- "$o" "$p" || die "cannot chown $p to $o"
       ch "owner $1 -> $o"
     fi
   fi
   if [ -n "$g" ]; then
-    set -- $(stat $L -c '%G %g' -- "$p") || exit 11
+    if [ -z "$new" ] && [ -n "$bG" ]; then set -- "$bG" "$bg"; else set -- $(stat $L -c '%G %g' -- "$p") || exit 11; fi
     if [ "$1" != "$g" ] && [ "$2" != "$g" ]; then
       [ -n "$dry" ] || chgrp $H -- "$g" "$p" || die "cannot chgrp $p to $g"
       ch "group $1 -> $g"
@@ -95,7 +107,7 @@ file|any)
   [ "$st" = file ] && [ -d "$p" ] && die "$p is a directory"
   attrs ;;
 link)
-  if [ "$t" = link ] && [ "$(readlink -- "$p")" = "$src" ]; then attrs; exit 0; fi
+  if [ "$t" = link ] && [ "$rl" = "$src" ]; then attrs; exit 0; fi
   case $t in
   absent|link) ;;
   directory)

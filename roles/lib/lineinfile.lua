@@ -476,29 +476,40 @@ function lineinfile_absent(content, a)
   return text_join(keep, nl), n > 0, n > 0 and (n .. " line(s) removed") or nil
 end
 
--- The content of a remote text file (nil if missing) and its real path
+-- The content of a remote text file (nil if missing), its real path
 -- (symbolic links resolved: an edit goes to the link's target, as with
--- Ansible), in one round trip.
+-- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
+-- trip.
 function text_read(path)
-  local r = ezk.exec("p=$(readlink -m -- " .. q(path) .. ") || p=" .. q(path) ..
-    "; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
-    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; cat -- \"$p\"")
-  local real, content = r.stdout:match("^([^\n]*)\n(.*)$")
-  if r.rc == 3 then return nil, real or path end
+  local r = ezk.exec("p=" .. q(path) .. "; if [ -L \"$p\" ]; then p=$(readlink -m -- " .. q(path) ..
+    ") || p=" .. q(path) .. "; fi; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
+    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
+    "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
+  local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
+  if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
   if r.rc ~= 0 or not real then return nil, nil, trim(r.stderr) ~= "" and trim(r.stderr) or ("cannot read " .. path) end
-  return content, real
+  local m, u, uid, g, gid = st:match("^(%d+) (%S+) (%d+) (%S+) (%d+)$")
+  return content, real, nil, m and { mode = m, owner = u, uid = uid, group = g, gid = gid }
 end
 
 -- Writes new content (or only fixes mode/owner/group) the way every text
--- module does: nothing under check, one upload otherwise. Returns the
+-- module does: nothing under check, one upload otherwise (none when the
+-- text and the attributes text_read saw are already right). Returns the
 -- module's result table.
-function text_write(a, ctx, path, old, new, text_changed, msg, mkdir)
+function text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_now)
   local res = { changed = text_changed, msg = msg }
   if text_changed and ctx.diff then
     res.diff = { before = old or "", after = new, name = path }
   end
   local attrs = a.mode ~= nil or a.owner ~= nil or a.group ~= nil
   if not text_changed and not attrs then return res end
+  if not text_changed and attrs_now then
+    local want = a.mode ~= nil and mode_str(a.mode)
+    local ok = (not want or string.format("%o", tonumber(want, 8)) == attrs_now.mode)
+      and (a.owner == nil or tostring(a.owner) == attrs_now.owner or tostring(a.owner) == attrs_now.uid)
+      and (a.group == nil or tostring(a.group) == attrs_now.group or tostring(a.group) == attrs_now.gid)
+    if ok then return res end
+  end
   if text_changed and ctx.check then return res end
   local changed, err = ezk.upload { dest = path, content = new, mode = mode_str(a.mode),
     owner = a.owner, group = a.group, mkdir = mkdir, check = ctx.check }
@@ -528,7 +539,7 @@ module("lineinfile", function(a, ctx)
     end
   end)
   if not ok then return { failed = true, msg = err } end
-  local old, real, rerr = text_read(path)
+  local old, real, rerr, attrs_now = text_read(path)
   if not real then return { failed = true, msg = rerr } end
   local new, changed, msg
   if state == "present" then
@@ -548,5 +559,5 @@ module("lineinfile", function(a, ctx)
   else
     return { failed = true, msg = "state must be present or absent, not " .. tostring(state) }
   end
-  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false)
+  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false, attrs_now)
 end)
