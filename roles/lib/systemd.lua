@@ -134,7 +134,7 @@ local SERVICE_SH = [=[
 u=$EZK_UNIT
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] ||
   { echo "err=systemd is not running on this host"; exit 0; }
-did() { echo "did=$*"; }
+did() { ezk_did=1; echo "did=$*"; }
 show() {
   LoadState= ActiveState= NeedDaemonReload= UnitFileState=
   while IFS='=' read -r k v; do
@@ -198,7 +198,9 @@ case $EZK_STATE in
   reloaded) if [ $running = 1 ]; then act reload systemctl reload-or-restart -- "$u"; else act start systemctl start -- "$u"; fi ;;
 esac
 if [ "$EZK_CHECK" != 1 ]; then
-  show; echo "after_active=$ActiveState"; echo "after_enabled=$en"
+  # ask systemd again only when something was done
+  [ -n "$ezk_did" ] && show
+  echo "after_active=$ActiveState"; echo "after_enabled=$en"
 fi
 echo end
 ]=]
