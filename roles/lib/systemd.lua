@@ -163,7 +163,7 @@ echo "before_active=$ActiveState"; echo "before_enabled=$en"
 if [ "$EZK_RELOAD" = 1 ] || [ "$NeedDaemonReload" = yes ]; then
   if [ "$EZK_CHECK" != 1 ]; then
     m=$(systemctl daemon-reload 2>&1) || { echo "err=systemctl daemon-reload failed: $(printf %s "$m" | tr '\n' ' ')"; exit 0; }
-    echo reloaded
+    echo reloaded; noreload=--no-reload
     show
   else
     echo reloaded
@@ -186,7 +186,8 @@ esac
 if [ "$EZK_MASKED" != 1 ]; then
   case $EZK_ENABLED:$en in
     1:enabled|1:enabled-runtime|1:static|1:generated|1:transient|1:indirect|1:alias) ;;
-    1:*) act enable systemctl enable -- "$u" ;;
+    # just reloaded: a second reload by enable would cost as much again
+    1:*) act enable systemctl enable $noreload -- "$u" ;;
     0:enabled|0:enabled-runtime|0:linked|0:linked-runtime|0:alias) act disable systemctl disable -- "$u" ;;
   esac
 fi
