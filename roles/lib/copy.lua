@@ -5,17 +5,10 @@
 -- Nothing is sent when the host's file already has the same sha256; a
 -- changed file is written beside and renamed, never in place.
 
-local function resolve(src)
-  if src:sub(1, 1) == "/" then return src end
-  local p = role_dir .. "/files/" .. src
-  if ezk.read_local(p) then return p end
-  return role_dir .. "/" .. src
-end
-
 module("copy", function(a, ctx)
   if not a.dest then return { failed = true, msg = "dest is required" } end
   local content = a.content
-  local src = a.src and resolve(a.src)
+  local src = a.src and role_file(a.src)
   if content == nil and not src then return { failed = true, msg = "src or content is required" } end
   if content ~= nil then content = tostring(content) end
   local args = { dest = a.dest, content = content, src = content == nil and src or nil,

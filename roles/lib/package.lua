@@ -37,13 +37,6 @@ local function list(v)
   return { v }
 end
 
-local function resolve(src)
-  if src:sub(1, 1) == "/" then return src end
-  local p = role_dir .. "/files/" .. src
-  if ezk.read_local(p) then return p end
-  return role_dir .. "/" .. src
-end
-
 local function tail_msg(s, n)
   local ls = lines(s)
   local out = {}
@@ -75,7 +68,7 @@ module("package", function(a, ctx)
   -- package files: uploaded to the cache (or, under check, looked for there)
   local remote, unknown = {}, {}
   for _, f in ipairs(files) do
-    local p = resolve(tostring(f))
+    local p = role_file(tostring(f))
     local dest = CACHE .. p:match("([^/]+)$")
     local would, err = ezk.upload { dest = dest, src = p, mode = "0644", mkdir = true, check = ctx.check }
     if would == nil then return { failed = true, msg = err } end

@@ -63,13 +63,6 @@ local function unit_name(n)
   return n .. ".service"
 end
 
-local function resolve(sub, src)
-  if src:sub(1, 1) == "/" then return src end
-  local p = role_dir .. "/" .. sub .. "/" .. src
-  if ezk.read_local(p) then return p end
-  return role_dir .. "/" .. src
-end
-
 module("systemd_unit", function(a, ctx)
   if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end
   if a.name:find("/", 1, true) then return { failed = true, msg = "name is a unit file name; use dest for a path" } end
@@ -94,14 +87,14 @@ module("systemd_unit", function(a, ctx)
   if content ~= nil then
     content = tostring(content)
   elseif a.template then
-    local p = resolve("templates", a.template)
+    local p = role_file(a.template, "templates")
     local text, err = ezk.read_local(p)
     if not text then return { failed = true, msg = "template " .. a.template .. ": " .. tostring(err) } end
     local out, terr = ezk.template(text, nil, a.template)
     if not out then return { failed = true, msg = terr } end
     content = out
   elseif a.src then
-    src = resolve("files", a.src)
+    src = role_file(a.src, "files")
   else
     return { failed = true, msg = "content, src or template is required" }
   end

@@ -49,6 +49,23 @@ function mode_str(m)
   return m
 end
 
+-- A role's file on the deploy node: src as given when absolute, else
+-- role_dir/<sub>/src (sub: "files" or "templates"), else role_dir/src; the
+-- first guess when neither exists, so the error names it.
+function role_file(src, sub)
+  if src:sub(1, 1) == "/" then return src end
+  local function exists(p)
+    local f = io.open(p, "rb")
+    if f then f:close() end
+    return f ~= nil
+  end
+  local p = role_dir .. "/" .. (sub or "files") .. "/" .. src
+  if exists(p) then return p end
+  local p2 = role_dir .. "/" .. src
+  if exists(p2) then return p2 end
+  return p
+end
+
 function lines(s)
   local t = {}
   for l in (s or ""):gmatch("([^\n]*)\n?") do t[#t + 1] = l end

@@ -16,21 +16,6 @@
 -- from a failed extraction), extracted with tar -xf, the marker written and
 -- the uploaded tarball removed.
 
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function resolve(src)
-  if src:sub(1, 1) == "/" then return src end
-  local p = role_dir .. "/files/" .. src
-  if exists(p) then return p end
-  local p2 = role_dir .. "/" .. src
-  if exists(p2) then return p2 end
-  return p
-end
-
 -- sha256 of a local file, read in chunks by ezk (not held in memory)
 local function file_sha256(path)
   return ezk.sha256_file(path)
@@ -42,7 +27,7 @@ module("unarchive", function(a, ctx)
     return { failed = true, msg = "dest must be an absolute directory on the host" }
   end
   if a.remote_src then return { failed = true, msg = "remote_src is not supported" } end
-  local src = resolve(tostring(a.src))
+  local src = role_file(tostring(a.src))
   local sha, err = file_sha256(src)
   if not sha then return { failed = true, msg = err } end
   local dest = a.dest:gsub("/+$", "")
