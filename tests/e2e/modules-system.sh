@@ -353,7 +353,8 @@ is "$rc" 0 "rerun of the changed role: exit 0"
 no_changes "rerun of the changed role"
 
 # ================================================================ failures
-# A modprobe in the hosts that loads ezk_fake_* and knows no other module (the
+# A STAND-IN modprobe in the hosts (this machine has no /lib/modules, so the real one
+# can load nothing): it loads ezk_fake_* and knows no other module (the
 # machine has no loadable modules): the paths where modprobe runs.
 for i in 0 1; do
 	th_exec $i sh -c 'cat > /usr/local/sbin/modprobe && chmod 755 /usr/local/sbin/modprobe' <<'EOF'
