@@ -208,13 +208,8 @@ local function flush_reload()
   if r.rc ~= 0 then fail("systemctl daemon-reload failed: " .. trim(r.stderr)) end
 end
 
--- End of each role: its handlers, then a reload still pending. (task.lua
--- calls ezk_run_handlers after every role; chaining keeps what it does.)
-local run_handlers = ezk_run_handlers or function() end
-function ezk_run_handlers(...)
-  run_handlers(...)
-  flush_reload()
-end
+-- End of each role, after its handlers: a reload still pending.
+on_role_end(flush_reload)
 
 module("service", function(a, ctx)
   if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end

@@ -25,6 +25,14 @@ function ezk_run_handlers()
       handlers[name]()
     end
   end
+  for _, fn in ipairs(role_end_hooks) do fn() end
+end
+
+-- on_role_end(fn): fn runs after every role, after its handlers (for work a
+-- module defers to the end, such as systemd's daemon-reload).
+role_end_hooks = {}
+function on_role_end(fn)
+  role_end_hooks[#role_end_hooks + 1] = fn
 end
 
 -- ---- helpers ----
