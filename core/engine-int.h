@@ -80,19 +80,31 @@ struct engine {
 	char *log_path;
 	FILE *journal;
 	pthread_mutex_t lock;
-	double t0;
 	bool tty;
 	char summary[256];
-	bool local_used;   /* a play ran on localhost (hosts[ts->n]) */
-	int live_lines;	   /* lines of the live display on the terminal now */
-	double live_drawn; /* when it was last drawn */
-	struct buf slow;   /* unused */
+	bool local_used;      /* a play ran on localhost (hosts[ts->n]) */
+	int live_lines;	      /* lines of the live display on the terminal now */
+	double live_drawn;    /* when it was last drawn */
+	const char **secrets; /* every password the run knows, once each (redact) */
+	size_t nsecrets;
+	struct file_sum *sums; /* sha256 of local files, computed once per run */
+	size_t nsums;
 	struct {
 		char *task;
 		double ms;
 		const char *host;
 	} slowest[5];
 };
+
+struct file_sum {
+	char *path;
+	long long size, mtime_ns;
+	char sha256[65];
+};
+
+/* f->path's size and sha256, hashed once per run whatever the number of
+ * hosts (thread-safe); -1 with the message set. */
+int engine_file_prepare(struct engine *e, struct ssh_file *f);
 
 /* luahost.c */
 lua_State *luahost_new(struct hostrun *h);

@@ -412,31 +412,69 @@ bool engine_tag_selected(struct engine *e, const char *const *tags, size_t n)
 
 /* ---- the run's log, with secrets redacted ---- */
 
+static void add_secret(struct engine *e, const char *pw)
+{
+	if (!pw || strlen(pw) < 3) /* shorter would blank out ordinary text */
+		return;
+	for (size_t i = 0; i < e->nsecrets; i++)
+		if (!strcmp(e->secrets[i], pw))
+			return;
+	e->secrets = xrealloc(e->secrets, (e->nsecrets + 1) * sizeof *e->secrets);
+	e->secrets[e->nsecrets++] = pw;
+}
+
+/* Once per run: the passwords of -k/-K and of every host, without repeats
+ * (an [all:vars] password would otherwise be searched for once per host in
+ * every line). They stay owned by the targets. */
+static void collect_secrets(struct engine *e)
+{
+	add_secret(e, e->ts->password);
+	add_secret(e, e->ts->become_password);
+	for (size_t i = 0; i < e->ts->n; i++) {
+		add_secret(e, e->ts->t[i].password);
+		add_secret(e, e->ts->t[i].become_password);
+	}
+}
+
 static void redact(struct engine *e, struct buf *b)
 {
-	const char *secrets[8];
-	size_t ns = 0;
-	if (e->ts->password)
-		secrets[ns++] = e->ts->password;
-	if (e->ts->become_password)
-		secrets[ns++] = e->ts->become_password;
-	for (size_t k = 0; k < ns; k++) {
-		size_t sl = strlen(secrets[k]);
-		if (sl < 3)
-			continue;
-		for (char *p; (p = strstr(b->s, secrets[k]));) {
+	for (size_t k = 0; b->s && k < e->nsecrets; k++) {
+		size_t sl = strlen(e->secrets[k]);
+		for (char *p; (p = strstr(b->s, e->secrets[k]));)
 			memset(p, '*', sl);
+	}
+}
+
+int engine_file_prepare(struct engine *e, struct ssh_file *f)
+{
+	struct stat st;
+	if (stat(f->path, &st) < 0)
+		return ezk_fail("%s: %s", f->path, strerror(errno));
+	long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < e->nsums; i++) {
+		struct file_sum *s = &e->sums[i];
+		if (!strcmp(s->path, f->path) && s->size == (long long)st.st_size &&
+		    s->mtime_ns == mt) {
+			f->len = (size_t)s->size;
+			memcpy(f->sha256, s->sha256, sizeof f->sha256);
+			pthread_mutex_unlock(&e->lock);
+			return 0;
 		}
 	}
-	for (size_t i = 0; i < e->ts->n; i++) {
-		const char *pw[2] = {e->ts->t[i].password, e->ts->t[i].become_password};
-		for (int k = 0; k < 2; k++) {
-			if (!pw[k] || strlen(pw[k]) < 3)
-				continue;
-			for (char *p; (p = strstr(b->s, pw[k]));)
-				memset(p, '*', strlen(pw[k]));
-		}
-	}
+	pthread_mutex_unlock(&e->lock);
+	/* Hash outside the lock; two hosts may both hash a file the first time. */
+	if (ssh_file_prepare(f) < 0)
+		return -1;
+	pthread_mutex_lock(&e->lock);
+	e->sums = xrealloc(e->sums, (e->nsums + 1) * sizeof *e->sums);
+	struct file_sum *s = &e->sums[e->nsums++];
+	s->path = xstrdup(f->path);
+	s->size = (long long)f->len;
+	s->mtime_ns = mt;
+	memcpy(s->sha256, f->sha256, sizeof s->sha256);
+	pthread_mutex_unlock(&e->lock);
+	return 0;
 }
 
 void engine_log(struct engine *e, const char *host, const char *fmt, ...)
@@ -670,6 +708,7 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->hosts[ts->n].idx = ts->n;
 	e->hosts[ts->n].inv = inventory_nhosts(c->inv);
 	e->hosts[ts->n].name = "localhost";
+	collect_secrets(e);
 	if (open_log(e) < 0)
 		goto fail;
 	*out = e;
@@ -730,6 +769,10 @@ void engine_close(struct engine *e)
 	if (e->journal)
 		fclose(e->journal);
 	free(e->log_path);
+	free(e->secrets);
+	for (size_t i = 0; i < e->nsums; i++)
+		free(e->sums[i].path);
+	free(e->sums);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

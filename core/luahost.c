@@ -251,7 +251,7 @@ static int l_upload(lua_State *L)
 				    .become = opt_bool(L, 1, "become", h->become),
 				    .mkdir = opt_bool(L, 1, "mkdir", false),
 				    .dry_run = opt_bool(L, 1, "check", false)};
-	if (ssh_file_prepare(&f) < 0)
+	if ((f.path ? engine_file_prepare(h->e, &f) : ssh_file_prepare(&f)) < 0)
 		return luaL_error(L, "%s", ezk_err_msg());
 	bool changed = false, sent = false;
 	if (ssh_upload(h->ssh, &f, dest, &o, &changed, &sent) < 0) {
@@ -312,7 +312,7 @@ static int l_read_local(lua_State *L)
 static int l_sha256_file(lua_State *L)
 {
 	struct ssh_file f = {.path = luaL_checkstring(L, 1)};
-	if (ssh_file_prepare(&f) < 0) {
+	if (engine_file_prepare(host_of(L)->e, &f) < 0) {
 		lua_pushnil(L);
 		lua_pushstring(L, ezk_err_msg());
 		return 2;
