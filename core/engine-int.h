@@ -36,7 +36,8 @@ struct step {
 };
 
 struct role {
-	char *name;
+	char *name;   /* as steps.lua names it: "etcd" or "etcd/start" */
+	char *folder; /* "etcd" */
 	char *dir;
 	struct chunk main;
 };

@@ -284,25 +284,49 @@ static int load_role(struct engine *e, const char *name)
 {
 	if (role_find(e, name))
 		return 0;
-	char *dir = find_on_path(e, name, true);
-	if (!dir)
+	/* "etcd" runs roles/etcd/main.lua; "etcd/start" runs roles/etcd/start.lua
+	 * (one role's later phase, in another play: Ansible's tasks_from) */
+	const char *slash = strchr(name, '/');
+	char *folder = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup(name);
+	const char *entry = slash ? slash + 1 : "main";
+	if (!*folder || !*entry || strchr(entry, '/') || !strcmp(folder, "..") ||
+	    !strcmp(entry, "..") || !strcmp(folder, ".")) {
+		free(folder);
+		return ezk_fail("bad role name '%s': a folder, or folder/entry", name);
+	}
+	bool defaults_loaded = false;
+	for (size_t i = 0; i < e->nroles; i++)
+		if (!strcmp(e->roles[i].folder, folder))
+			defaults_loaded = true;
+	char *dir = find_on_path(e, folder, true);
+	if (!dir) {
+		free(folder);
 		return ezk_fail("no role '%s' on the roles path (%s)", name, e->o.roles_path);
+	}
 	e->roles = xrealloc(e->roles, (e->nroles + 1) * sizeof *e->roles);
 	struct role *r = &e->roles[e->nroles];
 	memset(r, 0, sizeof *r);
 	r->name = xstrdup(name);
+	r->folder = folder;
 	r->dir = dir;
-	char *main = path_join(dir, "main.lua");
+	struct buf file = BUF_INIT;
+	buf_printf(&file, "%s.lua", entry);
+	char *main = path_join(dir, file.s);
+	buf_free(&file);
 	int rc = compile(main, &r->main);
 	free(main);
 	if (rc < 0) {
 		chunk_free(&r->main);
 		free(r->name);
+		free(r->folder);
 		free(r->dir);
 		return -1;
 	}
 	e->nroles++;
-	/* defaults.yml: the lowest precedence, shared by every host */
+	if (defaults_loaded)
+		return 0;
+	/* defaults.yml: the lowest precedence, shared by every host (and by
+	 * every entry of the role) */
 	char *defs = path_join(dir, "defaults.yml");
 	if (file_exists(defs)) {
 		struct value *m = yaml_load_file(defs);
@@ -586,6 +610,8 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 		h->failed++;
 	else if (!strcmp(status, "skipped"))
 		h->skipped++;
+	/* a module's "warning: ..." is shown even when the task is ok */
+	bool warning = msg && strstr(msg, "warning:");
 	struct buf line = BUF_INIT;
 	if (e->o.json) {
 		json_event_begin(&line, "task");
@@ -602,7 +628,7 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 	} else {
 		buf_printf(&line, "[%s %s] %-15s %-8s %s", h->step_id, step_role(h), h->name,
 			   status, task);
-		if (msg && *msg && strcmp(status, "ok"))
+		if (msg && *msg && (strcmp(status, "ok") || warning))
 			buf_printf(&line, ": %s", msg);
 		buf_printf(&line, " (%.0f ms)\n", ms);
 		if (diff && *diff && e->o.diff)
@@ -614,7 +640,7 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 		fprintf(e->log, "%s", line.s);
 	h->current[0] = 0;
 	/* On a terminal, the ok and skipped lines would drown what matters. */
-	bool show = !live(e) || (strcmp(status, "ok") && strcmp(status, "skipped"));
+	bool show = !live(e) || warning || (strcmp(status, "ok") && strcmp(status, "skipped"));
 	if (show) {
 		if (live(e))
 			live_clear(e);
@@ -748,6 +774,7 @@ void engine_close(struct engine *e)
 		chunk_free(&e->roles[i].main);
 		free(e->roles[i].name);
 		free(e->roles[i].dir);
+		free(e->roles[i].folder);
 	}
 	free(e->roles);
 	for (size_t i = 0; i < e->nlib; i++)
@@ -797,11 +824,9 @@ static void host_fail(struct hostrun *h, enum host_state st, const char *msg)
 	}
 }
 
-static void play_host(size_t i, void *ud)
+/* Connect (once per run: the session stays for later plays). */
+static int host_connect(struct engine *e, struct hostrun *h)
 {
-	struct batch *b = ud;
-	struct engine *e = b->e;
-	struct hostrun *h = &e->hosts[b->hosts[i]];
 	double t0 = now_ms();
 	bool local = h->idx == e->ts->n;
 	if (!h->ssh)
@@ -811,8 +836,29 @@ static void play_host(size_t i, void *ud)
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);
 		engine_task(h, "connect", "ssh", "unreachable", m, NULL, now_ms() - t0);
-		goto out;
+		h->ms += now_ms() - t0;
+		return -1;
 	}
+	return 0;
+}
+
+/* any_errors_fatal plays connect every host of the batch first: one that
+ * cannot be reached stops the play before any host has changed. */
+static void connect_host(size_t i, void *ud)
+{
+	struct batch *b = ud;
+	host_connect(b->e, &b->e->hosts[b->hosts[i]]);
+}
+
+static void play_host(size_t i, void *ud)
+{
+	struct batch *b = ud;
+	struct engine *e = b->e;
+	struct hostrun *h = &e->hosts[b->hosts[i]];
+	bool local = h->idx == e->ts->n;
+	if (host_connect(e, h) < 0)
+		return;
+	double t0 = now_ms();
 	if (ssh_host_hostkey_note(h->ssh))
 		engine_log(e, h->name, "%s", ssh_host_hostkey_note(h->ssh));
 	if (!h->L && !(h->L = luahost_new(h))) {
@@ -1021,6 +1067,15 @@ int engine_run(struct engine *e)
 				if (in && h->state == HOST_OK) {
 					b.hosts[b.n++] = i;
 					h->in_play = true;
+				} else if (in && pl->any_errors_fatal) {
+					/* every host of such a play, or none: one
+					 * that failed earlier stops it too */
+					h->in_play = true;
+					engine_log(
+					    e, h->name,
+					    "left the run earlier: the play (any_errors_fatal) "
+					    "does not start");
+					fatal = true;
 				}
 				if (in && pl->run_once && b.n)
 					break;
@@ -1034,9 +1089,18 @@ int engine_run(struct engine *e)
 			if (per < 1)
 				per = 1;
 			for (size_t off = 0; off < b.n && !fatal; off += per) {
+				/* (fatal already: a host of the play left the run earlier) */
 				struct batch part = b;
 				part.hosts = b.hosts + off;
 				part.n = b.n - off < per ? b.n - off : per;
+				if (pl->any_errors_fatal) {
+					pool_run(part.n, e->o.forks, connect_host, &part);
+					for (size_t i = 0; i < part.n; i++)
+						if (e->hosts[part.hosts[i]].state != HOST_OK)
+							fatal = true;
+					if (fatal)
+						break;
+				}
 				pool_run(part.n, e->o.forks, play_host, &part);
 				if (pl->any_errors_fatal)
 					for (size_t i = 0; i < part.n; i++)
