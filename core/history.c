@@ -31,7 +31,7 @@ static const char gitignore[] =
     "logs/\n"
     "backup/\n"
     "*.ezk-tmp*\n"
-    "kubectl.kubeconfig\n"
+    "*.kubeconfig\n"
     "*.key\n"
     "*-key.pem\n";
 

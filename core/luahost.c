@@ -479,6 +479,22 @@ lua_State *luahost_new(struct hostrun *h)
 	lua_setfield(L, -2, "diff");
 	lua_pushinteger(L, h->e->o.verbose);
 	lua_setfield(L, -2, "verbose");
+	/* the cluster's folder on the deploy node (ssl/, kubeconfigs) and the
+	 * workspace (bin/, images/): whatever base_dir/cluster_dir a kubeasz
+	 * hosts file says, these are where ezk keeps them */
+	if (h->e->c->dir) {
+		lua_pushstring(L, h->e->c->dir);
+		lua_setfield(L, -2, "cluster_dir");
+		const char *d = h->e->c->dir, *end = d + strlen(d);
+		while (end > d && end[-1] == '/')
+			end--;
+		const char *s1 = memrchr(d, '/', (size_t)(end - d));
+		const char *s2 = s1 && s1 > d ? memrchr(d, '/', (size_t)(s1 - d)) : NULL;
+		if (s2) {
+			lua_pushlstring(L, d, (size_t)(s2 - d));
+			lua_setfield(L, -2, "home");
+		}
+	}
 	lua_setglobal(L, "ezk");
 	for (size_t i = 0; i < h->e->nlib; i++) {
 		const struct chunk *c = &h->e->lib[i];

@@ -11,6 +11,7 @@
 --   content   string: the unit's text; or
 --   src       a file on the deploy node (relative: the role's files/); or
 --   template  a Jinja template (relative: the role's templates/), rendered
+--             with the host's variables and, above them, the vars table
 --             with the host's variables
 --   dest      path (default "/etc/systemd/system/<name>"); also for drop-ins
 --             ("/etc/systemd/system/containerd.service.d/10-ezk.conf")
@@ -90,7 +91,7 @@ module("systemd_unit", function(a, ctx)
     local p = role_file(a.template, "templates")
     local text, err = ezk.read_local(p)
     if not text then return { failed = true, msg = "template " .. a.template .. ": " .. tostring(err) } end
-    local out, terr = ezk.template(text, nil, a.template)
+    local out, terr = ezk.template(text, a.vars, a.template)
     if not out then return { failed = true, msg = terr } end
     content = out
   elseif a.src then

@@ -145,6 +145,11 @@ function debug(msg)
   ezk.log(tostring(msg))
 end
 
+-- warn(msg): a task line "warning: msg" (ok, shown even on a terminal)
+function warn(msg)
+  ezk._task("warning", "warn", "ok", "warning: " .. tostring(msg), nil, 0)
+end
+
 -- A line diff of two texts (before, after), unified-style, small inputs.
 function text_diff(a, b, name)
   local x, y = lines(a or ""), lines(b or "")
