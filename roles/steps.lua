@@ -6,8 +6,26 @@
 -- The roles of the install steps arrive step by step (see the issues); a
 -- step without plays does nothing and says so.
 return {
-  { id = "01", alias = "prepare", plays = {} },
-  { id = "02", alias = "etcd", plays = {} },
+  { id = "01", alias = "prepare", plays = {
+    -- the deploy node: the CA, the admin certificate and the kubeconfigs
+    { hosts = "localhost", roles = { "deploy" } },
+    -- time first (only when [chrony] has hosts), then the OS settings
+    { hosts = "kube_master:kube_node:etcd:ex_lb:chrony", roles = { "chrony" } },
+    { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+  } },
+  { id = "02", alias = "etcd", plays = {
+    -- the etcd certificate (every member's address) on the deploy node
+    { hosts = "localhost", roles = { "etcd/cert" } },
+    -- files on every member; any_errors_fatal: every member is reachable
+    -- and configured before any member starts
+    { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+    -- a member joining a running cluster: added and started first
+    { hosts = "etcd", roles = { "etcd/join" }, any_errors_fatal = true, serial = 1 },
+    -- start new members, restart changed ones one at a time
+    { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+    -- every member healthy
+    { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+  } },
   { id = "03", alias = "runtime", plays = {} },
   { id = "04", alias = "master", plays = {} },
   { id = "05", alias = "node", plays = {} },

@@ -13,10 +13,12 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # the test hosts of tests/harness (namespaces, systemd, sshd, sudo, logins
 # with a password): util-linux (unshare, nsenter, flock), procps (pgrep),
 # iproute2 (ss), attr (setfattr), dbus + libpam-systemd (logind sessions as
-# on a real host)
+# on a real host); the real components the steps install on test hosts:
+# etcd-server + etcd-client (tests/bin-from-debian.sh puts them in
+# $EZK_HOME/bin), chrony
 TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
-util-linux procps iproute2 attr"
+util-linux procps iproute2 attr etcd-server etcd-client chrony"
 # make fuzz: clang's libFuzzer runtime
 FUZZ="clang libclang-rt-14-dev"
 
@@ -40,6 +42,16 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The packages' services (etcd, chrony, sshd) are for the test hosts, not
+# this machine: policy-rc.d keeps their install scripts from starting them
+# here (chronyd would steer the machine's clock).
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,20 @@
+-- etcd/cert (step 02, on the deploy node): one certificate for every
+-- member, its SANs every [etcd] address and 127.0.0.1. Reissued only when
+-- the members (or the CA, or its lifetime) say so; then every member gets
+-- the new one and restarts, one at a time (etcd/start.lua).
+
+local members = vars.groups.etcd or {}
+if #members == 0 then fail("[etcd] in " .. ezk.cluster_dir .. "/hosts has no hosts: step 02 needs at least one") end
+if #members % 2 == 0 then
+  warn(#members .. " etcd members: an even number tolerates no more failures than one member " ..
+       "fewer (quorum of " .. #members .. " is " .. (#members // 2 + 1) .. "); use 1, 3, 5 or 7")
+end
+local ca = ezk.cluster_dir .. "/ssl/ca.pem"
+if not io.open(ca, "rb") then
+  fail("no CA (" .. ca .. "): run step 01 first ('ezk setup <cluster> 01')")
+end
+
+local hosts = { "127.0.0.1" }
+for _, m in ipairs(members) do hosts[#hosts + 1] = m end
+cert { name = "etcd", profile = "peer", cn = "etcd", o = "k8s", hosts = hosts,
+       expiry = vars.CERT_EXPIRY, algo = vars.CERT_KEY_ALGO or "rsa" }

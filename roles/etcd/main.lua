@@ -1,0 +1,98 @@
+-- etcd (step 02) on every member: binaries, certificates, data directory
+-- and the unit. Nothing is started here: the play is any_errors_fatal, so a
+-- member that fails (or cannot be reached) stops the step before any member
+-- starts half-configured; etcd/start.lua then starts new members and
+-- restarts changed ones one at a time, and etcd/health.lua waits for all.
+--
+-- A change that needs a restart leaves a marker on the member
+-- (/var/lib/ezk/restart-pending/etcd) until the restart is done: a run that
+-- fails in between still restarts the member on the next run.
+
+local ip = vars.inventory_hostname
+local bin, cadir = vars.bin_dir, vars.ca_dir
+local data, wal = vars.ETCD_DATA_DIR, vars.ETCD_WAL_DIR
+local ssl = ezk.cluster_dir .. "/ssl"
+local members = vars.groups.etcd or {}
+
+-- shared with etcd/start.lua and etcd/health.lua (same host, same run)
+ETCD = {
+  name = "etcd-" .. ip,
+  ip = ip,
+  marker = "/var/lib/ezk/restart-pending/etcd",
+  unit = "/etc/systemd/system/etcd.service",
+  timeout = tonumber(vars.ETCD_HEALTH_TIMEOUT) or 120,
+}
+local function endpoints(list)
+  local t = {}
+  for _, m in ipairs(list) do t[#t + 1] = "https://" .. m .. ":2379" end
+  return table.concat(t, ",")
+end
+ETCD.endpoints = endpoints
+-- etcdctl with the member's certificates (ETCDCTL_API=3 is 3.4's default)
+ETCD.ctl = "ETCDCTL_API=3 " .. q(bin .. "/etcdctl") .. " --cacert=" .. q(cadir .. "/ca.pem") ..
+  " --cert=" .. q(cadir .. "/etcd.pem") .. " --key=" .. q(cadir .. "/etcd-key.pem")
+ETCD.all = endpoints(members)
+
+local others = {}
+for _, m in ipairs(members) do if m ~= ip then others[#others + 1] = m end end
+ETCD.others = endpoints(others)
+
+handler("etcd changed", function()
+  command { title = "etcd: restart pending", cmd = "mkdir -p /var/lib/ezk/restart-pending && : > " .. q(ETCD.marker) }
+  ETCD.pending = true -- under --check the marker is not written
+end)
+
+file { path = bin, state = "directory", mode = "0755" }
+for _, b in ipairs({ "etcd", "etcdctl" }) do
+  local src = ezk.home .. "/bin/" .. b
+  local f = io.open(src, "rb")
+  if not f then
+    fail(src .. " is missing: put etcd and etcdctl (the version to install) in " .. ezk.home ..
+         "/bin (tests/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
+  end
+  f:close()
+  copy { dest = bin .. "/" .. b, src = src, mode = "0755", notify = "etcd changed" }
+end
+
+file { path = cadir, state = "directory", mode = "0755" }
+copy { dest = cadir .. "/ca.pem", src = ssl .. "/ca.pem", mode = "0644", notify = "etcd changed" }
+copy { dest = cadir .. "/etcd.pem", src = ssl .. "/etcd.pem", mode = "0644", notify = "etcd changed" }
+copy { dest = cadir .. "/etcd-key.pem", src = ssl .. "/etcd-key.pem", mode = "0600", notify = "etcd changed" }
+
+file { path = data, state = "directory", mode = "0700" }
+if wal and wal ~= "" then file { path = wal, state = "directory", mode = "0700" } end
+
+-- How this member starts the first time: "new" (bootstrap with the others)
+-- or "existing" (join the cluster the others already run). A member with
+-- data keeps what its unit says: the flag only matters on a first start.
+local state = "new"
+ETCD.fresh = stat(data .. "/member") == nil
+if not ETCD.fresh then
+  local unit = read_remote(ETCD.unit)
+  state = unit and unit:match("%-%-initial%-cluster%-state=(%a+)") or "new"
+elseif #others > 0 and not ezk.check then
+  -- is there a cluster already? Ask the others, if any of them listens (a
+  -- bootstrap finds none listening: no 2 s dial timeout then).
+  local probe = {}
+  for _, m in ipairs(others) do
+    probe[#probe + 1] = "timeout 1 bash -c 'exec 3<>/dev/tcp/$0/2379' " .. q(m) .. " 2>/dev/null && up=1"
+  end
+  local r = ezk.exec("up=0\n" .. table.concat(probe, "\n") .. "\n[ $up = 1 ] || exit 3\n" ..
+    ETCD.ctl .. " --endpoints=" .. ETCD.others .. " --dial-timeout=2s --command-timeout=5s member list",
+    { timeout = 20 })
+  if r.rc == 0 then
+    state = "existing"
+    ETCD.join = true
+    ETCD.listed = r.stdout:find(", " .. ETCD.name .. ", ", 1, true) ~= nil
+    debug("etcd: " .. ETCD.name .. " joins the running cluster" ..
+          (ETCD.listed and " (already a member)" or " (member add before it starts)"))
+  end
+end
+ETCD.state = state
+
+local cluster = {}
+for _, m in ipairs(members) do cluster[#cluster + 1] = "etcd-" .. m .. "=https://" .. m .. ":2380" end
+systemd_unit { name = "etcd.service", template = "etcd.service.j2", notify = "etcd changed",
+               vars = { etcd_name = ETCD.name, etcd_ip = ip, etcd_state = state,
+                        etcd_initial_cluster = table.concat(cluster, ",") } }
+service { name = "etcd", enabled = true }
