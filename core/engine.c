@@ -1114,11 +1114,19 @@ int engine_run(struct engine *e)
 			if (e->hosts[i].in_play && e->hosts[i].state != HOST_OK)
 				done = false;
 		journal(e, run, s, done && !fatal);
-		if (fatal)
+		if (fatal) {
 			engine_log(e, NULL,
 				   "step %s: a host failed in a play with any_errors_fatal: "
 				   "the run stops",
 				   s->id);
+			if (!e->o.json) {
+				if (live(e))
+					live_clear(e);
+				printf("step %s %s: stopped: a host of a play with any_errors_fatal "
+				       "failed or is unreachable; no later play runs\n",
+				       s->id, s->alias ? s->alias : "");
+			}
+		}
 	}
 	if (fatal)
 		for (size_t i = 0; i < nruns(e); i++)

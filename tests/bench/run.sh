@@ -109,7 +109,30 @@ echo "| one 200 MB file to 20 hosts | 4 GB | ${first} ms (sent to $sent), again 
 "$th" stop "$d20" >/dev/null 2>&1
 hosts_dirs=""
 
-# 6-9. The headline: 21 common tasks (files, copies, templates, lineinfile,
+# 6. Steps 01 and 02 on 3 systemd hosts (ezk's hosts.multi-node template,
+# the three masters also the etcd members): the PKI, prepare, a TLS etcd
+# cluster; then the rerun (changed=0, nothing restarted).
+d3=$("$th" start 3 2>/dev/null | tail -1)
+hosts_dirs="$d3"
+mapfile -t a3 < <(awk '{print $2}' "$d3/hosts")
+export EZK_HOME=$tmp/home
+"$src/ezk" new bench >/dev/null
+sed -i -E "s/192\.168\.1\.1\b/${a3[0]}/g; s/192\.168\.1\.2\b/${a3[1]}/g; s/192\.168\.1\.3\b/${a3[2]}/g; /^192\.168\.1\.[45]\b/d" "$EZK_HOME/clusters/bench/hosts"
+"$src/tests/bin-from-debian.sh" "$EZK_HOME"
+t0=$(ms_now)
+mem=$(rss "$src/ezk" setup bench 01-02 --key "$d3/id_ed25519" --json) || true
+first=$(($(ms_now) - t0))
+ch1=$(tail -1 "$tmp/out" | grep -o '"changed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
+t0=$(ms_now)
+"$src/ezk" setup bench 01-02 --key "$d3/id_ed25519" --json >"$tmp/out" || true
+again=$(($(ms_now) - t0))
+ch2=$(tail -1 "$tmp/out" | grep -o '"changed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
+echo "| setup 01-02 (PKI, prepare, 3-member TLS etcd) | 3 hosts | first ${first} ms (changed=$ch1), rerun ${again} ms (changed=$ch2) | $mem | rerun changes nothing |"
+unset EZK_HOME
+"$th" stop "$d3" >/dev/null 2>&1
+hosts_dirs=""
+
+# 7-10. The headline: 21 common tasks (files, copies, templates, lineinfile,
 # sysctl, a command with creates, a systemd service, a link, a touch) written
 # once as an ezk role and once as an Ansible playbook
 # (tests/bench/workload/), first run and rerun, each tool on fresh hosts:
