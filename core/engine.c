@@ -1052,7 +1052,7 @@ int engine_run(struct engine *e)
 				}
 				continue;
 			}
-			if (targets_select(e->c, pl->hosts, &sel, &nsel) < 0) {
+			if (targets_select_play(e->c, pl->hosts, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
 				sel = NULL;

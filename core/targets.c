@@ -177,7 +177,21 @@ static char **split_pattern(const char *pattern, size_t *n)
 	return items;
 }
 
+static int select_hosts(struct cluster *c, const char *pattern, bool strict, size_t **hosts,
+			size_t *n);
+
 int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n)
+{
+	return select_hosts(c, pattern, true, hosts, n);
+}
+
+int targets_select_play(struct cluster *c, const char *pattern, size_t **hosts, size_t *n)
+{
+	return select_hosts(c, pattern, false, hosts, n);
+}
+
+static int select_hosts(struct cluster *c, const char *pattern, bool strict, size_t **hosts,
+			size_t *n)
 {
 	const struct inventory *inv = c->inv;
 	size_t nh = inventory_nhosts(inv), ni;
@@ -198,7 +212,17 @@ int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_
 			into = and, it++;
 		char *m = xcalloc(nh + 1, 1);
 		ezk_err_clear();
-		if (match_item(inv, it, m) < 0) {
+		int mr = match_item(inv, it, m);
+		if (mr < 0 && !strict && !*ezk_err_msg()) {
+			/* a play's group without hosts (kube_node in an etcd-only
+			 * cluster): that part selects nothing */
+			if (into == and) {
+				memset(and, 0, nh);
+				any_and = true;
+			}
+			if (into == plus)
+				any_plus = true;
+		} else if (mr < 0) {
 			if (!*ezk_err_msg())
 				ezk_fail("--limit: no host or group in %s matches '%s'",
 					 inventory_path(inv), it);
@@ -225,7 +249,7 @@ int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_
 		for (size_t h = 0; h < nh; h++)
 			if (plus[h] && (!any_and || and[h]) && !minus[h])
 				(*hosts)[(*n)++] = h;
-		if (*n == 0) {
+		if (*n == 0 && strict) {
 			rc = ezk_fail("--limit: '%s' leaves no hosts", pattern);
 			free(*hosts);
 			*hosts = NULL;

@@ -103,6 +103,10 @@ int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **
 
 /* The hosts of the cluster a pattern selects, in inventory order. */
 int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n);
+/* The same for a play's hosts: a part that matches nothing (an empty group)
+ * selects nothing instead of being an error, and so may the whole pattern
+ * (*n == 0, return 0). */
+int targets_select_play(struct cluster *c, const char *pattern, size_t **hosts, size_t *n);
 
 struct targets {
 	size_t n;

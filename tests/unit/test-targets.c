@@ -29,11 +29,12 @@ static struct cluster *load(const char *hosts)
 }
 
 /* The selected host names, space-separated, or "error: ..." */
+static bool play_mode; /* targets_select_play: a play's hosts */
 static char *sel(struct cluster *c, const char *pattern)
 {
 	size_t *hs, n;
 	struct buf b = BUF_INIT;
-	if (targets_select(c, pattern, &hs, &n) < 0) {
+	if ((play_mode ? targets_select_play : targets_select)(c, pattern, &hs, &n) < 0) {
 		buf_printf(&b, "error: %s", ezk_err_msg());
 		return buf_detach(&b);
 	}
@@ -83,6 +84,23 @@ int main(void)
 	e = sel(c, "~[");
 	ok(strstr(e, "bad regular expression") != NULL, "a bad regex is an error");
 	free(e);
+	cluster_close(c);
+
+	/* A play's hosts: an empty group selects nothing, the rest still counts. */
+	c = load("[etcd]\n10.0.0.1\n[kube_master]\n10.0.0.1\n[kube_node]\n[chrony]\n");
+	e = sel(c, "kube_master:kube_node:etcd");
+	ok(strstr(e, "matches 'kube_node'") != NULL, "--limit: an empty group is an error");
+	free(e);
+	play_mode = true;
+	SEL("kube_master:kube_node:etcd", "10.0.0.1",
+	    "play: an empty group in a union selects nothing");
+	SEL("chrony", "", "play: only an empty group: no hosts, no error");
+	SEL("etcd:&kube_node", "", "play: intersection with an empty group: none");
+	SEL("etcd:!chrony", "10.0.0.1", "play: excluding an empty group");
+	e = sel(c, "~[");
+	ok(strstr(e, "bad regular expression") != NULL, "play: a bad regex is still an error");
+	free(e);
+	play_mode = false;
 	cluster_close(c);
 
 	/* Connection variables, with run options as defaults. */
