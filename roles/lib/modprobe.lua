@@ -172,14 +172,20 @@ module("modprobe", function(a, ctx)
     end
   end
   local hard = {}
+  local by_reason, reasons = {}, {} -- optional ones, grouped by why: one warning each
   for _, i in ipairs(act) do
     local m = failed_mods[i]
     if m then
       local s = (absent and "modprobe -r " or "modprobe ") .. names[i] .. " failed: " .. m
-      if a.optional then warn[#warn + 1] = "warning: " .. names[i] .. " not " ..
-        (absent and "unloaded" or "loaded") .. " (optional): " .. m
+      if a.optional then
+        if not by_reason[m] then by_reason[m] = {}; reasons[#reasons + 1] = m end
+        table.insert(by_reason[m], names[i])
       else hard[#hard + 1] = s end
     end
+  end
+  for _, m in ipairs(reasons) do
+    warn[#warn + 1] = "warning: " .. table.concat(by_reason[m], ", ") .. " not " ..
+      (absent and "unloaded" or "loaded") .. " (optional): " .. m
   end
   if #hard > 0 then
     return { failed = true, msg = table.concat(hard, "; ") .. (a.persist ~= false and " (nothing persisted)" or "") }
