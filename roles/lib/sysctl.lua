@@ -23,12 +23,26 @@
 --           `sysctl -w` does) when it differs, and read it back: a kernel
 --           that keeps another value is a failure, not a change every run.
 --           A parameter the kernel does not have (e.g. net.bridge.* before
---           br_netfilter is loaded) fails when apply is true.
+--           br_netfilter is loaded) fails when apply is true, and so does a
+--           live value that differs where /proc/sys is read-only (a
+--           container: Docker and LXC mount it so), with a message that says
+--           so; nothing is written then. A parameter that is read-only by
+--           nature (mode 0444) and differs always fails.
+--   optional  boolean (default false): with apply, a parameter the kernel
+--           lacks (its /proc/sys path is absent) or whose live value differs
+--           but cannot be written (`[ -w ]` says no: /proc/sys is read-only)
+--           is not a failure: its line is still persisted in file (a kernel
+--           that has it, or the host's next boot outside the container,
+--           applies it) and msg carries a warning: "warning: NAMES not applied
+--           live (/proc/sys is read-only: a container?)" or "warning: NAMES
+--           absent: not applied". No write is attempted. A rerun reports ok
+--           with the same warning.
 --   state   "present" (default) | "absent": absent removes the parameter's
 --           lines from file; the live value is left as it is.
 --
 -- Order: the live value is set first (the kernel validates it), then the
--- file is written; a value the kernel refuses is not persisted.
+-- file is written; a value the kernel refuses is not persisted (one left
+-- unapplied under optional is persisted as given, unchecked).
 -- Round trips: one to inspect (file and live values together); only when
 -- something differs, one to set live values and the upload of the file.
 -- Returns changed, and under --diff the file's unified diff plus the live
@@ -122,14 +136,19 @@ module("sysctl", function(a, ctx)
   local apply = a.apply ~= false and not absent
   if file == false and not apply then return { changed = false, msg = "nothing to do (file = false, apply = false)" } end
 
-  -- one round trip: a line per parameter (L<tab>value, M missing, W not
-  -- readable), then F or N (file there or not) and the file's text
-  local sh = {}
+  -- one round trip: a line per parameter (L<w><tab>value: w is "w" writable,
+  -- "r" not writable; M missing, W not readable), then the modes of the ones
+  -- not writable (one stat: "-rw-r--r--" is a read-only /proc/sys, no w at
+  -- all a read-only parameter), then F or N (file there or not) and the
+  -- file's text
+  local sh = { "ro=" }
   for _, p in ipairs(want) do
     local pp = q(proc_path(p[1]))
-    sh[#sh + 1] = apply and ("if [ -r " .. pp .. " ] && [ -f " .. pp .. " ]; then printf 'L\\t%s\\n' \"$(tr '\\t\\n' '  ' < " .. pp ..
+    sh[#sh + 1] = apply and ("if [ -r " .. pp .. " ] && [ -f " .. pp .. " ]; then if [ -w " .. pp ..
+      " ]; then w=w; else w=r; ro=\"$ro \"" .. pp .. "; fi; printf 'L%s\\t%s\\n' $w \"$(tr '\\t\\n' '  ' < " .. pp ..
       ")\"; elif [ -f " .. pp .. " ]; then echo W; else echo M; fi") or "echo -"
   end
+  sh[#sh + 1] = "[ -z \"$ro\" ] || stat -Lc %A $ro || exit 1"
   if file then
     sh[#sh + 1] = "if [ -f " .. q(file) .. " ]; then echo F; cat " .. q(file) .. "; else echo N; fi"
   else
@@ -137,29 +156,59 @@ module("sysctl", function(a, ctx)
   end
   local r = ezk.exec(table.concat(sh, "\n"))
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
-  local out, pos, live = r.stdout, 1, {}
+  local out, pos, live, ro, missing = r.stdout, 1, {}, {}, {}
   for i, p in ipairs(want) do
     local e = out:find("\n", pos, true)
     if not e then return { failed = true, msg = "inspect: short output" } end
     local l = out:sub(pos, e - 1)
     pos = e + 1
     if l == "M" then
-      return { failed = true, msg = "no such kernel parameter: " .. p[1] ..
-        " (" .. proc_path(p[1]) .. " is absent; is its module loaded?)" }
-    elseif l:sub(1, 2) == "L\t" then
-      live[i] = norm_value(l:sub(3))
+      if not a.optional then
+        return { failed = true, msg = "no such kernel parameter: " .. p[1] ..
+          " (" .. proc_path(p[1]) .. " is absent; is its module loaded?)" }
+      end
+      missing[i] = true
+    elseif l:sub(1, 1) == "L" and l:sub(3, 3) == "\t" then
+      live[i] = norm_value(l:sub(4))
+      ro[i] = l:sub(2, 2) == "r"
+    end
+  end
+  for i = 1, #want do
+    if ro[i] then
+      local e = out:find("\n", pos, true)
+      if not e then return { failed = true, msg = "inspect: short output" } end
+      ro[i] = out:sub(pos, e - 1):find("w", 1, true) and "r" or "p"
+      pos = e + 1
     end
   end
   local e = out:find("\n", pos, true) or #out + 1
   local exists = out:sub(pos, e - 1) == "F"
   local old = exists and out:sub(e + 1) or nil
 
-  local set, warn = {}, {}
+  local set, warn, ro_names, absent_names = {}, {}, {}, {}
   if apply then
     for i, p in ipairs(want) do
-      if live[i] == nil then warn[#warn + 1] = p[1] .. " is write-only: not applied"
+      if missing[i] then absent_names[#absent_names + 1] = p[1]
+      elseif live[i] == nil then warn[#warn + 1] = p[1] .. " is write-only: not applied"
+      elseif live[i] ~= p[2] and ro[i] == "p" then
+        return { failed = true, msg = "cannot set " .. p[1] .. " to " .. p[2] .. " (it is " .. live[i] ..
+          "): a read-only kernel parameter" }
+      elseif live[i] ~= p[2] and ro[i] then
+        if not a.optional then
+          return { failed = true, msg = "cannot set " .. p[1] .. " to " .. p[2] .. " (it is " .. live[i] ..
+            "): " .. proc_path(p[1]) .. " is read-only (/proc/sys is read-only: a container?); " ..
+            "optional = true persists it without applying it" }
+        end
+        ro_names[#ro_names + 1] = p[1]
       elseif live[i] ~= p[2] then set[#set + 1] = i end
     end
+  end
+  if #ro_names > 0 then
+    warn[#warn + 1] = "warning: " .. table.concat(ro_names, ", ") ..
+      " not applied live (/proc/sys is read-only: a container?)"
+  end
+  if #absent_names > 0 then
+    warn[#warn + 1] = "warning: " .. table.concat(absent_names, ", ") .. " absent: not applied"
   end
   local new = file and edit_file(old, want)
   local file_changes = file and new ~= (old or "") and not (absent and old == nil)
