@@ -176,7 +176,7 @@ for i in 0 1 2; do
 			"sysctl ($h): a warning for parameters the kernel lacks (br_netfilter not loaded)"
 	fi
 	like "$(msg "$h" "modprobe overlay,br_netfilter,ip_vs,ip_vs_rr,ip_vs_wrr,ip_vs_sh,nf_conntrack,dm_snapshot,dm_thin_pool")" \
-		"warning: [a-z_]+ not loaded \(optional\)" "modprobe ($h): a warning, not a failure, without module files"
+		"warning: [a-z_, ]+ not loaded \(optional\)" "modprobe ($h): a warning, not a failure, without module files"
 	is "$(th_exec $i cat /etc/sysctl.d/95-k8s-sysctl.conf)" "$(sysctl_want ipvs)" \
 		"sysctl ($h): kubeasz's table in 95-k8s-sysctl.conf (keepalive: PROXY_MODE=ipvs)"
 	is "$(th_exec $i cat /etc/modules-load.d/10-k8s-modules.conf | tr '\n' ' ')" "$MODULES " \
