@@ -55,9 +55,17 @@ for _, b in ipairs({ "etcd", "etcdctl" }) do
 end
 
 file { path = cadir, state = "directory", mode = "0755" }
-copy { dest = cadir .. "/ca.pem", src = ssl .. "/ca.pem", mode = "0644", notify = "etcd changed" }
-copy { dest = cadir .. "/etcd.pem", src = ssl .. "/etcd.pem", mode = "0644", notify = "etcd changed" }
-copy { dest = cadir .. "/etcd-key.pem", src = ssl .. "/etcd-key.pem", mode = "0600", notify = "etcd changed" }
+for _, f in ipairs({ { "ca.pem", "0644" }, { "etcd.pem", "0644" }, { "etcd-key.pem", "0600" } }) do
+  local src = ssl .. "/" .. f[1]
+  local there = io.open(src, "rb")
+  if there then there:close() end
+  if there or not ezk.check then
+    copy { dest = cadir .. "/" .. f[1], src = src, mode = f[2], notify = "etcd changed" }
+  else -- --check on a new cluster: step 01 or etcd/cert would have made it
+    report("copy " .. cadir .. "/" .. f[1], "changed", "would copy " .. src .. " (made by this run)")
+    ETCD.pending = true
+  end
+end
 
 file { path = data, state = "directory", mode = "0700" }
 if wal and wal ~= "" then file { path = wal, state = "directory", mode = "0700" } end

@@ -145,6 +145,12 @@ function debug(msg)
   ezk.log(tostring(msg))
 end
 
+-- report(title, status, msg): a task line of a role's own ("changed" under
+-- --check for what a later task of the same run would do, as "would copy")
+function report(title, status, msg)
+  ezk._task(title, "report", status, msg, nil, 0)
+end
+
 -- warn(msg): a task line "warning: msg" (ok, shown even on a terminal)
 function warn(msg)
   ezk._task("warning", "warn", "ok", "warning: " .. tostring(msg), nil, 0)

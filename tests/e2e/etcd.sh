@@ -97,6 +97,17 @@ fi
 sed -i -E "s/192\.168\.1\.1\b/$A/g; s/192\.168\.1\.2\b/$B/g; s/192\.168\.1\.3\b/$C/g; s/192\.168\.1\.4\b/$D/g; s/192\.168\.1\.5\b/$E/g" "$CD/hosts"
 unlike "$(grep -v '^#' "$CD/hosts")" '192\.168\.1\.[1-5]\b' "every example address replaced"
 
+# --check on the new cluster: says what it would do, makes nothing (no CA,
+# no file on any host)
+digs0="$(th_upper_digest 0) $(th_upper_digest 3)"
+setup fresh_check c 01-02 --check
+is "$rc" 0 "setup c 01-02 --check on a new cluster: exit 0"
+[ "$rc" = 0 ] || { grep -E '"failed"|recap' "$T/raw.fresh_check" | head -5 | sed 's/^/# /'; }
+like "$(titles fresh_check localhost changed)" "cert ca" "... reports the CA it would issue"
+like "$(titles fresh_check "$A" changed)" "copy /etc/kubernetes/ssl/etcd.pem" "... and the certificate it would copy"
+[ -e "$SSL" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
+is "$(th_upper_digest 0) $(th_upper_digest 3)" "$digs0" "--check: nothing changed on $A or $D"
+
 setup first01 c 01
 is "$rc" 0 "setup c 01: exit 0"
 is "$(failed_any first01)" "" "... no host failed"
