@@ -21,6 +21,25 @@ while :; do
   sleep 1
 done]] }
 end
+-- its unit: the cluster as it is now, this member included (etcd checks
+-- that --initial-cluster is exactly the member list); members are named
+-- etcd-<address> and found by their peer URLs (one added but not yet
+-- started has no name)
+local r = ezk.exec(E.ctl .. " --endpoints=" .. E.others .. " --dial-timeout=2s --command-timeout=10s member list -w json",
+  { timeout = 30 })
+if r.rc ~= 0 then fail("etcd member list: " .. trim(r.stderr)) end
+local initial = {}
+for urls in r.stdout:gmatch('"peerURLs":%[(.-)%]') do
+  local u = urls:match('"(https?://[^"]+)"')
+  local host = u and (u:match("^https?://%[([^%]]+)%]:%d+$") or u:match("^https?://([^:/]+):%d+$"))
+  if host then initial[#initial + 1] = "etcd-" .. host .. "=" .. u end
+end
+table.sort(initial)
+systemd_unit { name = "etcd.service", template = "etcd.service.j2",
+               vars = { etcd_name = E.name, etcd_ip = E.ip, etcd_state = "existing",
+                        etcd_initial_cluster = table.concat(initial, ",") } }
+service { name = "etcd", enabled = true }
+
 local st = trim(ezk.exec("systemctl is-active etcd").stdout)
 if st ~= "active" and st ~= "activating" then
   command { title = "etcd: start (joins the cluster)", cmd = "systemctl start --no-block etcd" }

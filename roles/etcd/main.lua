@@ -70,14 +70,21 @@ end
 file { path = data, state = "directory", mode = "0700" }
 if wal and wal ~= "" then file { path = wal, state = "directory", mode = "0700" } end
 
--- How this member starts the first time: "new" (bootstrap with the others)
--- or "existing" (join the cluster the others already run). A member with
--- data keeps what its unit says: the flag only matters on a first start.
-local state = "new"
+-- How this member starts the first time. --initial-cluster-state and
+-- --initial-cluster only matter then: a member with data keeps what its
+-- unit says (so adding a member changes no other member's unit), a new
+-- cluster bootstraps with "new" and every [etcd] member, and a member
+-- joining a running cluster is added to it and written by etcd/join.lua.
+local cluster = {}
+for _, m in ipairs(members) do cluster[#cluster + 1] = "etcd-" .. m .. "=https://" .. m .. ":2380" end
+local state, initial = "new", table.concat(cluster, ",")
 ETCD.fresh = stat(data .. "/member") == nil
 if not ETCD.fresh then
   local unit = read_remote(ETCD.unit)
-  state = unit and unit:match("%-%-initial%-cluster%-state=(%a+)") or "new"
+  if unit then
+    state = unit:match("%-%-initial%-cluster%-state=(%a+)") or state
+    initial = unit:match("%-%-initial%-cluster=(%S+)") or initial
+  end
 elseif #others > 0 and not ezk.check then
   -- is there a cluster already? Ask the others, if any of them listens (a
   -- bootstrap finds none listening: no 2 s dial timeout then).
@@ -89,18 +96,18 @@ elseif #others > 0 and not ezk.check then
     ETCD.ctl .. " --endpoints=" .. ETCD.others .. " --dial-timeout=2s --command-timeout=5s member list",
     { timeout = 20 })
   if r.rc == 0 then
-    state = "existing"
     ETCD.join = true
-    ETCD.listed = r.stdout:find(", " .. ETCD.name .. ", ", 1, true) ~= nil
+    -- (a member added but never started has no name yet: its peer URL says)
+    ETCD.listed = r.stdout:find(", https://" .. ip .. ":2380,", 1, true) ~= nil
     debug("etcd: " .. ETCD.name .. " joins the running cluster" ..
           (ETCD.listed and " (already a member)" or " (member add before it starts)"))
   end
 end
-ETCD.state = state
+ETCD.unit_vars = { etcd_name = ETCD.name, etcd_ip = ip }
 
-local cluster = {}
-for _, m in ipairs(members) do cluster[#cluster + 1] = "etcd-" .. m .. "=https://" .. m .. ":2380" end
-systemd_unit { name = "etcd.service", template = "etcd.service.j2", notify = "etcd changed",
-               vars = { etcd_name = ETCD.name, etcd_ip = ip, etcd_state = state,
-                        etcd_initial_cluster = table.concat(cluster, ",") } }
-service { name = "etcd", enabled = true }
+if not ETCD.join then
+  systemd_unit { name = "etcd.service", template = "etcd.service.j2", notify = "etcd changed",
+                 vars = { etcd_name = ETCD.name, etcd_ip = ip, etcd_state = state,
+                          etcd_initial_cluster = initial } }
+  service { name = "etcd", enabled = true }
+end

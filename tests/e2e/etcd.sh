@@ -1,9 +1,10 @@
-# Steps 01 prepare and 02 etcd end to end, on five systemd test hosts with
+# Steps 01 prepare and 02 etcd end to end, on six systemd test hosts with
 # the real etcd (Debian's etcd-server 3.4, pushed from $EZK_HOME/bin):
 # the PKI on the deploy node, a three-member TLS cluster that etcdctl uses
 # with the certificates in clusters/c/ssl, a rerun that changes nothing and
 # restarts nothing, --check, a fourth member (the certificate reissued, the
-# members restarted one at a time, nothing else changed), and an unreachable
+# members restarted one at a time, nothing else changed), two more at once,
+# and an unreachable
 # member that stops step 02 before any member starts.
 # The inventory is kubeasz's own example/hosts.multi-node (../shared/data)
 # with its addresses replaced by the test hosts; without ../shared, ezk's
@@ -18,8 +19,8 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	exit 0
 fi
 
-th_start 5 || { fail "5 test hosts start"; done_testing; exit 1; }
-A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]}
+th_start 6 || { fail "6 test hosts start"; done_testing; exit 1; }
+A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]} F=${TH_ADDRS[5]}
 "$EZK_SRC/tests/bin-from-debian.sh" "$EZK_HOME" || fail "bin-from-debian fills \$EZK_HOME/bin"
 
 cat >"$T/ev.py" <<'EOF'
@@ -207,11 +208,15 @@ for k in 1 2 3; do
 done
 is "$n_restarted" 3 "the three members were restarted (new certificate)"
 for h in "$A" "$B" "$C"; do
-	is "$(titles add "$h" changed)" "copy /etc/kubernetes/ssl/etcd-key.pem,copy /etc/kubernetes/ssl/etcd.pem,etcd: restart (etcd-$h),etcd: restart pending,systemd_unit etcd.service" \
-		"$h: only the certificate, the unit (--initial-cluster) and the restart changed"
+	is "$(titles add "$h" changed)" "copy /etc/kubernetes/ssl/etcd-key.pem,copy /etc/kubernetes/ssl/etcd.pem,etcd: restart (etcd-$h),etcd: restart pending" \
+		"$h: only the certificate changed, and etcd restarted for it"
 done
 like "$(titles add "$D" changed)" "etcd: member add etcd-$D" "$D: added with etcdctl member add before it started"
 like "$(hx 3 cat /etc/systemd/system/etcd.service)" "--initial-cluster-state=existing" "$D: joined with --initial-cluster-state=existing"
+# initial_cluster I: host I's --initial-cluster, one member a line, sorted
+initial_cluster() { hx "$1" cat /etc/systemd/system/etcd.service | sed -n 's/.*--initial-cluster=\([^ ]*\).*/\1/p' | tr ',' '\n' | sort; }
+members_of() { for h in "$@"; do echo "etcd-$h=https://$h:2380"; done | sort; }
+is "$(initial_cluster 3)" "$(members_of "$A" "$B" "$C" "$D")" "$D: --initial-cluster is the cluster it joined"
 EP4="$EP,https://$D:2379"
 is "$(ctl --endpoints="$EP4" endpoint health | grep -c 'is healthy')" 4 "4 healthy members"
 is "$(ctl --endpoints="$EP4" member list | grep -c ', started, etcd-')" 4 "member list: 4 started"
@@ -230,5 +235,22 @@ for h in localhost "$A" "$B" "$C" "$D"; do
 	is "$(changed_of again4 "$h")" 0 "rerun: changed=0 on $h"
 done
 is "$(inv 0) $(inv 1) $(inv 2) $(inv 3)" "$inv2" "rerun: no member restarted"
+
+# ---- two more members at once: each is added and started in turn
+sed -i "0,/^$D\$/s//$D\n$E\n$F/" "$CD/hosts"
+is "$(sed -n '/^\[etcd\]/,/^\[/p' "$CD/hosts" | grep -c '^127\.')" 6 "hosts: $E and $F added to [etcd]"
+setup add2 c 02
+is "$rc" 0 "02 with two new members: exit 0"
+is "$(failed_any add2)" "" "... no host failed"
+[ "$rc" = 0 ] || { grep -E 'failed|recap' "$T/raw.add2" | tail -5 | sed 's/^/# /'; }
+EP6="$EP4,https://$E:2379,https://$F:2379"
+is "$(ctl --endpoints="$EP6" endpoint health | grep -c 'is healthy')" 6 "6 healthy members"
+is "$(ctl --endpoints="$EP6" member list | grep -c ', started, etcd-')" 6 "member list: 6 started"
+is "$(initial_cluster 4)" "$(members_of "$A" "$B" "$C" "$D" "$E")" "$E: joined the cluster of five (itself included)"
+is "$(initial_cluster 5)" "$(members_of "$A" "$B" "$C" "$D" "$E" "$F")" "$F: joined the cluster of six, after $E"
+setup again6 c 02
+for h in localhost "$A" "$B" "$C" "$D" "$E" "$F"; do
+	is "$(changed_of again6 "$h")" 0 "rerun with six: changed=0 on $h"
+done
 
 done_testing
