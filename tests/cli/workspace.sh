@@ -72,6 +72,18 @@ run "$EZK" checkout aio
 is "$rc" 0 "checkout aio exits 0"
 is "$(cat "$HOME/.kube/config" 2>/dev/null)" "apiVersion: v1" "checkout installs the cluster's kubeconfig"
 is "$(stat -c %a "$HOME/.kube/config")" 600 "kubeconfig is 0600"
+[ -z "$(ls "$HOME/.kube" | grep ezk-)" ] && pass "no backup of a missing config" || fail "no backup of a missing config"
+run "$EZK" checkout aio
+is "$(ls "$HOME/.kube")" "config" "checkout again: the same content, no backup"
+# the user's own kubeconfig is kept, not lost
+echo "user: mine" >"$HOME/.kube/config"
+run "$EZK" checkout aio
+is "$rc" 0 "checkout over the user's own kubeconfig exits 0"
+bak=$(ls "$HOME/.kube" | grep '^config\.ezk-[0-9]\{8\}-[0-9]\{6\}$')
+is "$(cat "$HOME/.kube/$bak" 2>/dev/null)" "user: mine" "... which is kept as config.ezk-<time>"
+is "$(stat -c %a "$HOME/.kube/$bak" 2>/dev/null)" 600 "... 0600"
+like "$out" "the previous .*/.kube/config is kept as .*config\.ezk-" "... and says so"
+is "$(cat "$HOME/.kube/config")" "apiVersion: v1" "... and the cluster's kubeconfig is installed"
 
 # --home beats EZK_HOME; the default is /etc/ezk.
 run "$EZK" --home "$T/other" new x1
