@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "cluster.h"
 #include "cmd.h"
+#include "targets.h"
 #include "err.h"
 #include "inventory.h"
 #include "value.h"
@@ -75,6 +76,10 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		}
 	}
 	if (out) {
+		/* passwords are not shown (ansible-inventory shows them) */
+		struct value *shown = value_redact_secrets(out);
+		value_unref(out);
+		out = shown;
 		struct buf b = BUF_INIT;
 		value_to_json(out, &b, 4, 1);
 		buf_putc(&b, '\n');
@@ -96,7 +101,8 @@ const struct cmd cmd_inventory = {
 	    "  --host <host>   every variable of that host with config.yml and -e applied and\n"
 	    "                  templates evaluated; exit 2 naming file:line of any that fail\n"
 	    "  -e, --extra-vars k=v|@file.yml|{json}\n"
-	    "                  override variables, as ansible-playbook -e\n",
+	    "                  override variables, as ansible-playbook -e\n"
+	    "Passwords (ansible_ssh_pass, ansible_become_pass, ...) are shown as ********.\n",
     .complete = "cluster",
     .opts = "--list --host --extra-vars",
     .run = run,

@@ -1,5 +1,6 @@
 /* history.c - a cluster's history in clusters/<name>/.git (see history.h). */
 #include "history.h"
+#include "targets.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -154,13 +155,7 @@ static void describe(struct buf *out, git_commit *c)
  * every ansible_*pass* key (INI "k=v" or YAML "k: v") is stored as
  * ********, and `ezk diff` compares the files on disk the same way. Returns
  * a new buffer (*changed: whether anything was replaced). */
-static const char *const secret_keys[] = {"ansible_ssh_pass",
-					  "ansible_password",
-					  "ansible_ssh_password",
-					  "ansible_become_pass",
-					  "ansible_become_password",
-					  "ansible_sudo_pass",
-					  NULL};
+static const char *const *const secret_keys = secret_var_names;
 
 static char *redact_secrets(const char *data, size_t len, size_t *out_len, int *changed)
 {

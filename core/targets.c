@@ -266,6 +266,42 @@ static int select_hosts(struct cluster *c, const char *pattern, bool strict, siz
 
 /* ---- secrets ---- */
 
+const char *const secret_var_names[] = {"ansible_ssh_pass",
+					"ansible_password",
+					"ansible_ssh_password",
+					"ansible_become_pass",
+					"ansible_become_password",
+					"ansible_sudo_pass",
+					NULL};
+
+static void redact_walk(struct value *v)
+{
+	if (!v)
+		return;
+	if (v->type == V_LIST) {
+		for (size_t i = 0; i < value_len(v); i++)
+			redact_walk(value_list_get(v, i));
+	} else if (v->type == V_MAP) {
+		for (size_t i = 0; i < value_len(v); i++) {
+			const char *k = value_map_key(v, i);
+			bool secret = false;
+			for (const char *const *s = secret_var_names; *s && !secret; s++)
+				secret = !strcmp(k, *s);
+			if (secret)
+				value_map_set(v, k, value_str("********"));
+			else
+				redact_walk(value_map_val(v, i));
+		}
+	}
+}
+
+struct value *value_redact_secrets(const struct value *v)
+{
+	struct value *c = value_copy(v);
+	redact_walk(c);
+	return c;
+}
+
 char *secret_read(const char *prompt)
 {
 	FILE *tty = isatty(STDIN_FILENO) ? fopen("/dev/tty", "r+") : NULL;

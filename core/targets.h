@@ -125,6 +125,13 @@ int targets_open(struct cluster *c, const struct run_opts *o, const char *home,
 		 struct targets **out);
 void targets_free(struct targets *ts);
 
+/* The variables that hold passwords (ansible_ssh_pass, ansible_become_pass,
+ * ...), NULL-terminated: never printed, logged or committed. */
+extern const char *const secret_var_names[];
+/* A copy of v (a map, or any value) with every secret variable's value, at
+ * any depth, replaced by "********". */
+struct value *value_redact_secrets(const struct value *v);
+
 /* Read a secret: from the terminal with echo off (prompt on it), else one
  * line from stdin. NULL at end of input. */
 char *secret_read(const char *prompt);

@@ -168,4 +168,16 @@ run "$EZK" help
 like "$out" "diff" "help lists diff"
 like "$out" "log" "help lists log"
 
+# ezk inventory shows no password (ansible-inventory does): --host and --list
+run "$EZK" new sec
+printf '[etcd]\n10.0.0.1 ansible_become_password=BecomeSecret9\n[kube_master]\n10.0.0.1\n[kube_node]\n10.0.0.1\n[all:vars]\nk8s_nodename=''\nansible_ssh_pass=SshSecret7\n' >"$EZK_HOME/clusters/sec/hosts"
+run "$EZK" inventory sec --host 10.0.0.1
+is "$rc" 0 "inventory --host with passwords: exit 0"
+unlike "$out" "SshSecret7|BecomeSecret9" "inventory --host: no password shown"
+like "$out" '"ansible_ssh_pass": "\*\*\*\*\*\*\*\*"' "... ansible_ssh_pass as ********"
+like "$out" '"ansible_become_password": "\*\*\*\*\*\*\*\*"' "... ansible_become_password as ********"
+run "$EZK" inventory sec --list
+unlike "$out" "SshSecret7|BecomeSecret9" "inventory --list: no password shown"
+like "$out" '"ansible_become_password": "\*\*\*\*\*\*\*\*"' "... the host's as ********"
+
 done_testing
