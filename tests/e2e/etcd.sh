@@ -23,34 +23,7 @@ th_start 6 || { fail "6 test hosts start"; done_testing; exit 1; }
 A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]} F=${TH_ADDRS[5]}
 "$EZK_SRC/tests/bin-from-debian.sh" "$EZK_HOME" || fail "bin-from-debian fills \$EZK_HOME/bin"
 
-cat >"$T/ev.py" <<'EOF'
-import json, sys
-for l in open(sys.argv[1]):
-    l = l.strip()
-    if not l.startswith("{"):
-        continue
-    e = json.loads(l)
-    if e["event"] == "task":
-        print("task\t%s\t%s\t%s\t%s" % (e["host"], e["status"], e["task"], e["msg"].replace("\n", " ")))
-    elif e["event"] == "recap":
-        for h, v in sorted(e["hosts"].items()):
-            print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
-                h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
-EOF
-# setup NAME CLUSTER ARGS...: ezk setup --json; events parsed into $T/ev.NAME
-setup() {
-	local name=$1 c=$2
-	shift 2
-	local t0=$(date +%s%N)
-	run "$EZK" setup "$c" "$@" --key "$TH_KEY" --json
-	echo "# setup $name ($c $*): $((($(date +%s%N) - t0) / 1000000)) ms, exit $rc"
-	printf '%s\n' "$out" >"$T/raw.$name"
-	$PY "$T/ev.py" "$T/raw.$name" >"$T/ev.$name" || echo "# unparsable events: $out"
-}
-recap() { awk -F'\t' -v h="$2" '$1 == "recap" && $2 == h { print $3 }' "$T/ev.$1"; }
-changed_of() { recap "$1" "$2" | sed -n 's/.*changed=\([0-9]*\).*/\1/p'; }
-failed_any() { awk -F'\t' '$1 == "recap" && ($3 ~ /failed=[1-9]/ || $3 ~ /unreachable=[1-9]/)' "$T/ev.$1"; }
-titles() { awk -F'\t' -v h="$2" -v s="$3" '$1 == "task" && $2 == h && $3 == s { print $4 }' "$T/ev.$1" | LC_ALL=C sort | paste -sd, -; }
+. "$EZK_SRC/tests/harness/events.sh"
 inv() { th_exec "$1" systemctl show etcd -p InvocationID --value; }
 hx() { th_exec "$@" 2>&1; }
 
@@ -70,13 +43,13 @@ $B
 bin_dir="/opt/kube/bin"
 ca_dir="/etc/kubernetes/ssl"
 EOF
-setup dead01 dead 01
+ev_setup dead01 dead 01
 is "$rc" 1 "step 01 with an unreachable host: exit 1"
-setup dead02 dead 02
+ev_setup dead02 dead 02
 is "$rc" 1 "step 02 with an unreachable etcd member: exit 1"
-like "$(cat "$T/ev.dead02")" $'task\tgone\tunreachable\tconnect\tcannot connect' "... the member is reported unreachable"
+like "$(cat "$T/dead02.tasks")" $'^gone\tconnect\tunreachable\tcannot connect' "... the member is reported unreachable"
 for i in 0 1; do
-	like "$(recap dead02 ${TH_ADDRS[$i]})" "ok=0 changed=0 failed=0" "... nothing ran on ${TH_ADDRS[$i]}"
+	like "$(ev_recap dead02 ${TH_ADDRS[$i]})" "ok=0 changed=0 failed=0" "... nothing ran on ${TH_ADDRS[$i]}"
 	is "$(hx $i sh -c 'test -e /opt/kube/bin/etcd && echo pushed; systemctl is-active etcd')" "inactive" \
 		"... no etcd pushed or started on ${TH_ADDRS[$i]}"
 done
@@ -101,21 +74,21 @@ unlike "$(grep -v '^#' "$CD/hosts")" '192\.168\.1\.[1-5]\b' "every example addre
 # --check on the new cluster: says what it would do, makes nothing (no CA,
 # no file on any host)
 digs0="$(th_upper_digest 0) $(th_upper_digest 3)"
-setup fresh_check c 01-02 --check
+ev_setup fresh_check c 01-02 --check
 is "$rc" 0 "setup c 01-02 --check on a new cluster: exit 0"
-[ "$rc" = 0 ] || { grep -E '"failed"|recap' "$T/raw.fresh_check" | head -5 | sed 's/^/# /'; }
-like "$(titles fresh_check localhost changed)" "cert ca" "... reports the CA it would issue"
-like "$(titles fresh_check "$A" changed)" "copy /etc/kubernetes/ssl/etcd.pem" "... and the certificate it would copy"
+[ "$rc" = 0 ] || { grep -E '"failed"|recap' "$T/fresh_check.json" | head -5 | sed 's/^/# /'; }
+like "$(ev_titles fresh_check localhost changed)" "cert ca" "... reports the CA it would issue"
+like "$(ev_titles fresh_check "$A" changed)" "copy /etc/kubernetes/ssl/etcd.pem" "... and the certificate it would copy"
 [ -e "$SSL" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
 is "$(th_upper_digest 0) $(th_upper_digest 3)" "$digs0" "--check: nothing changed on $A or $D"
 
-setup first01 c 01
+ev_setup first01 c 01
 is "$rc" 0 "setup c 01: exit 0"
-is "$(failed_any first01)" "" "... no host failed"
-setup first02 c 02
+is "$(ev_failed_any first01)" "" "... no host failed"
+ev_setup first02 c 02
 is "$rc" 0 "setup c 02: exit 0"
-is "$(failed_any first02)" "" "... no host failed"
-[ "$rc" = 0 ] || { tail -30 "$T/raw.first02" | sed 's/^/# /'; }
+is "$(ev_failed_any first02)" "" "... no host failed"
+[ "$rc" = 0 ] || { tail -30 "$T/first02.json" | sed 's/^/# /'; }
 
 # the PKI on the deploy node
 for f in ca admin kube-controller-manager kube-scheduler kube-proxy etcd; do
@@ -172,10 +145,10 @@ done
 
 # ---- the rerun changes nothing and restarts nothing
 inv0="$(inv 0) $(inv 1) $(inv 2)"
-setup again c 01-02
+ev_setup again c 01-02
 is "$rc" 0 "rerun 01-02: exit 0"
 for h in localhost "$A" "$B" "$C" "$D" "$E"; do
-	is "$(changed_of again "$h")" 0 "rerun: changed=0 on $h"
+	is "$(ev_changed again "$h")" 0 "rerun: changed=0 on $h"
 done
 is "$(inv 0) $(inv 1) $(inv 2)" "$inv0" "rerun: etcd not restarted (same InvocationID on every member)"
 
@@ -186,21 +159,21 @@ etcd0=$(sha_of "$SSL/etcd.pem" "$SSL/etcd-key.pem")
 sed -i "0,/^$C\$/s//$C\n$D/" "$CD/hosts"
 is "$(sed -n '/^\[etcd\]/,/^\[/p' "$CD/hosts" | grep -c '^127\.')" 4 "hosts: $D added to [etcd]"
 dig0="$(th_upper_digest 0) $(th_upper_digest 3)"
-setup check c 02 --check
+ev_setup check c 02 --check
 is "$rc" 0 "02 --check with a fourth member: exit 0"
-like "$(titles check localhost changed)" "cert etcd" "--check: reports the etcd certificate it would reissue"
+like "$(ev_titles check localhost changed)" "cert etcd" "--check: reports the etcd certificate it would reissue"
 is "$(sha_of "$SSL/etcd.pem" "$SSL/etcd-key.pem")" "$etcd0" "--check: etcd.pem and its key untouched"
 is "$(th_upper_digest 0) $(th_upper_digest 3)" "$dig0" "--check: nothing changed on $A or $D"
 
-setup add c 02
+ev_setup add c 02
 is "$rc" 0 "02 with a fourth member: exit 0"
-is "$(failed_any add)" "" "... no host failed"
-[ "$rc" = 0 ] || { tail -30 "$T/raw.add" | sed 's/^/# /'; }
-like "$(cat "$T/ev.add")" "warning: 4 etcd members: an even number" "an even number of members warns"
-like "$(awk -F'\t' '$1 == "task" && $4 == "cert etcd" { print $5 }' "$T/ev.add")" "names changed: \+$D" "etcd.pem reissued: its names changed (+$D)"
+is "$(ev_failed_any add)" "" "... no host failed"
+[ "$rc" = 0 ] || { tail -30 "$T/add.json" | sed 's/^/# /'; }
+like "$(cat "$T/check.tasks")" "warning: 4 etcd members: an even number" "an even number of members warns"
+like "$(ev_msg add localhost "cert etcd")" "names changed: \+$D" "etcd.pem reissued: its names changed (+$D)"
 is "$(sans "$SSL/etcd.pem")" "$(printf 'IPAddress:%s\n' 127.0.0.1 "$A" "$B" "$C" "$D" | sort | paste -sd' ' -)" "etcd.pem now holds the fourth member"
 is "$(sha_of "$SSL/ca.pem" "$SSL/admin.pem" "$SSL/kube-proxy.pem" "$CD/kubectl.kubeconfig")" "$pki0" "the CA, other certificates and kubeconfigs unchanged"
-is "$(changed_of add localhost)" 1 "deploy node: only the etcd certificate changed"
+is "$(ev_changed add localhost)" 1 "deploy node: only the etcd certificate changed"
 inv1="$(inv 0) $(inv 1) $(inv 2)"
 n_restarted=0
 for k in 1 2 3; do
@@ -208,10 +181,10 @@ for k in 1 2 3; do
 done
 is "$n_restarted" 3 "the three members were restarted (new certificate)"
 for h in "$A" "$B" "$C"; do
-	is "$(titles add "$h" changed)" "copy /etc/kubernetes/ssl/etcd-key.pem,copy /etc/kubernetes/ssl/etcd.pem,etcd: restart (etcd-$h),etcd: restart pending" \
+	is "$(ev_titles add "$h" changed)" "copy /etc/kubernetes/ssl/etcd-key.pem,copy /etc/kubernetes/ssl/etcd.pem,etcd: restart (etcd-$h),etcd: restart pending" \
 		"$h: only the certificate changed, and etcd restarted for it"
 done
-like "$(titles add "$D" changed)" "etcd: member add etcd-$D" "$D: added with etcdctl member add before it started"
+like "$(ev_titles add "$D" changed)" "etcd: member add etcd-$D" "$D: added with etcdctl member add before it started"
 like "$(hx 3 cat /etc/systemd/system/etcd.service)" "--initial-cluster-state=existing" "$D: joined with --initial-cluster-state=existing"
 # initial_cluster I: host I's --initial-cluster, one member a line, sorted
 initial_cluster() { hx "$1" cat /etc/systemd/system/etcd.service | sed -n 's/.*--initial-cluster=\([^ ]*\).*/\1/p' | tr ',' '\n' | sort; }
@@ -229,28 +202,28 @@ is "$(echo "$starts" | awk '{ print ($2 - $1 > 100000 && $3 - $2 > 100000) ? "ap
 	"the members restarted one after another, not together"
 
 inv2="$(inv 0) $(inv 1) $(inv 2) $(inv 3)"
-setup again4 c 02
+ev_setup again4 c 02
 is "$rc" 0 "rerun with four members: exit 0"
 for h in localhost "$A" "$B" "$C" "$D"; do
-	is "$(changed_of again4 "$h")" 0 "rerun: changed=0 on $h"
+	is "$(ev_changed again4 "$h")" 0 "rerun: changed=0 on $h"
 done
 is "$(inv 0) $(inv 1) $(inv 2) $(inv 3)" "$inv2" "rerun: no member restarted"
 
 # ---- two more members at once: each is added and started in turn
 sed -i "0,/^$D\$/s//$D\n$E\n$F/" "$CD/hosts"
 is "$(sed -n '/^\[etcd\]/,/^\[/p' "$CD/hosts" | grep -c '^127\.')" 6 "hosts: $E and $F added to [etcd]"
-setup add2 c 02
+ev_setup add2 c 02
 is "$rc" 0 "02 with two new members: exit 0"
-is "$(failed_any add2)" "" "... no host failed"
-[ "$rc" = 0 ] || { grep -E 'failed|recap' "$T/raw.add2" | tail -5 | sed 's/^/# /'; }
+is "$(ev_failed_any add2)" "" "... no host failed"
+[ "$rc" = 0 ] || { grep -E 'failed|recap' "$T/add2.json" | tail -5 | sed 's/^/# /'; }
 EP6="$EP4,https://$E:2379,https://$F:2379"
 is "$(ctl --endpoints="$EP6" endpoint health | grep -c 'is healthy')" 6 "6 healthy members"
 is "$(ctl --endpoints="$EP6" member list | grep -c ', started, etcd-')" 6 "member list: 6 started"
 is "$(initial_cluster 4)" "$(members_of "$A" "$B" "$C" "$D" "$E")" "$E: joined the cluster of five (itself included)"
 is "$(initial_cluster 5)" "$(members_of "$A" "$B" "$C" "$D" "$E" "$F")" "$F: joined the cluster of six, after $E"
-setup again6 c 02
+ev_setup again6 c 02
 for h in localhost "$A" "$B" "$C" "$D" "$E" "$F"; do
-	is "$(changed_of again6 "$h")" 0 "rerun with six: changed=0 on $h"
+	is "$(ev_changed again6 "$h")" 0 "rerun with six: changed=0 on $h"
 done
 
 done_testing

@@ -6,6 +6,7 @@
 # why (a template error with its file:line).
 . "$EZK_SRC/tests/cli/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
+. "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root
 th_private_home
 
@@ -92,35 +93,7 @@ EOF
 }
 role 1
 
-cat >"$T/ev.py" <<'EOF'
-import json, sys
-for l in open(sys.argv[1]):
-    l = l.strip()
-    if not l.startswith("{"):
-        continue
-    e = json.loads(l)
-    if e["event"] == "task":
-        print("task\t%s\t%s\t%s\t%s" % (e["host"], e["status"], e["task"], e["msg"].replace("\n", " ")))
-    elif e["event"] == "recap":
-        for h, v in sorted(e["hosts"].items()):
-            print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
-                h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
-EOF
-
-# setup NAME ARGS...: ezk setup c1 ARGS --json; events parsed into $T/ev.NAME
-setup() {
-	local name=$1
-	shift
-	local t0=$(date +%s%N)
-	run "$EZK" setup c1 "$@" --key "$TH_KEY" --json
-	echo "# setup $name: $((($(date +%s%N) - t0) / 1000000)) ms"
-	printf '%s\n' "$out" >"$T/raw.$name"
-	$PY "$T/ev.py" "$T/raw.$name" >"$T/ev.$name" || echo "# unparsable events: $out"
-}
-recap() { awk -F'\t' -v h="$2" '$1 == "recap" && $2 == h { print $3 }' "$T/ev.$1"; }
-# titles of the tasks with that status on that host, one line, sorted
-titles() { awk -F'\t' -v h="$2" -v s="$3" '$1 == "task" && $2 == h && $3 == s { print $4 }' "$T/ev.$1" | LC_ALL=C sort | paste -sd, -; }
-msg_of() { awk -F'\t' -v h="$2" -v t="$3" '$1 == "task" && $2 == h && $4 == t { print $5 }' "$T/ev.$1"; }
+# ev_setup NAME c1 ARGS..., ev_recap, ev_titles, ev_msg: tests/harness/events.sh
 hx() { th_exec "$@" 2>&1; }
 
 # what is on the hosts before the first run
@@ -132,10 +105,10 @@ for i in 0 1; do
 done
 
 # ---- 1: the first run changes every host
-setup first 01
+ev_setup first c1 01
 is "$rc" 0 "first run: exit 0"
 for h in $A $B; do
-	is "$(recap first $h)" "ok=0 changed=22 failed=0 skipped=0 unreachable=0" "first run: all 22 tasks changed $h"
+	is "$(ev_recap first $h)" "ok=0 changed=22 failed=0 skipped=0 unreachable=0" "first run: all 22 tasks changed $h"
 done
 is "$(hx 0 stat -c '%F %a' $D/d $D/d/touched /etc/ezk-t-existing)" "directory 750
 regular empty file 600
@@ -181,10 +154,10 @@ like "$(hx 0 cat /opt/ezk-t/bundle/.ezk-unarchive-bundle.tar.gz.sha256)" "^$(sha
 ino1=$(hx 0 stat -c '%i %Y' /opt/ezk-t/bundle/bin/tool)
 
 # ---- 2: the same again changes nothing
-setup second 01
+ev_setup second c1 01
 is "$rc" 0 "second run: exit 0"
 for h in $A $B; do
-	is "$(recap second $h)" "ok=22 changed=0 failed=0 skipped=0 unreachable=0" "second run: nothing changed on $h"
+	is "$(ev_recap second $h)" "ok=22 changed=0 failed=0 skipped=0 unreachable=0" "second run: nothing changed on $h"
 done
 is "$(hx 0 stat -c '%i %Y' /opt/ezk-t/bundle/bin/tool)" "$ino1" "unarchive: a second run did not extract again (inode, mtime)"
 
@@ -199,14 +172,14 @@ for i in 0 1; do
 	th_exec $i sh -c "mkdir /srv/ezk-t-junk && chmod 644 /etc/ezk-t-existing && printf 'fetch two\n' >$D/fetchme"
 done
 d0=$(th_upper_digest 0) d1=$(th_upper_digest 1)
-setup check 01 --check
+ev_setup check c1 01 --check
 is "$rc" 0 "--check: exit 0"
 would="absent,attrs,bi main,bi second,command,copy content,copy src,dir,fetch flat,li absent,li replace,link,shell,template,touch,unarchive"
 for h in $A $B; do
-	is "$(titles check $h changed)" "$would" "--check: the would-be changes are reported as changed on $h"
-	is "$(titles check $h ok)" "fetch tree,li after,li create,li via link,v1,v2" "--check: the rest ok on $h"
+	is "$(ev_titles check $h changed)" "$would" "--check: the would-be changes are reported as changed on $h"
+	is "$(ev_titles check $h ok)" "fetch tree,li after,li create,li via link,v1,v2" "--check: the rest ok on $h"
 done
-is "$(msg_of check $A unarchive)" "would extract bundle.tar.gz into /opt/ezk-t/bundle" "--check: unarchive says it would extract"
+is "$(ev_msg check $A unarchive)" "would extract bundle.tar.gz into /opt/ezk-t/bundle" "--check: unarchive says it would extract"
 is "$(th_upper_digest 0)" "$d0" "--check changed nothing on $A"
 is "$(th_upper_digest 1)" "$d1" "--check changed nothing on $B"
 is "$(cat "$T/fetched/flat-$A/fetchme")" "fetch one" "--check: fetch did not touch the local file"
@@ -254,9 +227,9 @@ port: 9090" "fetch: changed files fetched again"
 is "$(hx 1 cat /opt/ezk-t/bundle/bin/tool)" "tool v2" "unarchive: the new tarball extracted"
 ino2=$(hx 1 stat -c '%i %Y' /opt/ezk-t/bundle/bin/tool)
 
-setup again 01
+ev_setup again c1 01
 for h in $A $B; do
-	is "$(recap again $h)" "ok=22 changed=0 failed=0 skipped=0 unreachable=0" "v2 again: nothing changed on $h"
+	is "$(ev_recap again $h)" "ok=22 changed=0 failed=0 skipped=0 unreachable=0" "v2 again: nothing changed on $h"
 done
 is "$(hx 1 stat -c '%i %Y' /opt/ezk-t/bundle/bin/tool)" "$ino2" "unarchive: not extracted again"
 
@@ -278,16 +251,16 @@ blockinfile { title = "bi missing", path = D .. "/missing.conf", block = "x", ig
 fetch { title = "fetch missing", src = D .. "/missing", dest = vars.fetch_dir .. "/m", ignore_errors = true }
 unarchive { title = "unarchive missing", src = "nope.tgz", dest = "/opt/ezk-t/x", ignore_errors = true }
 EOF
-setup bad 02
-is "$(titles bad $A failed)" "bad template,bi missing,fetch missing,file in the way,li bad regexp,li missing,missing file,rm /,unarchive missing" "every bad task failed"
-like "$(msg_of bad $A 'bad template')" "bad\\.j2:3: .*no_such_var.* is undefined" "template error: file:line and what"
-like "$(msg_of bad $A 'rm /')" "refusing to remove /" "file absent refuses /"
-like "$(msg_of bad $A 'missing file')" "does not exist" "file state=file: missing path"
-like "$(msg_of bad $A 'file in the way')" "exists and is not a link \\(force=true" "file link: a file in the way"
-like "$(msg_of bad $A 'li missing')" "missing.conf does not exist \\(create=true" "lineinfile: missing file without create"
-like "$(msg_of bad $A 'li bad regexp')" "bad regular expression" "lineinfile: a bad regexp"
-like "$(msg_of bad $A 'fetch missing')" "remote file does not exist" "fetch: missing remote file"
-like "$(msg_of bad $A 'unarchive missing')" "nope.tgz" "unarchive: missing tarball"
+ev_setup bad c1 02
+is "$(ev_titles bad $A failed)" "bad template,bi missing,fetch missing,file in the way,li bad regexp,li missing,missing file,rm /,unarchive missing" "every bad task failed"
+like "$(ev_msg bad $A 'bad template')" "bad\\.j2:3: .*no_such_var.* is undefined" "template error: file:line and what"
+like "$(ev_msg bad $A 'rm /')" "refusing to remove /" "file absent refuses /"
+like "$(ev_msg bad $A 'missing file')" "does not exist" "file state=file: missing path"
+like "$(ev_msg bad $A 'file in the way')" "exists and is not a link \\(force=true" "file link: a file in the way"
+like "$(ev_msg bad $A 'li missing')" "missing.conf does not exist \\(create=true" "lineinfile: missing file without create"
+like "$(ev_msg bad $A 'li bad regexp')" "bad regular expression" "lineinfile: a bad regexp"
+like "$(ev_msg bad $A 'fetch missing')" "remote file does not exist" "fetch: missing remote file"
+like "$(ev_msg bad $A 'unarchive missing')" "nope.tgz" "unarchive: missing tarball"
 is "$(hx 0 sh -c "test -e $D/bad.conf && echo made || echo none; readlink $D/copy.conf || echo file")" "none
 file" "failed tasks changed nothing"
 

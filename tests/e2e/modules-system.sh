@@ -13,6 +13,7 @@
 # machine has no active swap (/proc/swaps is the kernel's).
 . "$EZK_SRC/tests/cli/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
+. "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root
 th_private_home
 PY=/usr/bin/python3
@@ -170,30 +171,9 @@ service { title = "G mask vendor", name = "ezk-vendor", state = "stopped", maske
 EOF
 export EZK_ROLES=$T/roles:$EZK_SRC/roles
 
-# setup_json NAME ARGS...: `ezk setup c1 ARGS --json`; $T/NAME.tasks holds
-# "host<TAB>task<TAB>status<TAB>msg" per task event and
-# "recap<TAB>host<TAB>ok=.. changed=.. failed=.. skipped=.. unreachable=.."
-setup_json() {
-	local name=$1
-	shift
-	"$EZK" setup c1 "$@" --key "$TH_KEY" --json >"$T/$name.json" 2>"$T/$name.err"
-	rc=$?
-	$PY - "$T/$name.json" >"$T/$name.tasks" <<'PYEOF'
-import json, sys
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e.get("event") == "task":
-        print("\t".join([e["host"], e["task"], e["status"], (e.get("msg") or "").replace("\n", " | ")]))
-    elif e.get("event") == "recap":
-        for h, v in e["hosts"].items():
-            print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
-                h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
-PYEOF
-	tasks=$(cat "$T/$name.tasks")
-}
-# st HOST TITLE: the status of that task in the last setup_json ("" if none)
-st() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $3 }' | tail -n 1; }
-msg() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $4 }' | tail -n 1; }
+# setup_json NAME ARGS...: `ezk setup c1 ARGS --json` (tests/harness/events.sh:
+# $tasks, st HOST TITLE and msg HOST TITLE of the last run)
+setup_json() { ev_setup "$1" c1 "${@:2}"; }
 # both TITLE STATUS WHAT: that status on both hosts
 both() {
 	is "$(st "$A" "$1") $(st "$B" "$1")" "$2 $2" "$3: $1 $2 on both hosts"

@@ -14,6 +14,7 @@
 # swap on the machine the test is skipped.
 . "$EZK_SRC/tests/cli/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
+. "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root
 th_private_home
 export LC_ALL=C
@@ -88,26 +89,8 @@ EOF
 KC=$EZK_HOME/clusters/c/kubectl.kubeconfig
 
 PY=/usr/bin/python3
-setup_json() {
-	local name=$1
-	shift
-	"$EZK" setup c "$@" --key "$TH_KEY" --json >"$T/$name.json" 2>"$T/$name.err"
-	rc=$?
-	$PY - "$T/$name.json" >"$T/$name.tasks" <<'PYEOF'
-import json, sys
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e.get("event") == "task":
-        print("\t".join([e["host"], e["task"], e["status"], (e.get("msg") or "").replace("\n", " | ")]))
-    elif e.get("event") == "recap":
-        for h, v in e["hosts"].items():
-            print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
-                h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
-PYEOF
-	tasks=$(cat "$T/$name.tasks")
-}
-st() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $3 }' | tail -n 1; }
-msg() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $4 }' | tail -n 1; }
+# setup_json NAME ARGS...: `ezk setup c ARGS --json` (tests/harness/events.sh)
+setup_json() { ev_setup "$1" c "${@:2}"; }
 recaps() { printf '%s\n' "$tasks" | awk -F'\t' '$1 == "recap" { print $2, $3 }' | sed 's/ ok=[0-9]* / /; s/ skipped=[0-9]* / /' | sort | tr '\n' ';'; }
 # the recap every host of the run should have: changed=N failed=0 unreachable=0
 want_recaps() {

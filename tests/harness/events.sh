@@ -1,0 +1,52 @@
+# The JSON events of `ezk setup`, for the end-to-end tests. Sourced after
+# tests/cli/lib.sh and tests/harness/lib.sh (it uses $T, $EZK, $TH_KEY).
+#
+#   ev_setup NAME CLUSTER ARGS...  `ezk setup CLUSTER ARGS --key $TH_KEY --json`;
+#       sets rc, out and err; keeps $T/NAME.json (the events), $T/NAME.err, and
+#       $T/NAME.tasks: "HOST<TAB>TASK<TAB>STATUS<TAB>MSG" per task event (a
+#       newline in MSG as " | ") and "recap<TAB>HOST<TAB>ok=N changed=N failed=N
+#       skipped=N unreachable=N" per host; $tasks is that file's text.
+#   ev_recap NAME HOST             the host's recap ("ok=.. changed=.. ...")
+#   ev_changed NAME HOST           its changed count
+#   ev_failed_any NAME             the recap lines with a failed or unreachable host
+#   ev_titles NAME HOST STATUS     its tasks with that status: titles, sorted, comma-separated
+#   ev_msg NAME HOST TITLE         that task's msg (the last task of that title)
+#   st HOST TITLE, msg HOST TITLE  a task's status, msg in the last ev_setup ("" if none)
+
+_EV_PY=$T/.events.py
+cat >"$_EV_PY" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    e = json.loads(line)
+    if e.get("event") == "task":
+        print("\t".join([e["host"], e["task"], e["status"], (e.get("msg") or "").replace("\n", " | ")]))
+    elif e.get("event") == "recap":
+        for h, v in sorted(e["hosts"].items()):
+            print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
+                h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
+EOF
+
+ev_setup() {
+	local name=$1 c=$2 t0
+	shift 2
+	t0=$(date +%s%N)
+	"$EZK" setup "$c" "$@" --key "$TH_KEY" --json >"$T/$name.json" 2>"$T/$name.err"
+	rc=$?
+	echo "# setup $name ($c $*): $((($(date +%s%N) - t0) / 1000000)) ms, exit $rc"
+	out=$(cat "$T/$name.json")
+	err=$(cat "$T/$name.err")
+	/usr/bin/python3 "$_EV_PY" "$T/$name.json" >"$T/$name.tasks" || echo "# $name: unparsable events"
+	tasks=$(cat "$T/$name.tasks")
+}
+ev_recap() { awk -F'\t' -v h="$2" '$1 == "recap" && $2 == h { print $3 }' "$T/$1.tasks"; }
+ev_changed() { ev_recap "$1" "$2" | sed -n 's/.*changed=\([0-9]*\).*/\1/p'; }
+ev_failed_any() { awk -F'\t' '$1 == "recap" && ($3 ~ /failed=[1-9]/ || $3 ~ /unreachable=[1-9]/)' "$T/$1.tasks"; }
+ev_titles() {
+	awk -F'\t' -v h="$2" -v s="$3" '$1 == h && $3 == s { print $2 }' "$T/$1.tasks" | LC_ALL=C sort | paste -sd, -
+}
+ev_msg() { awk -F'\t' -v h="$2" -v t="$3" '$1 == h && $2 == t { print $4 }' "$T/$1.tasks" | tail -n 1; }
+st() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $3 }' | tail -n 1; }
+msg() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $4 }' | tail -n 1; }
