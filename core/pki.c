@@ -165,8 +165,9 @@ static void read_why(char *why, size_t n, const char *path)
 	snprintf(why, n, "%s", msg);
 }
 
-/* 1 read, 0 missing, -1 unreadable (why says so). */
-static int read_cert(const char *path, X509 **out, char *why, size_t n)
+/* A PEM certificate (key false) or private key (key true) from path: 1 read,
+ * 0 missing, -1 unreadable (why says so). A key's bytes are wiped after. */
+static int read_pem(const char *path, bool key, void **out, char *why, size_t n)
 {
 	char *data;
 	size_t len;
@@ -179,38 +180,34 @@ static int read_cert(const char *path, X509 **out, char *why, size_t n)
 		return -1;
 	}
 	BIO *bio = BIO_new_mem_buf(data, (int)(len > INT_MAX ? INT_MAX : len));
-	*out = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+	if (bio)
+		*out = key ? (void *)PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)
+			   : (void *)PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
+	if (key)
+		OPENSSL_cleanse(data, len);
 	free(data);
 	if (!*out) {
-		ssl_why(why, n, "not a PEM certificate");
+		ssl_why(why, n, key ? "not a PEM private key" : "not a PEM certificate");
 		return -1;
 	}
 	return 1;
 }
 
+static int read_cert(const char *path, X509 **out, char *why, size_t n)
+{
+	void *p;
+	int rc = read_pem(path, false, &p, why, n);
+	*out = p;
+	return rc;
+}
+
 static int read_key(const char *path, EVP_PKEY **out, char *why, size_t n)
 {
-	char *data;
-	size_t len;
-	*out = NULL;
-	struct stat st;
-	if (stat(path, &st) < 0 && errno == ENOENT)
-		return 0;
-	if (file_read(path, &data, &len) < 0) {
-		read_why(why, n, path);
-		return -1;
-	}
-	BIO *bio = BIO_new_mem_buf(data, (int)(len > INT_MAX ? INT_MAX : len));
-	*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
-	BIO_free(bio);
-	OPENSSL_cleanse(data, len);
-	free(data);
-	if (!*out) {
-		ssl_why(why, n, "not a PEM private key");
-		return -1;
-	}
-	return 1;
+	void *p;
+	int rc = read_pem(path, true, &p, why, n);
+	*out = p;
+	return rc;
 }
 
 static int key_algo(const EVP_PKEY *k)
