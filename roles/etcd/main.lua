@@ -1,8 +1,9 @@
 -- etcd (step 02) on every member: binaries, certificates, data directory
 -- and the unit. Nothing is started here: the play is any_errors_fatal, so a
 -- member that fails (or cannot be reached) stops the step before any member
--- starts half-configured; etcd/start.lua then starts new members and
--- restarts changed ones one at a time, and etcd/health.lua waits for all.
+-- starts half-configured; etcd/join.lua then adds and starts members that
+-- join a running cluster, etcd/start.lua starts new members and restarts
+-- changed ones one at a time, and etcd/health.lua waits for all.
 --
 -- A change that needs a restart leaves a marker on the member
 -- (/var/lib/ezk/restart-pending/etcd) until the restart is done: a run that
@@ -14,7 +15,7 @@ local data, wal = vars.ETCD_DATA_DIR, vars.ETCD_WAL_DIR
 local ssl = ezk.cluster_dir .. "/ssl"
 local members = vars.groups.etcd or {}
 
--- shared with etcd/start.lua and etcd/health.lua (same host, same run)
+-- shared with etcd/join, etcd/start and etcd/health (same host, same run)
 ETCD = {
   name = "etcd-" .. ip,
   ip = ip,
@@ -27,7 +28,6 @@ local function endpoints(list)
   for _, m in ipairs(list) do t[#t + 1] = "https://" .. m .. ":2379" end
   return table.concat(t, ",")
 end
-ETCD.endpoints = endpoints
 -- etcdctl with the member's certificates (ETCDCTL_API=3 is 3.4's default)
 ETCD.ctl = "ETCDCTL_API=3 " .. q(bin .. "/etcdctl") .. " --cacert=" .. q(cadir .. "/ca.pem") ..
   " --cert=" .. q(cadir .. "/etcd.pem") .. " --key=" .. q(cadir .. "/etcd-key.pem")
@@ -103,7 +103,6 @@ elseif #others > 0 and not ezk.check then
           (ETCD.listed and " (already a member)" or " (member add before it starts)"))
   end
 end
-ETCD.unit_vars = { etcd_name = ETCD.name, etcd_ip = ip }
 
 if not ETCD.join then
   systemd_unit { name = "etcd.service", template = "etcd.service.j2", notify = "etcd changed",
