@@ -90,6 +90,8 @@ struct engine {
 	size_t nsecrets;
 	struct file_sum *sums; /* sha256 of local files, computed once per run */
 	size_t nsums;
+	struct once_val *onces; /* ezk.once: values computed once per run */
+	size_t nonces;
 	struct {
 		char *task;
 		double ms;
@@ -102,6 +104,20 @@ struct file_sum {
 	long long size, mtime_ns;
 	char sha256[65];
 };
+
+struct once_val {
+	char *key;
+	char *val;
+	size_t len;
+};
+
+/* ezk.once: a copy (malloc'd, NUL-terminated; *len its length) of the value
+ * stored under key this run, or NULL if none yet. engine_once_put stores
+ * one unless another host stored it first, and returns a copy of what is
+ * stored. Both thread-safe. */
+char *engine_once_get(struct engine *e, const char *key, size_t *len);
+char *engine_once_put(struct engine *e, const char *key, const char *val, size_t len,
+		      size_t *out_len);
 
 /* f->path's size and sha256, hashed once per run whatever the number of
  * hosts (thread-safe); -1 with the message set. */

@@ -800,8 +800,52 @@ void engine_close(struct engine *e)
 	for (size_t i = 0; i < e->nsums; i++)
 		free(e->sums[i].path);
 	free(e->sums);
+	for (size_t i = 0; i < e->nonces; i++) {
+		free(e->onces[i].key);
+		free(e->onces[i].val);
+	}
+	free(e->onces);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+/* ---- ezk.once ---- */
+
+/* under e->lock: a copy of key's value, or NULL */
+static char *once_copy(struct engine *e, const char *key, size_t *len)
+{
+	for (size_t i = 0; i < e->nonces; i++)
+		if (!strcmp(e->onces[i].key, key)) {
+			*len = e->onces[i].len;
+			return xstrndup(e->onces[i].val, e->onces[i].len);
+		}
+	return NULL;
+}
+
+char *engine_once_get(struct engine *e, const char *key, size_t *len)
+{
+	pthread_mutex_lock(&e->lock);
+	char *v = once_copy(e, key, len);
+	pthread_mutex_unlock(&e->lock);
+	return v;
+}
+
+char *engine_once_put(struct engine *e, const char *key, const char *val, size_t len,
+		      size_t *out_len)
+{
+	pthread_mutex_lock(&e->lock);
+	char *v = once_copy(e, key, out_len);
+	if (!v) {
+		e->onces = xrealloc(e->onces, (e->nonces + 1) * sizeof *e->onces);
+		struct once_val *o = &e->onces[e->nonces++];
+		o->key = xstrdup(key);
+		o->val = xstrndup(val, len);
+		o->len = len;
+		*out_len = len;
+		v = xstrndup(val, len);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return v;
 }
 
 /* ---- running ---- */
@@ -1122,9 +1166,10 @@ int engine_run(struct engine *e)
 			if (!e->o.json) {
 				if (live(e))
 					live_clear(e);
-				printf("step %s %s: stopped: a host of a play with any_errors_fatal "
-				       "failed or is unreachable; no later play runs\n",
-				       s->id, s->alias ? s->alias : "");
+				printf(
+				    "step %s %s: stopped: a host of a play with any_errors_fatal "
+				    "failed or is unreachable; no later play runs\n",
+				    s->id, s->alias ? s->alias : "");
 			}
 		}
 	}

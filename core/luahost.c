@@ -453,13 +453,47 @@ static int l_tagged(lua_State *L)
 	return 1;
 }
 
-static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},	       {"upload", l_upload},
-				     {"fetch", l_fetch},       {"read_local", l_read_local},
-				     {"sha256", l_sha256},     {"sha256_file", l_sha256_file},
-				     {"template", l_template}, {"var", l_var},
-				     {"log", l_log},	       {"clock", l_clock},
-				     {"_task", l_task},	       {"_tagged", l_tagged},
-				     {"_begin", l_begin},      {NULL, NULL}};
+/* ezk.once(key, fn): the string fn() returns, computed by the first host
+ * that asks this run; every other host gets that same string (work that is
+ * the same for all hosts, done once). */
+static int l_once(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	const char *key = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	size_t len = 0;
+	char *v = engine_once_get(h->e, key, &len);
+	if (!v) {
+		lua_pushvalue(L, 2);
+		lua_call(L, 0, 1);
+		size_t n;
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+		if (!s)
+			return luaL_error(L, "ezk.once('%s'): the function must return a string",
+					  key);
+		v = engine_once_put(h->e, key, s, n, &len);
+		lua_pop(L, 1);
+	}
+	lua_pushlstring(L, v, len);
+	free(v);
+	return 1;
+}
+
+static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
+				     {"upload", l_upload},
+				     {"fetch", l_fetch},
+				     {"read_local", l_read_local},
+				     {"sha256", l_sha256},
+				     {"sha256_file", l_sha256_file},
+				     {"template", l_template},
+				     {"var", l_var},
+				     {"log", l_log},
+				     {"clock", l_clock},
+				     {"_task", l_task},
+				     {"_tagged", l_tagged},
+				     {"_begin", l_begin},
+				     {"once", l_once},
+				     {NULL, NULL}};
 
 lua_State *luahost_new(struct hostrun *h)
 {

@@ -142,8 +142,11 @@ for _, g in ipairs({ "kube_master", "kube_node" }) do
     if not seen[h] then seen[h] = true; list[#list + 1] = h end
   end
 end
-local names = assert(ezk.template(
-  "{% for h in hosts %}{{ h }} {{ hostvars[h].K8S_NODENAME }}\n{% endfor %}", { hosts = list }, "node names"))
+-- (the same for every host: rendered once per run, not once per host)
+local names = ezk.once("prepare: node names", function()
+  return assert(ezk.template(
+    "{% for h in hosts %}{{ h }} {{ hostvars[h].K8S_NODENAME }}\n{% endfor %}", { hosts = list }, "node names"))
+end)
 local function is_ip(s)
   return s:match("^%d+%.%d+%.%d+%.%d+$") ~= nil or (s:find(":", 1, true) ~= nil and s:match("^[%x:%.]+$") ~= nil)
 end

@@ -25,7 +25,7 @@ ansible_user=root
 EOF
 R=$T/roles
 export EZK_ROLES=$R:$EZK_SRC/roles
-mkdir -p "$R/one" "$R/two" "$R/bad" "$R/fatal" "$R/tagged" "$R/serial" "$R/local"
+mkdir -p "$R/one" "$R/two" "$R/bad" "$R/fatal" "$R/tagged" "$R/serial" "$R/local" "$R/once"
 cat >"$R/steps.lua" <<'EOF'
 return {
   { id = "01", alias = "one", plays = { { hosts = "all", roles = { "one" } } } },
@@ -43,6 +43,7 @@ return {
       { hosts = "localhost", roles = { "local" } },
       { hosts = "kube_master", roles = { "one" } },
   } },
+  { id = "08", alias = "once", plays = { { hosts = "all", roles = { "once" } } } },
   { id = "06", alias = "serial", plays = {
       { hosts = "etcd", roles = { "serial" }, serial = 1 },
       { hosts = "etcd", roles = { "one" }, run_once = true },
@@ -81,6 +82,16 @@ EOF
 cat >"$R/local/main.lua" <<EOF
 copy { dest = "$T/deploy-node/made-here", content = "by " .. vars.inventory_hostname .. " for " .. #vars.groups.etcd .. " etcd\n" }
 command { cmd = "test -f $T/deploy-node/made-here && hostname", changed_when = false }
+EOF
+# ezk.once: the first host computes (and counts itself on the deploy node),
+# every host gets the value; a function that returns no string is an error
+cat >"$R/once/main.lua" <<EOF
+local v = ezk.once("demo", function()
+  local f = assert(io.open("$T/once-count", "a")); f:write(vars.inventory_hostname .. "\\n"); f:close()
+  return "computed by " .. vars.inventory_hostname
+end)
+copy { dest = "/etc/ezk-once", content = v .. "\\n" }
+if vars.bad_once then ezk.once("bad", function() return nil end) end
 EOF
 S="$EZK setup c1 --key $TH_KEY"
 # want_each STATUS N: "host STATUS N;" for every host, in the order statuses sorts
@@ -157,6 +168,18 @@ for i in 0 1 2; do th_exec $i sh -c 'echo $(cat /tmp/ezk-serial-start) $(cat /tm
 overlap=$(awk 'NR > 1 && $1 < prev_end { o = 1 } { prev_end = $2 } END { print o + 0 }' "$T/spans")
 is "$overlap" 0 "serial = 1: no two hosts ran the play at once"
 is "$(echo "$out" | grep -c '"role":"one"')" 2 "run_once: the play's two tasks ran on one host only"
+
+# ---- ezk.once: computed by one host, the same value on all
+run $S once --json
+is "$rc" 0 "ezk.once: exit 0"
+is "$(wc -l <"$T/once-count")" 1 "ezk.once: the function ran once for three hosts"
+first=$(cat "$T/once-count")
+for i in 0 1 2; do
+	is "$(th_exec $i cat /etc/ezk-once)" "computed by $first" "ezk.once: ${TH_ADDRS[$i]} got the first host's value"
+done
+run $S once --json -e bad_once=1
+is "$rc" 1 "ezk.once with a function that returns no string: exit 1"
+like "$out" "ezk.once\('bad'\): the function must return a string" "... saying so"
 
 # ---- plays on localhost run on the deploy node itself
 run $S local --json
