@@ -92,6 +92,7 @@ struct engine {
 	size_t nsums;
 	struct once_val *onces; /* ezk.once: values computed once per run */
 	size_t nonces;
+	pthread_mutex_t once_lock; /* held (recursive) while a host computes one */
 	struct {
 		char *task;
 		double ms;

@@ -709,6 +709,11 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->ts = ts;
 	e->o = *o;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutexattr_t ra;
+	pthread_mutexattr_init(&ra);
+	pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&e->once_lock, &ra);
+	pthread_mutexattr_destroy(&ra);
 	e->path = split_list(o->roles_path, ':', &e->npath);
 	e->tags = split_list(o->tags, ',', &e->ntags);
 	e->skip_tags = split_list(o->skip_tags, ',', &e->nskip);
@@ -806,6 +811,7 @@ void engine_close(struct engine *e)
 	}
 	free(e->onces);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->once_lock);
 	free(e);
 }
 

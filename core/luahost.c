@@ -454,26 +454,35 @@ static int l_tagged(lua_State *L)
 }
 
 /* ezk.once(key, fn): the string fn() returns, computed by the first host
- * that asks this run; every other host gets that same string (work that is
- * the same for all hosts, done once). */
+ * that asks this run (the others wait for it); every other host gets that
+ * same string (work that is the same for all hosts, done once). */
 static int l_once(lua_State *L)
 {
 	struct hostrun *h = host_of(L);
 	const char *key = luaL_checkstring(L, 1);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	size_t len = 0;
+	/* one host computes, the others wait for its value (recursive: fn may
+	 * itself call ezk.once); fn runs protected, so an error unlocks */
+	pthread_mutex_lock(&h->e->once_lock);
 	char *v = engine_once_get(h->e, key, &len);
 	if (!v) {
 		lua_pushvalue(L, 2);
-		lua_call(L, 0, 1);
+		if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+			pthread_mutex_unlock(&h->e->once_lock);
+			return lua_error(L);
+		}
 		size_t n;
 		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-		if (!s)
+		if (!s) {
+			pthread_mutex_unlock(&h->e->once_lock);
 			return luaL_error(L, "ezk.once('%s'): the function must return a string",
 					  key);
+		}
 		v = engine_once_put(h->e, key, s, n, &len);
 		lua_pop(L, 1);
 	}
+	pthread_mutex_unlock(&h->e->once_lock);
 	lua_pushlstring(L, v, len);
 	free(v);
 	return 1;
