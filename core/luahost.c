@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cluster.h"
@@ -310,6 +311,32 @@ static int l_read_local(lua_State *L)
 	return 1;
 }
 
+/* ezk.stat_local(path): nil, or {type = "file" | "directory" | "other",
+ * size, mode = "0644"} of a path on the deploy node, links followed: how
+ * roles ask whether a file of the deploy node is there (ezk.read_local
+ * reads it) */
+static int l_stat_local(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, S_ISREG(st.st_mode)	? "file"
+			  : S_ISDIR(st.st_mode) ? "directory"
+						: "other");
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, (lua_Integer)st.st_size);
+	lua_setfield(L, -2, "size");
+	char mode[8];
+	snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
+	lua_pushstring(L, mode);
+	lua_setfield(L, -2, "mode");
+	return 1;
+}
+
 /* ezk.sha256_file(path): hex, or nil and a message (read in chunks) */
 static int l_sha256_file(lua_State *L)
 {
@@ -493,6 +520,7 @@ static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
 				     {"upload", l_upload},
 				     {"fetch", l_fetch},
 				     {"read_local", l_read_local},
+				     {"stat_local", l_stat_local},
 				     {"sha256", l_sha256},
 				     {"sha256_file", l_sha256_file},
 				     {"template", l_template},
@@ -613,11 +641,9 @@ int luahost_run_role(struct hostrun *h, const struct role *r)
 	lua_getglobal(L, "ezk");
 	lua_pushstring(L, r->dir);
 	lua_setfield(L, -2, "role_dir");
-	lua_pop(L, 1);
-	lua_pushstring(L, r->dir);
-	lua_setglobal(L, "role_dir");
 	/* task.lua: forget the last role's handlers */
-	lua_getglobal(L, "ezk_role_begin");
+	lua_getfield(L, -1, "_role_begin");
+	lua_remove(L, -2);
 	if (!lua_isfunction(L, -1))
 		lua_pop(L, 1);
 	else if (call(h, "role begin") < 0)
@@ -630,7 +656,10 @@ int luahost_run_role(struct hostrun *h, const struct role *r)
 	}
 	if (call(h, "role") < 0)
 		return -1;
-	lua_getglobal(L, "ezk_run_handlers");
+	/* task.lua: the notified handlers, then the on_role_end hooks */
+	lua_getglobal(L, "ezk");
+	lua_getfield(L, -1, "_role_end");
+	lua_remove(L, -2);
 	if (lua_isfunction(L, -1))
 		return call(h, "handlers");
 	lua_pop(L, 1);

@@ -15,10 +15,11 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # iproute2 (ss), attr (setfattr), dbus + libpam-systemd (logind sessions as
 # on a real host); the real components the steps install on test hosts:
 # etcd-server + etcd-client (tests/bin-from-debian.sh puts them in
-# $EZK_HOME/bin), chrony
+# $EZK_HOME/bin), chrony; lua5.4: its luac lists the globals roles use
+# (tests/cli/lua-namespace.sh)
 TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
-util-linux procps iproute2 attr etcd-server etcd-client chrony"
+util-linux procps iproute2 attr etcd-server etcd-client chrony lua5.4"
 # make fuzz: clang's libFuzzer runtime
 FUZZ="clang libclang-rt-14-dev"
 

@@ -10,6 +10,7 @@
 -- Variables (defaults.yml): ntp_servers, ntp_pools, local_network,
 -- chrony_bindaddress.
 
+local vars = ezk.vars
 local servers = (vars.groups or {}).chrony or {}
 if #servers == 0 then return end
 
@@ -17,7 +18,7 @@ local me = vars.inventory_hostname
 local role = me == servers[1] and "server" or "client"
 
 -- the distribution's names
-local debian = facts().pkg == "apt-get"
+local debian = ezk.facts().pkg == "apt-get"
 local conf = debian and "/etc/chrony/chrony.conf" or "/etc/chrony.conf"
 local unit = debian and "chrony" or "chronyd"
 
@@ -26,13 +27,13 @@ local allow = vars.local_network or "0.0.0.0/0"
 if type(allow) ~= "table" then allow = { tostring(allow) } end
 
 -- bindaddress only takes an address: a host name means every address
-local bind = trim(vars.chrony_bindaddress or "")
+local bind = ezk.trim(vars.chrony_bindaddress or "")
 local function is_ip(s)
   if s:match("^%d+%.%d+%.%d+%.%d+$") then return true end
   return s:find(":", 1, true) ~= nil and s:match("^[%x:%.]+$") ~= nil
 end
 if bind ~= "" and not is_ip(bind) then
-  debug("chrony: chrony_bindaddress " .. bind .. " is not an address: serving on every address")
+  ezk.debug("chrony: chrony_bindaddress " .. bind .. " is not an address: serving on every address")
   bind = ""
 end
 
@@ -42,6 +43,6 @@ template { src = "chrony.conf.j2", dest = conf, mode = "0644", notify = "restart
 local st = service { name = unit, state = "started", enabled = true }
 -- a chronyd this run started already reads the new config
 local fresh = st.changed and (" " .. (st.msg or "")):match("[ ,]start") ~= nil
-handler("restart chrony", function()
+ezk.handler("restart chrony", function()
   service { name = unit, state = "restarted", when = not fresh }
 end)

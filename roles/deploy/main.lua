@@ -4,7 +4,7 @@
 -- kept while they are good (pki.lua says when they are reissued); a
 -- kubeconfig is rewritten only when what it holds changed.
 
-local ssl = ezk.cluster_dir .. "/ssl"
+local vars = ezk.vars
 local algo = vars.CERT_KEY_ALGO or "rsa"
 local expiry = vars.CERT_EXPIRY
 
@@ -26,7 +26,7 @@ end
 -- pointed at 127.0.0.1 on their hosts when they are installed)
 local masters = vars.groups.kube_master or {}
 if #masters == 0 then
-  debug("deploy: [kube_master] is empty: no kubeconfigs")
+  ezk.debug("deploy: [kube_master] is empty: no kubeconfigs")
   return
 end
 local server = "https://" .. masters[1] .. ":" .. tostring(vars.SECURE_PORT or 6443)

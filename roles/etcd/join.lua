@@ -3,8 +3,9 @@
 -- started, and is healthy before any running member is restarted: the
 -- cluster keeps its quorum through the rolling restart that follows (a new
 -- certificate holds the new member's address).
-local E = ETCD
-if not E then fail("etcd/join runs after the etcd role, in the same run") end
+local q = ezk.q
+local E = ezk.shared.etcd
+if not E then ezk.fail("etcd/join runs after the etcd role, in the same run") end
 if not E.join then return end
 
 if not E.listed then
@@ -27,7 +28,7 @@ end
 -- started has no name)
 local r = ezk.exec(E.ctl .. " --endpoints=" .. E.others .. " --dial-timeout=2s --command-timeout=10s member list -w json",
   { timeout = 30 })
-if r.rc ~= 0 then fail("etcd member list: " .. trim(r.stderr)) end
+if r.rc ~= 0 then ezk.fail("etcd member list: " .. ezk.trim(r.stderr)) end
 local initial = {}
 for urls in r.stdout:gmatch('"peerURLs":%[(.-)%]') do
   local u = urls:match('"(https?://[^"]+)"')
@@ -40,7 +41,7 @@ systemd_unit { name = "etcd.service", template = "etcd.service.j2",
                         etcd_initial_cluster = table.concat(initial, ",") } }
 service { name = "etcd", enabled = true }
 
-local st = trim(ezk.exec("systemctl is-active etcd").stdout)
+local st = ezk.trim(ezk.exec("systemctl is-active etcd").stdout)
 if st ~= "active" and st ~= "activating" then
   command { title = "etcd: start (joins the cluster)", cmd = "systemctl start --no-block etcd" }
 end

@@ -9,6 +9,7 @@
 -- (/var/lib/ezk/restart-pending/etcd) until the restart is done: a run that
 -- fails in between still restarts the member on the next run.
 
+local vars, q = ezk.vars, ezk.q
 local ip = vars.inventory_hostname
 local bin, cadir = vars.bin_dir, vars.ca_dir
 local data, wal = vars.ETCD_DATA_DIR, vars.ETCD_WAL_DIR
@@ -16,13 +17,14 @@ local ssl = ezk.cluster_dir .. "/ssl"
 local members = vars.groups.etcd or {}
 
 -- shared with etcd/join, etcd/start and etcd/health (same host, same run)
-ETCD = {
+local ETCD = {
   name = "etcd-" .. ip,
   ip = ip,
   marker = "/var/lib/ezk/restart-pending/etcd",
   unit = "/etc/systemd/system/etcd.service",
   timeout = tonumber(vars.ETCD_HEALTH_TIMEOUT) or 120,
 }
+ezk.shared.etcd = ETCD
 local function endpoints(list)
   local t = {}
   for _, m in ipairs(list) do t[#t + 1] = "https://" .. m .. ":2379" end
@@ -37,7 +39,7 @@ local others = {}
 for _, m in ipairs(members) do if m ~= ip then others[#others + 1] = m end end
 ETCD.others = endpoints(others)
 
-handler("etcd changed", function()
+ezk.handler("etcd changed", function()
   command { title = "etcd: restart pending", cmd = "mkdir -p /var/lib/ezk/restart-pending && : > " .. q(ETCD.marker) }
   ETCD.pending = true -- under --check the marker is not written
 end)
@@ -45,24 +47,20 @@ end)
 file { path = bin, state = "directory", mode = "0755" }
 for _, b in ipairs({ "etcd", "etcdctl" }) do
   local src = ezk.home .. "/bin/" .. b
-  local f = io.open(src, "rb")
-  if not f then
-    fail(src .. " is missing: put etcd and etcdctl (the version to install) in " .. ezk.home ..
-         "/bin (tests/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
+  if not ezk.stat_local(src) then
+    ezk.fail(src .. " is missing: put etcd and etcdctl (the version to install) in " .. ezk.home ..
+             "/bin (tests/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
   end
-  f:close()
   copy { dest = bin .. "/" .. b, src = src, mode = "0755", notify = "etcd changed" }
 end
 
 file { path = cadir, state = "directory", mode = "0755" }
 for _, f in ipairs({ { "ca.pem", "0644" }, { "etcd.pem", "0644" }, { "etcd-key.pem", "0600" } }) do
   local src = ssl .. "/" .. f[1]
-  local there = io.open(src, "rb")
-  if there then there:close() end
-  if there or not ezk.check then
+  if ezk.stat_local(src) or not ezk.check then
     copy { dest = cadir .. "/" .. f[1], src = src, mode = f[2], notify = "etcd changed" }
   else -- --check on a new cluster: step 01 or etcd/cert would have made it
-    report("copy " .. cadir .. "/" .. f[1], "changed", "would copy " .. src .. " (made by this run)")
+    ezk.report("copy " .. cadir .. "/" .. f[1], "changed", "would copy " .. src .. " (made by this run)")
     ETCD.pending = true
   end
 end
@@ -78,9 +76,9 @@ if wal and wal ~= "" then file { path = wal, state = "directory", mode = "0700" 
 local cluster = {}
 for _, m in ipairs(members) do cluster[#cluster + 1] = "etcd-" .. m .. "=https://" .. m .. ":2380" end
 local state, initial = "new", table.concat(cluster, ",")
-ETCD.fresh = stat(data .. "/member") == nil
+ETCD.fresh = ezk.stat(data .. "/member") == nil
 if not ETCD.fresh then
-  local unit = read_remote(ETCD.unit)
+  local unit = ezk.read_remote(ETCD.unit)
   if unit then
     state = unit:match("%-%-initial%-cluster%-state=(%a+)") or state
     initial = unit:match("%-%-initial%-cluster=(%S+)") or initial
@@ -99,7 +97,7 @@ elseif #others > 0 and not ezk.check then
     ETCD.join = true
     -- (a member added but never started has no name yet: its peer URL says)
     ETCD.listed = r.stdout:find(", https://" .. ip .. ":2380,", 1, true) ~= nil
-    debug("etcd: " .. ETCD.name .. " joins the running cluster" ..
+    ezk.debug("etcd: " .. ETCD.name .. " joins the running cluster" ..
           (ETCD.listed and " (already a member)" or " (member add before it starts)"))
   end
 end

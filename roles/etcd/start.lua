@@ -6,8 +6,9 @@
 --   a running member whose binaries, certificates or unit changed is
 --   restarted and waited for before the next one: the cluster keeps its
 --   quorum all along.
-local E = ETCD
-if not E then fail("etcd/start runs after the etcd role, in the same run") end
+local q = ezk.q
+local E = ezk.shared.etcd
+if not E then ezk.fail("etcd/start runs after the etcd role, in the same run") end
 
 local function healthy_self()
   wait_for { title = "etcd: " .. E.name .. " healthy", timeout = E.timeout, sleep = 1,
@@ -18,8 +19,8 @@ local function clear_marker()
   if not ezk.check then ezk.exec("rm -f " .. q(E.marker)) end
 end
 
-local st = trim(ezk.exec("systemctl is-active etcd").stdout)
-local pending = E.pending or stat(E.marker) ~= nil
+local st = ezk.trim(ezk.exec("systemctl is-active etcd").stdout)
+local pending = E.pending or ezk.stat(E.marker) ~= nil
 if st ~= "active" and st ~= "activating" and st ~= "reloading" then
   -- not waited for here: a member may need its peers for a quorum (a new
   -- cluster, or one that was stopped); etcd/health waits for them all

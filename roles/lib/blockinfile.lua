@@ -23,6 +23,8 @@
 -- mode/owner/group: set on the file, also when the content is right.
 -- The file is read once and written at most once (ezk.upload, atomic).
 
+local text_read, text_write, text_lines, text_join = ezk.text_read, ezk.text_write, ezk.text_lines, ezk.text_join
+
 local function subst(s, mark)
   local i, j = s:find("{mark}", 1, true)
   if not i then return s end
@@ -34,7 +36,7 @@ local function strip_eol(l)
 end
 
 -- The new content (pure; content nil = empty file) and whether it changed.
-function blockinfile_apply(content, a)
+local function blockinfile_apply(content, a)
   local lines, nl = text_lines(content)
   local marker = a.marker or "# {mark} EZK MANAGED BLOCK"
   local m0 = subst(marker, a.marker_begin or "BEGIN")
@@ -59,7 +61,7 @@ function blockinfile_apply(content, a)
     local rx = (after and after ~= "EOF" and after ~= "BOF" and after)
       or (before and before ~= "BOF" and before) or nil
     if rx then
-      local r = re.compile(rx)
+      local r = ezk.regex.compile(rx)
       n0 = nil
       for i, l in ipairs(lines) do
         if r:search(l) then n0 = i end
@@ -83,7 +85,7 @@ function blockinfile_apply(content, a)
   return new, new ~= (content or "")
 end
 
-module("blockinfile", function(a, ctx)
+ezk.module("blockinfile", function(a, ctx)
   local path = a.path or a.dest or a.name
   if not path or path:sub(1, 1) ~= "/" then return { failed = true, msg = "path must be an absolute path" } end
   local state = a.state or "present"

@@ -7,6 +7,8 @@
 -- unless: skip when that command succeeds. Under --check the command does
 -- not run (it reports changed, as Ansible does) unless check_mode = false.
 
+local q, trim = ezk.q, ezk.trim
+
 local function run(a, ctx)
   local cmd = a.cmd or a[1]
   if not cmd then return { failed = true, msg = "cmd is required" } end
@@ -55,5 +57,5 @@ local function run(a, ctx)
     rc = r.rc, stdout = r.stdout, stderr = r.stderr }
 end
 
-module("command", run)
-module("shell", run)
+ezk.module("command", run)
+ezk.module("shell", run)

@@ -5,7 +5,9 @@
 -- Nothing is sent when the host's file already has the same sha256; a
 -- changed file is written beside and renamed, never in place.
 
-module("copy", function(a, ctx)
+local mode_str, role_file, read_remote = ezk.mode_str, ezk.role_file, ezk.read_remote
+
+ezk.module("copy", function(a, ctx)
   if not a.dest then return { failed = true, msg = "dest is required" } end
   local content = a.content
   local src = a.src and role_file(a.src)

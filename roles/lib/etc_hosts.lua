@@ -23,6 +23,8 @@
 -- Round trips: one to read the file, an upload when it differs. Under
 -- --diff: the file's unified diff.
 
+local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
+
 local function entry_line(e)
   local parts
   if type(e) == "string" then
@@ -47,7 +49,7 @@ local function entry_line(e)
   return table.concat(parts, " ")
 end
 
-module("hosts_block", function(a, ctx)
+ezk.module("hosts_block", function(a, ctx)
   local path = a.path or "/etc/hosts"
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then

@@ -12,11 +12,13 @@
 -- fetched file is written beside and renamed (mode 0600).
 -- fail_on_missing = false: a missing src is "ok" instead of a failure.
 
+local q, trim, read_remote = ezk.q, ezk.trim, ezk.read_remote
+
 local function is_text(s)
   return #s <= 256 * 1024 and not s:find("\0", 1, true)
 end
 
-module("fetch", function(a, ctx)
+ezk.module("fetch", function(a, ctx)
   local src, dest = a.src, a.dest
   if type(src) ~= "string" or src:sub(1, 1) ~= "/" then
     return { failed = true, msg = "src must be an absolute path on the host" }

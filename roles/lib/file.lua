@@ -26,6 +26,8 @@
 -- One round trip: a script inspects the path and, unless under --check,
 -- changes it, and reports what it found and what it did.
 
+local q, trim, mode_str = ezk.q, ezk.trim, ezk.mode_str
+
 local SCRIPT = [[
 kind() {
   if [ -L "$p" ]; then echo link; elif [ -d "$p" ]; then echo directory
@@ -142,7 +144,7 @@ local function attr_text(x)
   return table.concat(out, "\n") .. "\n"
 end
 
-module("file", function(a, ctx)
+ezk.module("file", function(a, ctx)
   local path = a.path or a.dest or a.name
   if type(path) ~= "string" or path == "" then return { failed = true, msg = "path is required" } end
   if path:sub(1, 1) ~= "/" then return { failed = true, msg = "path must be absolute: " .. path } end

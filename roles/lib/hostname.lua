@@ -16,7 +16,9 @@
 -- (not under --check) and reports. Under --diff: /etc/hostname's diff and
 -- the live name.
 
-module("hostname", function(a, ctx)
+local trim, text_diff = ezk.trim, ezk.text_diff
+
+ezk.module("hostname", function(a, ctx)
   local n = a.name
   if type(n) ~= "string" or #n > 64 or not n:match("^[%w][%w%-%.]*$") then
     return { failed = true, msg = "name must be letters, digits, '-' and '.' (at most 64), not " .. tostring(n) }

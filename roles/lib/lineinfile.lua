@@ -27,6 +27,8 @@
 -- The file is read once and written at most once (ezk.upload: a temporary
 -- file renamed over it, skipped when the content is the same).
 
+local text_read, text_write, text_lines, text_join = ezk.text_read, ezk.text_write, ezk.text_lines, ezk.text_join
+
 -- ---- re: a small Python-style regular expression engine (search) ----
 -- re.compile(pattern) -> object with :search(s) -> match or nil, or raises
 -- an error "bad regular expression ..."; a match has .s (start), .e (end,
@@ -34,7 +36,8 @@
 -- Lines are searched one at a time: ^ and $ are the start and end of the
 -- string ($ also before a final "\n"), as Python without re.MULTILINE.
 
-re = {}
+local re = {}
+ezk.regex = re
 
 local function set_of(fn)
   local t = {}
@@ -368,29 +371,13 @@ end
 
 -- ---- lineinfile ----
 
--- A text as lines without their "\n", and whether it ended with one (an
--- empty text: no lines, and true).
-function text_lines(content)
-  if content == nil or content == "" then return {}, true end
-  local nl = content:sub(-1) == "\n"
-  local body = nl and content:sub(1, -2) or content
-  local t = {}
-  for l in (body .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = l end
-  return t, nl
-end
-
-function text_join(t, nl)
-  if #t == 0 then return "" end
-  return table.concat(t, "\n") .. (nl and "\n" or "")
-end
-
 local function strip_eol(l)
   return (l:gsub("[\r\n]+$", ""))
 end
 
 -- The new content for state=present; pure (content nil = empty file).
 -- Follows Ansible's lineinfile present() (indices are 0-based as there).
-function lineinfile_present(content, a)
+local function lineinfile_present(content, a)
   local lines, nl = text_lines(content)
   local line = tostring(a.line)
   local rx = a.regexp and re.compile(a.regexp)
@@ -456,7 +443,7 @@ function lineinfile_present(content, a)
   return text_join(lines, nl), changed, msg
 end
 
-function lineinfile_absent(content, a)
+local function lineinfile_absent(content, a)
   local lines, nl = text_lines(content)
   local rx = a.regexp and re.compile(a.regexp)
   local ss, line = a.search_string, a.line and tostring(a.line)
@@ -476,50 +463,7 @@ function lineinfile_absent(content, a)
   return text_join(keep, nl), n > 0, n > 0 and (n .. " line(s) removed") or nil
 end
 
--- The content of a remote text file (nil if missing), its real path
--- (symbolic links resolved: an edit goes to the link's target, as with
--- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
--- trip.
-function text_read(path)
-  local r = ezk.exec("p=" .. q(path) .. "; if [ -L \"$p\" ]; then p=$(readlink -m -- " .. q(path) ..
-    ") || p=" .. q(path) .. "; fi; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
-    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
-    "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
-  local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
-  if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
-  if r.rc ~= 0 or not real then return nil, nil, trim(r.stderr) ~= "" and trim(r.stderr) or ("cannot read " .. path) end
-  local m, u, uid, g, gid = st:match("^(%d+) (%S+) (%d+) (%S+) (%d+)$")
-  return content, real, nil, m and { mode = m, owner = u, uid = uid, group = g, gid = gid }
-end
-
--- Writes new content (or only fixes mode/owner/group) the way every text
--- module does: nothing under check, one upload otherwise (none when the
--- text and the attributes text_read saw are already right). Returns the
--- module's result table.
-function text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_now)
-  local res = { changed = text_changed, msg = msg }
-  if text_changed and ctx.diff then
-    res.diff = { before = old or "", after = new, name = path }
-  end
-  local attrs = a.mode ~= nil or a.owner ~= nil or a.group ~= nil
-  if not text_changed and not attrs then return res end
-  if not text_changed and attrs_now then
-    local want = a.mode ~= nil and mode_str(a.mode)
-    local ok = (not want or string.format("%o", tonumber(want, 8)) == attrs_now.mode)
-      and (a.owner == nil or tostring(a.owner) == attrs_now.owner or tostring(a.owner) == attrs_now.uid)
-      and (a.group == nil or tostring(a.group) == attrs_now.group or tostring(a.group) == attrs_now.gid)
-    if ok then return res end
-  end
-  if text_changed and ctx.check then return res end
-  local changed, err = ezk.upload { dest = path, content = new, mode = mode_str(a.mode),
-    owner = a.owner, group = a.group, mkdir = mkdir, check = ctx.check }
-  if changed == nil then return { failed = true, msg = err } end
-  if changed and not text_changed then res.msg = "mode or owner changed" end
-  res.changed = text_changed or changed
-  return res
-end
-
-module("lineinfile", function(a, ctx)
+ezk.module("lineinfile", function(a, ctx)
   local path = a.path or a.dest or a.name
   if not path or path:sub(1, 1) ~= "/" then return { failed = true, msg = "path must be an absolute path" } end
   local state = a.state or "present"

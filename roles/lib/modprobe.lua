@@ -30,6 +30,8 @@
 -- Round trips: one to inspect (module states and the persisted files); when
 -- something differs, one to load/unload and an upload per file.
 
+local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
+
 local DIR = "/etc/modules-load.d/"
 local END = "\1EZK-END\1\n"
 
@@ -61,7 +63,7 @@ local function without(text, name)
   return #out > 0 and (table.concat(out, "\n") .. "\n") or "", left
 end
 
-module("modprobe", function(a, ctx)
+ezk.module("modprobe", function(a, ctx)
   local names = type(a.name) == "table" and a.name or { a.name }
   if #names == 0 or names[1] == nil then return { failed = true, msg = "name is required" } end
   for _, n in ipairs(names) do
@@ -233,13 +235,6 @@ module("modprobe", function(a, ctx)
     end
   end
   return res
-end)
-
--- a list of names: the task is called after all of them
-local modprobe_task = modprobe
-function modprobe(a)
-  if type(a) == "table" and a.title == nil and type(a.name) == "table" then
-    a.title = "modprobe " .. table.concat(a.name, ",")
-  end
-  return modprobe_task(a)
-end
+end, { title = function(a) -- a list of names: the task is called after all of them
+  if type(a.name) == "table" then return "modprobe " .. table.concat(a.name, ",") end
+end })

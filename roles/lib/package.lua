@@ -29,6 +29,8 @@
 -- file not yet on the host is reported as "would install" (its name is only
 -- known on the host). Under --diff: the packages installed / removed.
 
+local q, trim, lines, role_file, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.role_file, ezk.text_diff
+
 local CACHE = "/var/cache/ezk/packages/"
 
 local function list(v)
@@ -44,7 +46,7 @@ local function tail_msg(s, n)
   return table.concat(out, "\n")
 end
 
-module("package", function(a, ctx)
+ezk.module("package", function(a, ctx)
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then
     return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
@@ -55,7 +57,7 @@ module("package", function(a, ctx)
       return { failed = true, msg = "bad package name: " .. tostring(n) }
     end
   end
-  local pm = facts().pkg
+  local pm = ezk.facts().pkg
   if pm == nil or pm == "" then return { failed = true, msg = "no package manager found (apt-get, dnf or yum)" } end
   local apt = pm == "apt-get"
   local files = list(apt and a.deb or a.rpm)
@@ -181,19 +183,13 @@ module("package", function(a, ctx)
     end
   end
   return res
-end)
-
--- a list of names or package files: the task is called after all of them
-local package_task = package
-function package(a)
-  if type(a) == "table" and a.title == nil and (type(a.name) == "table" or a.name == nil) then
-    local t = {}
-    for _, n in ipairs(type(a.name) == "table" and a.name or {}) do t[#t + 1] = tostring(n) end
-    for _, k in ipairs({ "deb", "rpm" }) do
-      local v = a[k]
-      for _, f in ipairs(type(v) == "table" and v or { v }) do t[#t + 1] = tostring(f):match("([^/]+)$") end
-    end
-    a.title = "package " .. table.concat(t, ",")
+end, { title = function(a) -- a list of names or package files: the task is called after all of them
+  if type(a.name) ~= "table" and a.name ~= nil then return nil end
+  local t = {}
+  for _, n in ipairs(type(a.name) == "table" and a.name or {}) do t[#t + 1] = tostring(n) end
+  for _, k in ipairs({ "deb", "rpm" }) do
+    local v = a[k]
+    for _, f in ipairs(type(v) == "table" and v or { v }) do t[#t + 1] = tostring(f):match("([^/]+)$") end
   end
-  return package_task(a)
-end
+  return "package " .. table.concat(t, ",")
+end })

@@ -31,6 +31,8 @@
 -- --diff shows the cluster, server, user and context, never the embedded
 -- key.
 
+local lines, text_diff = ezk.lines, ezk.text_diff
+
 local function ssl_dir(a)
   return a.dir or (ezk.cluster_dir and (ezk.cluster_dir .. "/ssl"))
 end
@@ -41,7 +43,7 @@ local function on_deploy_node(what)
   end
 end
 
-module("cert", function(a, ctx)
+ezk.module("cert", function(a, ctx)
   local bad = on_deploy_node("cert")
   if bad then return bad end
   local dir = ssl_dir(a)
@@ -66,7 +68,7 @@ local function b64_file(path)
   return ezk.base64(data)
 end
 
-module("kubeconfig", function(a, ctx)
+ezk.module("kubeconfig", function(a, ctx)
   local bad = on_deploy_node("kubeconfig")
   if bad then return bad end
   local dir = ssl_dir(a)
@@ -118,9 +120,7 @@ module("kubeconfig", function(a, ctx)
       end
       return table.concat(t, "\n") .. "\n"
     end
-    local before = io.open(a.dest, "rb")
-    local old = before and before:read("a") or ""
-    if before then before:close() end
+    local old = ezk.read_local(a.dest) or ""
     res.diff = text_diff(summary(old), summary(content) ..
       (summary(old) == summary(content) and "(embedded certificates changed)\n" or ""), a.dest)
   end

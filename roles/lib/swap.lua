@@ -17,6 +17,8 @@
 -- Note: /proc/swaps is the kernel's, not a namespace's: on a container-like
 -- host swapoff acts on the whole machine.
 
+local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
+
 local END = "\1EZK-END\1\n"
 
 local function comment_swaps(text)
@@ -34,7 +36,7 @@ local function comment_swaps(text)
   return table.concat(out, "\n") .. "\n", n
 end
 
-module("swap", function(a, ctx)
+ezk.module("swap", function(a, ctx)
   local state = a.state or "off"
   if state ~= "off" then return { failed = true, msg = "state must be off, not " .. tostring(state) } end
   local fstab = a.fstab or "/etc/fstab"

@@ -48,6 +48,8 @@
 -- Returns changed, and under --diff the file's unified diff plus the live
 -- values as "/proc/sys (live)" lines.
 
+local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
+
 local DEFAULT_FILE = "/etc/sysctl.d/95-k8s-sysctl.conf"
 
 local function norm_value(v)
@@ -108,7 +110,7 @@ local function edit_file(old, want)
   return table.concat(out, "\n") .. "\n"
 end
 
-module("sysctl", function(a, ctx)
+ezk.module("sysctl", function(a, ctx)
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then
     return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
@@ -254,16 +256,10 @@ module("sysctl", function(a, ctx)
     if ok == nil then return { failed = true, msg = err } end
   end
   return res
-end)
-
--- values: the task is called after the parameters
-local sysctl_task = sysctl
-function sysctl(a)
-  if type(a) == "table" and a.title == nil and type(a.values) == "table" then
-    local ks = {}
-    for k in pairs(a.values) do ks[#ks + 1] = tostring(k) end
-    table.sort(ks)
-    a.title = "sysctl " .. table.concat(ks, ",")
-  end
-  return sysctl_task(a)
-end
+end, { title = function(a) -- values: the task is called after the parameters
+  if type(a.values) ~= "table" then return nil end
+  local ks = {}
+  for k in pairs(a.values) do ks[#ks + 1] = tostring(k) end
+  table.sort(ks)
+  return "sysctl " .. table.concat(ks, ",")
+end })

@@ -53,6 +53,8 @@
 -- acts (not under --check) and reports what it did or would do. Under
 -- --diff: the unit's state before and after (ActiveState, enabled).
 
+local q, trim, lines, mode_str, role_file, read_remote, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.read_remote, ezk.text_diff
+
 local reload_pending = false
 
 local SUFFIXES = { service = true, socket = true, timer = true, target = true, mount = true,
@@ -64,7 +66,7 @@ local function unit_name(n)
   return n .. ".service"
 end
 
-module("systemd_unit", function(a, ctx)
+ezk.module("systemd_unit", function(a, ctx)
   if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end
   if a.name:find("/", 1, true) then return { failed = true, msg = "name is a unit file name; use dest for a path" } end
   local name = unit_name(a.name)
@@ -205,14 +207,14 @@ local function flush_reload()
   if not reload_pending or ezk.check then return end
   reload_pending = false
   local r = ezk.exec("systemctl daemon-reload")
-  debug("systemd: daemon-reload after unit changes: rc=" .. r.rc)
-  if r.rc ~= 0 then fail("systemctl daemon-reload failed: " .. trim(r.stderr)) end
+  ezk.debug("systemd: daemon-reload after unit changes: rc=" .. r.rc)
+  if r.rc ~= 0 then ezk.fail("systemctl daemon-reload failed: " .. trim(r.stderr)) end
 end
 
 -- End of each role, after its handlers: a reload still pending.
-on_role_end(flush_reload)
+ezk.on_role_end(flush_reload)
 
-module("service", function(a, ctx)
+ezk.module("service", function(a, ctx)
   if type(a.name) ~= "string" or a.name == "" then return { failed = true, msg = "name is required" } end
   local states = { started = true, stopped = true, restarted = true, reloaded = true }
   if a.state ~= nil and not states[a.state] then

@@ -1,21 +1,35 @@
--- task.lua: what every module call goes through (loaded first), and the
--- helpers modules share. See README.md in this folder.
+-- task.lua: the `ezk` namespace roles and modules share, and what every
+-- module call goes through. Loaded first; see README.md in this folder.
+--
+-- One namespace, as neovim's `vim`: the globals a role or module sees are
+-- the module functions (command, copy, template, ...), `ezk`, and Lua's
+-- standard library untouched. Everything else lives under `ezk`. At the end
+-- of this file _G is sealed: assigning a new global, or reading one that
+-- does not exist, is an error at that line (a value a role keeps for its
+-- later phases goes in ezk.shared; a module is made with ezk.module).
+
+local ezk = ezk
+
+-- ---- handlers and the end of a role ----
 
 local handlers, handler_order, notified = {}, {}, {}
+local role_end_hooks = {}
+local modules = {} -- the names ezk.module defined
 
 -- Called by the engine before each role: handlers belong to their role.
-function ezk_role_begin()
+function ezk._role_begin()
   handlers, handler_order, notified = {}, {}, {}
 end
 
-function handler(name, fn)
+-- ezk.handler(name, fn): a handler of this role; tasks notify it by name.
+function ezk.handler(name, fn)
   if handlers[name] == nil then handler_order[#handler_order + 1] = name end
   handlers[name] = fn
 end
 
 -- Called by the engine after each role: notified handlers, once each, in
--- the order they were defined.
-function ezk_run_handlers()
+-- the order they were defined, then the on_role_end hooks.
+function ezk._role_end()
   for name in pairs(notified) do
     if handlers[name] == nil then error("notify: no handler named '" .. name .. "' in this role", 0) end
   end
@@ -28,26 +42,30 @@ function ezk_run_handlers()
   for _, fn in ipairs(role_end_hooks) do fn() end
 end
 
--- on_role_end(fn): fn runs after every role, after its handlers (for work a
--- module defers to the end, such as systemd's daemon-reload).
-role_end_hooks = {}
-function on_role_end(fn)
+-- ezk.on_role_end(fn): fn runs after every role, after its handlers (for
+-- work a module defers to the end, such as systemd's daemon-reload).
+function ezk.on_role_end(fn)
   role_end_hooks[#role_end_hooks + 1] = fn
 end
+
+-- ezk.shared: a table per host that lives for the whole run, for what a role
+-- hands to its later phases in other plays (ezk.shared.etcd: the etcd role
+-- to etcd/join, etcd/start and etcd/health). Key it by the role's name.
+ezk.shared = {}
 
 -- ---- helpers ----
 
 -- quote for sh
-function q(s)
+function ezk.q(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-function trim(s)
+function ezk.trim(s)
   return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
 -- "0644" from 644 (a number written 0644), "644", "0644" or nil
-function mode_str(m)
+function ezk.mode_str(m)
   if m == nil then return nil end
   -- Lua has no octal literals: mode = 0644 is the number 644, read as octal digits
   if type(m) == "number" then m = string.format("%d", m) end
@@ -60,29 +78,85 @@ end
 -- A role's file on the deploy node: src as given when absolute, else
 -- role_dir/<sub>/src (sub: "files" or "templates"), else role_dir/src; the
 -- first guess when neither exists, so the error names it.
-function role_file(src, sub)
+function ezk.role_file(src, sub)
   if src:sub(1, 1) == "/" then return src end
-  local function exists(p)
-    local f = io.open(p, "rb")
-    if f then f:close() end
-    return f ~= nil
-  end
-  local p = role_dir .. "/" .. (sub or "files") .. "/" .. src
-  if exists(p) then return p end
-  local p2 = role_dir .. "/" .. src
-  if exists(p2) then return p2 end
+  local p = ezk.role_dir .. "/" .. (sub or "files") .. "/" .. src
+  if ezk.stat_local(p) then return p end
+  local p2 = ezk.role_dir .. "/" .. src
+  if ezk.stat_local(p2) then return p2 end
   return p
 end
 
-function lines(s)
+-- the lines of a text, without their "\n"
+function ezk.lines(s)
   local t = {}
   for l in (s or ""):gmatch("([^\n]*)\n?") do t[#t + 1] = l end
   if t[#t] == "" then t[#t] = nil end
   return t
 end
 
+-- A text as lines without their "\n", and whether it ended with one (an
+-- empty text: no lines, and true). ezk.text_join puts them back.
+function ezk.text_lines(content)
+  if content == nil or content == "" then return {}, true end
+  local nl = content:sub(-1) == "\n"
+  local body = nl and content:sub(1, -2) or content
+  local t = {}
+  for l in (body .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t, nl
+end
+
+function ezk.text_join(t, nl)
+  if #t == 0 then return "" end
+  return table.concat(t, "\n") .. (nl and "\n" or "")
+end
+
+-- The content of a remote text file (nil if missing), its real path
+-- (symbolic links resolved: an edit goes to the link's target, as with
+-- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
+-- trip.
+function ezk.text_read(path)
+  local r = ezk.exec("p=" .. ezk.q(path) .. "; if [ -L \"$p\" ]; then p=$(readlink -m -- " .. ezk.q(path) ..
+    ") || p=" .. ezk.q(path) .. "; fi; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
+    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
+    "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
+  local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
+  if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
+  if r.rc ~= 0 or not real then return nil, nil, ezk.trim(r.stderr) ~= "" and ezk.trim(r.stderr) or ("cannot read " .. path) end
+  local m, u, uid, g, gid = st:match("^(%d+) (%S+) (%d+) (%S+) (%d+)$")
+  return content, real, nil, m and { mode = m, owner = u, uid = uid, group = g, gid = gid }
+end
+
+-- Writes new content (or only fixes mode/owner/group) the way every text
+-- module does: nothing under check, one upload otherwise (none when the
+-- text and the attributes text_read saw are already right). Returns the
+-- module's result table.
+function ezk.text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_now)
+  local res = { changed = text_changed, msg = msg }
+  if text_changed and ctx.diff then
+    res.diff = { before = old or "", after = new, name = path }
+  end
+  local attrs = a.mode ~= nil or a.owner ~= nil or a.group ~= nil
+  if not text_changed and not attrs then return res end
+  if not text_changed and attrs_now then
+    local want = a.mode ~= nil and ezk.mode_str(a.mode)
+    local ok = (not want or string.format("%o", tonumber(want, 8)) == attrs_now.mode)
+      and (a.owner == nil or tostring(a.owner) == attrs_now.owner or tostring(a.owner) == attrs_now.uid)
+      and (a.group == nil or tostring(a.group) == attrs_now.group or tostring(a.group) == attrs_now.gid)
+    if ok then return res end
+  end
+  if text_changed and ctx.check then return res end
+  local changed, err = ezk.upload { dest = path, content = new, mode = ezk.mode_str(a.mode),
+    owner = a.owner, group = a.group, mkdir = mkdir, check = ctx.check }
+  if changed == nil then return { failed = true, msg = err } end
+  if changed and not text_changed then res.msg = "mode or owner changed" end
+  res.changed = text_changed or changed
+  return res
+end
+
 -- the content of a remote file, or nil if it does not exist
-function read_remote(path, become)
+function ezk.read_remote(path, become)
+  local q = ezk.q
   local r = ezk.exec("[ -f " .. q(path) .. " ] || exit 3; cat " .. q(path), { become = become })
   if r.rc == 3 then return nil end
   if r.rc ~= 0 then error("cannot read " .. path .. ": " .. r.stderr, 2) end
@@ -90,7 +164,8 @@ function read_remote(path, become)
 end
 
 -- nil, or {type=file|directory|link|other, mode="0644", owner, group, size, target}
-function stat(path)
+function ezk.stat(path)
+  local q = ezk.q
   local r = ezk.exec("stat -c '%F|%a|%U|%G|%s' -- " .. q(path) ..
     " 2>/dev/null && { [ -L " .. q(path) .. " ] && readlink -- " .. q(path) .. " || true; }")
   if r.rc ~= 0 then return nil end
@@ -99,12 +174,12 @@ function stat(path)
   local t = f == "directory" and "directory" or f == "symbolic link" and "link"
     or f:match("regular") and "file" or "other"
   local target = r.stdout:match("\n([^\n]*)\n?$")
-  return { type = t, mode = mode_str(m), owner = u, group = g, size = tonumber(sz),
+  return { type = t, mode = ezk.mode_str(m), owner = u, group = g, size = tonumber(sz),
     target = t == "link" and target or nil }
 end
 
 local facts_cache
-function facts()
+function ezk.facts()
   if facts_cache then return facts_cache end
   local r = ezk.exec([[
 . /etc/os-release 2>/dev/null
@@ -129,36 +204,38 @@ for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo "pkg=$m"; b
   return f
 end
 
-vars = setmetatable({}, {
+-- the host's variables, read-only, resolved on use
+ezk.vars = setmetatable({}, {
   __index = function(_, k) return ezk.var(k) end,
-  __newindex = function() error("vars are read-only", 2) end,
+  __newindex = function() error("ezk.vars is read-only", 2) end,
 })
 
-local FAILED = {}
-
-function fail(msg)
+-- ezk.fail(msg): fail this host now
+function ezk.fail(msg)
   ezk._task("fail", "fail", "failed", msg, nil, 0)
   error({ ezk_failed = true, msg = msg }, 0)
 end
 
-function debug(msg)
+-- ezk.debug(msg): a line in the run's log (and on the terminal with -v)
+function ezk.debug(msg)
   ezk.log(tostring(msg))
 end
 
--- report(title, status, msg): a task line of a role's own ("changed" under
--- --check for what a later task of the same run would do, as "would copy")
-function report(title, status, msg)
+-- ezk.report(title, status, msg): a task line of a role's own ("changed"
+-- under --check for what a later task of the same run would do, as "would
+-- copy")
+function ezk.report(title, status, msg)
   ezk._task(title, "report", status, msg, nil, 0)
 end
 
--- warn(msg): a task line "warning: msg" (ok, shown even on a terminal)
-function warn(msg)
+-- ezk.warn(msg): a task line "warning: msg" (ok, shown even on a terminal)
+function ezk.warn(msg)
   ezk._task("warning", "warn", "ok", "warning: " .. tostring(msg), nil, 0)
 end
 
 -- A line diff of two texts (before, after), unified-style, small inputs.
-function text_diff(a, b, name)
-  local x, y = lines(a or ""), lines(b or "")
+function ezk.text_diff(a, b, name)
+  local x, y = ezk.lines(a or ""), ezk.lines(b or "")
   local n, m = #x, #y
   if n * m > 4000000 then
     return string.format("--- %s (before)\n+++ %s (after)\n(%d lines -> %d lines)\n", name, name, n, m)
@@ -215,7 +292,7 @@ end
 local function diff_text(d, title)
   if d == nil then return nil end
   if type(d) == "string" then return d end
-  return text_diff(d.before, d.after, d.name or title)
+  return ezk.text_diff(d.before, d.after, d.name or title)
 end
 
 local function default_title(name, a)
@@ -228,11 +305,23 @@ local function default_title(name, a)
   return name .. (main ~= "" and (" " .. tostring(main)) or "")
 end
 
--- module(name, fn): defines the global function `name`; each call is a task.
-function module(name, fn)
-  _G[name] = function(a)
+-- ezk.module(name, fn, opts): defines the global function `name`; each call
+-- is a task. fn(a, ctx) does the work (README.md: writing a module);
+-- opts.title(a), when given, makes the task's title when the call has none.
+function ezk.module(name, fn, opts)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error("ezk.module: bad module name " .. tostring(name), 2)
+  end
+  -- (package: the module takes the name of Lua's package table; require
+  -- holds that table itself and keeps working)
+  if name == "ezk" or (rawget(_G, name) ~= nil and not modules[name] and name ~= "package") then
+    error("ezk.module: " .. name .. " would replace a global of Lua's or ezk's", 2)
+  end
+  local title_of = opts and opts.title
+  modules[name] = true
+  rawset(_G, name, function(a)
     a = a or {}
-    local title = a.title or default_title(name, a)
+    local title = a.title or (title_of and title_of(a)) or default_title(name, a)
     if a.tags and not ezk._tagged(a.tags) then return { skipped = true } end
     if a.tags == nil and not ezk._tagged({}) then return { skipped = true } end
     if a.when == false then
@@ -255,5 +344,38 @@ function module(name, fn)
       error({ ezk_failed = true, msg = title .. ": " .. (res.msg or "failed") }, 0)
     end
     return res
-  end
+  end)
 end
+
+-- ezk.modules(): the names of the modules defined, sorted
+function ezk.modules()
+  local t = {}
+  for n in pairs(modules) do t[#t + 1] = n end
+  table.sort(t)
+  return t
+end
+
+-- ---- the sealed global table ----
+
+-- the old global names (before the ezk namespace), for a message that says
+-- where they went
+local MOVED = { vars = "ezk.vars", facts = "ezk.facts()", handler = "ezk.handler", fail = "ezk.fail",
+  report = "ezk.report", warn = "ezk.warn", q = "ezk.q", trim = "ezk.trim", lines = "ezk.lines",
+  mode_str = "ezk.mode_str", role_file = "ezk.role_file", read_remote = "ezk.read_remote",
+  stat = "ezk.stat", text_diff = "ezk.text_diff", module = "ezk.module", role_dir = "ezk.role_dir",
+  on_role_end = "ezk.on_role_end", re = "ezk.regex", text_read = "ezk.text_read",
+  text_write = "ezk.text_write", ETCD = "ezk.shared.etcd" }
+
+local function moved(k)
+  return MOVED[k] and (" (it is " .. MOVED[k] .. " now)") or ""
+end
+
+setmetatable(_G, {
+  __newindex = function(_, k, _)
+    error("assignment to the global '" .. tostring(k) .. "': keep it local (a value for a later " ..
+      "phase of the role goes in ezk.shared; a module is made with ezk.module)" .. moved(k), 2)
+  end,
+  __index = function(_, k)
+    error("no global '" .. tostring(k) .. "'" .. moved(k), 2)
+  end,
+})

@@ -14,19 +14,21 @@
 -- create dest's directory.
 -- backup, validate and force=false are not supported (the task fails).
 
+local mode_str, read_remote = ezk.mode_str, ezk.read_remote
+
 -- the source's path and text (nil and a message if missing)
 local function load(src)
   if src:sub(1, 1) == "/" then return src, ezk.read_local(src) end
-  local p = role_dir .. "/templates/" .. src
+  local p = ezk.role_dir .. "/templates/" .. src
   local text, err = ezk.read_local(p)
   if text then return p, text end
-  local p2 = role_dir .. "/" .. src
+  local p2 = ezk.role_dir .. "/" .. src
   local text2 = ezk.read_local(p2)
   if text2 then return p2, text2 end
   return p, nil, err
 end
 
-module("template", function(a, ctx)
+ezk.module("template", function(a, ctx)
   if not a.src then return { failed = true, msg = "src is required" } end
   if not a.dest then return { failed = true, msg = "dest is required" } end
   if a.backup or a.validate or a.force == false then

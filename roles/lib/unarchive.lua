@@ -16,12 +16,14 @@
 -- from a failed extraction), extracted with tar -xf, the marker written and
 -- the uploaded tarball removed.
 
+local q, trim, mode_str, role_file = ezk.q, ezk.trim, ezk.mode_str, ezk.role_file
+
 -- sha256 of a local file, read in chunks by ezk (not held in memory)
 local function file_sha256(path)
   return ezk.sha256_file(path)
 end
 
-module("unarchive", function(a, ctx)
+ezk.module("unarchive", function(a, ctx)
   if not a.src then return { failed = true, msg = "src is required" } end
   if type(a.dest) ~= "string" or a.dest:sub(1, 1) ~= "/" then
     return { failed = true, msg = "dest must be an absolute directory on the host" }

@@ -26,6 +26,8 @@
 -- one to act when something differs. Under --check nothing is run but the
 -- inspection; under --diff the account's fields before and after.
 
+local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
+
 local function valid(n)
   return type(n) == "string" and n:match("^[%a_][%w_%.%-]*%$?$") ~= nil and #n <= 32
 end
@@ -56,7 +58,7 @@ end
 
 local ORDER = { "uid", "group", "groups", "home", "shell", "comment" }
 
-module("user", function(a, ctx)
+ezk.module("user", function(a, ctx)
   if not valid(a.name) then return { failed = true, msg = "bad or missing user name: " .. tostring(a.name) } end
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then
@@ -139,7 +141,7 @@ module("user", function(a, ctx)
   return res
 end)
 
-module("group", function(a, ctx)
+ezk.module("group", function(a, ctx)
   if not valid(a.name) then return { failed = true, msg = "bad or missing group name: " .. tostring(a.name) } end
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then

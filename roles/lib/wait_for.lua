@@ -25,6 +25,8 @@
 -- it checks once: ok when already so, else skipped with a note (the change
 -- it waits for would not have been made).
 
+local trim = ezk.trim
+
 local PROBES = [=[
 probe_port() {
   if command -v bash >/dev/null 2>&1; then
@@ -61,7 +63,7 @@ while :; do
 done
 ]=]
 
-module("wait_for", function(a, ctx)
+ezk.module("wait_for", function(a, ctx)
   local kinds = {}
   for _, k in ipairs({ "port", "url", "cmd", "path" }) do if a[k] ~= nil then kinds[#kinds + 1] = k end end
   if #kinds ~= 1 then return { failed = true, msg = "give one of port, url, cmd or path" } end

@@ -26,6 +26,7 @@ local function member(list, x)
   return false
 end
 
+local vars = ezk.vars
 local bin_dir = vars.bin_dir
 local ca_dir = vars.ca_dir
 local groups = vars.groups
@@ -106,7 +107,7 @@ copy { dest = "/etc/systemd/journald.conf.d/95-k8s-journald.conf", mode = "0644"
   "# at most 2G of disk, files of 200M, kept two weeks\n" ..
   "SystemMaxUse=2G\nSystemMaxFileSize=200M\nMaxRetentionSec=2week\n" ..
   "# no copies to syslog or to the terminals\nForwardToSyslog=no\nForwardToWall=no\n" }
-handler("restart journald", function()
+ezk.handler("restart journald", function()
   service { name = "systemd-journald", state = "restarted" }
 end)
 
@@ -120,12 +121,10 @@ lineinfile { path = "/root/.bashrc", create = true, regexp = "^export PATH=.*# g
 -- ---- the admin kubeconfig (made by the deploy role) on masters and nodes
 local kc = (ezk.cluster_dir or vars.cluster_dir or "") .. "/kubectl.kubeconfig"
 if member(my_groups, "kube_master") or member(my_groups, "kube_node") then
-  local f = io.open(kc, "rb")
-  if f then
-    f:close()
+  if ezk.stat_local(kc) then
     copy { title = "copy /root/.kube/config", src = kc, dest = "/root/.kube/config", mode = "0600" }
   else
-    debug("prepare: no " .. kc .. " on the deploy node: /root/.kube/config not written")
+    ezk.debug("prepare: no " .. kc .. " on the deploy node: /root/.kube/config not written")
   end
 end
 
@@ -152,7 +151,7 @@ local function is_ip(s)
 end
 local entries, uniq = {}, {}
 for ip, name in names:gmatch("(%S+) ([^\n]*)\n") do
-  name = trim(name)
+  name = ezk.trim(name)
   local l = ip .. " " .. name
   -- (a host known by a name, not an address, has no line to add)
   if is_ip(ip) and name ~= "" and name ~= ip and not uniq[l] then

@@ -51,12 +51,12 @@ return {
 }
 EOF
 cat >"$R/one/main.lua" <<'EOF'
-copy { dest = "/etc/ezk-one/conf", content = "node=" .. vars.inventory_hostname .. "\n" }
+copy { dest = "/etc/ezk-one/conf", content = "node=" .. ezk.vars.inventory_hostname .. "\n" }
 command { cmd = "echo ran >> /etc/ezk-one/count", creates = "/etc/ezk-one/count" }
 EOF
 cat >"$R/two/main.lua" <<'EOF'
 -- fails on one host (the one named by -e fail_on=...), fine on the others
-if vars.fail_on == vars.inventory_hostname then
+if ezk.vars.fail_on == ezk.vars.inventory_hostname then
   command { cmd = "echo broken >&2; exit 4" }
 end
 copy { dest = "/etc/ezk-two", content = "two\n" }
@@ -67,7 +67,7 @@ local t = nil
 local n = t.field -- line 3: a Lua error
 EOF
 cat >"$R/fatal/main.lua" <<'EOF'
-if vars.inventory_hostname == vars.groups.etcd[2] then fail("this host is broken") end
+if ezk.vars.inventory_hostname == ezk.vars.groups.etcd[2] then ezk.fail("this host is broken") end
 command { cmd = "sleep 0.3", changed_when = false }
 EOF
 cat >"$R/tagged/main.lua" <<'EOF'
@@ -80,18 +80,18 @@ cat >"$R/serial/main.lua" <<'EOF'
 command { cmd = "date +%s%N > /tmp/ezk-serial-start; sleep 0.3; date +%s%N > /tmp/ezk-serial-end" }
 EOF
 cat >"$R/local/main.lua" <<EOF
-copy { dest = "$T/deploy-node/made-here", content = "by " .. vars.inventory_hostname .. " for " .. #vars.groups.etcd .. " etcd\n" }
+copy { dest = "$T/deploy-node/made-here", content = "by " .. ezk.vars.inventory_hostname .. " for " .. #ezk.vars.groups.etcd .. " etcd\n" }
 command { cmd = "test -f $T/deploy-node/made-here && hostname", changed_when = false }
 EOF
 # ezk.once: the first host computes (and counts itself on the deploy node),
 # every host gets the value; a function that returns no string is an error
 cat >"$R/once/main.lua" <<EOF
 local v = ezk.once("demo", function()
-  local f = assert(io.open("$T/once-count", "a")); f:write(vars.inventory_hostname .. "\\n"); f:close()
-  return "computed by " .. vars.inventory_hostname
+  local f = assert(io.open("$T/once-count", "a")); f:write(ezk.vars.inventory_hostname .. "\\n"); f:close()
+  return "computed by " .. ezk.vars.inventory_hostname
 end)
 copy { dest = "/etc/ezk-once", content = v .. "\\n" }
-if vars.bad_once then ezk.once("bad", function() return nil end) end
+if ezk.vars.bad_once then ezk.once("bad", function() return nil end) end
 EOF
 S="$EZK setup c1 --key $TH_KEY"
 # want_each STATUS N: "host STATUS N;" for every host, in the order statuses sorts
@@ -208,7 +208,7 @@ sed -i '/^# an edit$/d' "$HOSTS"
 # ---- secrets: -v shows commands, never passwords; the history stores none
 mkdir -p "$R/leak"
 cat >"$R/leak/main.lua" <<'EOF'
-command { cmd = "echo the password is " .. vars.ansible_ssh_pass .. " >/dev/null", changed_when = false }
+command { cmd = "echo the password is " .. ezk.vars.ansible_ssh_pass .. " >/dev/null", changed_when = false }
 EOF
 sed -i 's/^ansible_user=root$/ansible_user=root\nansible_ssh_pass="Sup3r-Secret-77"/' "$HOSTS"
 sed -i 's/^}$/  { id = "08", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"

@@ -82,12 +82,12 @@ lineinfile { title = "li absent", path = D .. "/li.conf", regexp = v == 1 and "^
 lineinfile { title = "li via link", path = D .. "/li-link.conf", regexp = "^z=", line = "z=2" }
 lineinfile { title = "li create", path = D .. "/new/li-new.conf", line = "k=v", create = true, mode = "0640" }
 blockinfile { title = "bi main", path = D .. "/bi.conf", create = true,
-  block = "host " .. vars.inventory_hostname .. "\nport " .. v }
+  block = "host " .. ezk.vars.inventory_hostname .. "\nport " .. v }
 blockinfile { title = "bi second", path = D .. "/bi.conf", marker = "## {mark} second", block = "second",
   insertbefore = "BOF", state = v == 1 and "present" or "absent" }
 template { title = "template", src = "t.conf.j2", dest = D .. "/t.conf", mode = "0644", vars = { extra = "x" .. v } }
-fetch { title = "fetch tree", src = D .. "/t.conf", dest = vars.fetch_dir .. "/tree", flat = false }
-fetch { title = "fetch flat", src = D .. "/fetchme", dest = vars.fetch_dir .. "/flat-" .. vars.inventory_hostname .. "/" }
+fetch { title = "fetch tree", src = D .. "/t.conf", dest = ezk.vars.fetch_dir .. "/tree", flat = false }
+fetch { title = "fetch flat", src = D .. "/fetchme", dest = ezk.vars.fetch_dir .. "/flat-" .. ezk.vars.inventory_hostname .. "/" }
 unarchive { title = "unarchive", src = "bundle.tar.gz", dest = "/opt/ezk-t/bundle", extra_opts = { "--strip-components=1" } }
 EOF
 }
@@ -248,7 +248,7 @@ file { title = "file in the way", path = D .. "/copy.conf", state = "link", src 
 lineinfile { title = "li missing", path = D .. "/missing.conf", line = "x", ignore_errors = true }
 lineinfile { title = "li bad regexp", path = D .. "/li.conf", regexp = "(", line = "x", ignore_errors = true }
 blockinfile { title = "bi missing", path = D .. "/missing.conf", block = "x", ignore_errors = true }
-fetch { title = "fetch missing", src = D .. "/missing", dest = vars.fetch_dir .. "/m", ignore_errors = true }
+fetch { title = "fetch missing", src = D .. "/missing", dest = ezk.vars.fetch_dir .. "/m", ignore_errors = true }
 unarchive { title = "unarchive missing", src = "nope.tgz", dest = "/opt/ezk-t/x", ignore_errors = true }
 EOF
 ev_setup bad c1 02

@@ -86,17 +86,17 @@ Description=ezk test http server on {{ inventory_hostname }}
 ExecStart=/usr/bin/python3 -m http.server --bind {{ inventory_hostname }} {{ http_port }} --directory /usr/share/ezk-http
 EOF
 cat >"$T/roles/t/main.lua" <<'EOF'
-local me = vars.inventory_hostname
-local P2 = tostring(vars.PHASE) == "2"
+local me = ezk.vars.inventory_hostname
+local P2 = tostring(ezk.vars.PHASE) == "2"
 local tag = me:gsub("%.", "-")
 
 sysctl { title = "T sysctl live", name = "kernel.msgmax", value = P2 and 32768 or 16384 }
 sysctl { title = "T sysctl file only", name = "net.ipv4.ip_forward", value = 1, apply = false }
-sysctl { title = "T sysctl values", values = { ["kernel.msgmnb"] = vars.MSGMNB, ["kernel.shmmax"] = "68719476736" } }
+sysctl { title = "T sysctl values", values = { ["kernel.msgmnb"] = ezk.vars.MSGMNB, ["kernel.shmmax"] = "68719476736" } }
 modprobe { title = "T modprobe own file", name = "ezk_test_mod", optional = true }
 modprobe { title = "T modprobe shared file", optional = true, persist = "10-k8s-modules.conf",
   name = P2 and { "ezk_mod_a", "ezk_mod_b", "ezk_mod_c" } or { "ezk_mod_a", "ezk_mod_b" } }
-swap { title = "T swap", when = tostring(vars.SWAP_OK) == "1" }
+swap { title = "T swap", when = tostring(ezk.vars.SWAP_OK) == "1" }
 hostname { title = "T hostname", name = (P2 and "p2-" or "node-") .. tag }
 local entries = { { "10.9.0.1", "ezk-m1", "ezk-m1.cluster" }, "10.9.0.2   ezk-n1", { ip = "10.9.0.3", names = { "ezk-n2" } } }
 if P2 then entries[#entries + 1] = "10.9.0.4 ezk-n3" end
@@ -107,38 +107,38 @@ user { title = "T user", name = "ezku", uid = 2345, group = "ezkg", groups = { "
 systemd_unit { title = "T unit", name = "ezk-demo", notify = "restart demo", content =
   "[Unit]\nDescription=ezk demo" .. (P2 and " v2" or "") .. "\n[Service]\nExecStart=/bin/sleep infinity\n" ..
   "[Install]\nWantedBy=multi-user.target\n" }
-copy { title = "T demo conf", dest = "/etc/ezk-demo.conf", content = "v=" .. tostring(vars.DEMO_CONF or "a") .. "\n",
+copy { title = "T demo conf", dest = "/etc/ezk-demo.conf", content = "v=" .. tostring(ezk.vars.DEMO_CONF or "a") .. "\n",
   notify = "restart demo" }
 service { title = "T demo service", name = "ezk-demo", state = "started", enabled = true }
 systemd_unit { title = "T http unit", name = "ezk-http.service", template = "ezk-http.service.j2" }
 command { title = "T http dir", cmd = "mkdir -p /usr/share/ezk-http", creates = "/usr/share/ezk-http" }
 service { title = "T http service", name = "ezk-http", state = "started" }
-wait_for { title = "T wait port", port = vars.http_port, host = me, timeout = 20 }
-wait_for { title = "T wait url", url = "http://" .. me .. ":" .. tostring(vars.http_port) .. "/", timeout = 20 }
+wait_for { title = "T wait port", port = ezk.vars.http_port, host = me, timeout = 20 }
+wait_for { title = "T wait url", url = "http://" .. me .. ":" .. tostring(ezk.vars.http_port) .. "/", timeout = 20 }
 wait_for { title = "T wait cmd", cmd = "systemctl is-active ezk-demo", timeout = 20 }
 package { title = "T pkg installed", name = "coreutils" }
-package { title = "T pkg deb", deb = vars.DEB }
+package { title = "T pkg deb", deb = ezk.vars.DEB }
 if P2 then
   copy { title = "T flag", dest = "/etc/ezk-flag", content = "x\n" }
   wait_for { title = "T wait path", path = "/etc/ezk-flag", timeout = 5 }
 end
-handler("restart demo", function() service { title = "T restart demo", name = "ezk-demo", state = "restarted" } end)
+ezk.handler("restart demo", function() service { title = "T restart demo", name = "ezk-demo", state = "restarted" } end)
 EOF
 cat >"$T/roles/t2/main.lua" <<'EOF'
-local P2 = tostring(vars.PHASE) == "2"
+local P2 = tostring(ezk.vars.PHASE) == "2"
 systemd_unit { title = "T2 idle unit", name = "ezk-idle", content = "[Unit]\nDescription=ezk idle " ..
   (P2 and "v2" or "v1") .. "\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n" }
 service { title = "T2 idle service", name = "ezk-idle", state = "started", when = not P2 }
 EOF
 cat >"$T/roles/f/main.lua" <<'EOF'
-local me = vars.inventory_hostname
+local me = ezk.vars.inventory_hostname
 modprobe { title = "F modprobe fake ok", name = "ezk_fake_mod", persist = false }
 modprobe { title = "F modprobe missing", name = "ezk_no_such_module", persist = false, ignore_errors = true }
 modprobe { title = "F modprobe optional", name = "ezk_no_such_module", persist = false, optional = true }
 sysctl { title = "F sysctl unknown", name = "kernel.ezk_no_such_param", value = 1, ignore_errors = true }
 sysctl { title = "F sysctl bad name", name = "kernel/../../etc/passwd", value = 1, ignore_errors = true }
-wait_for { title = "F wait timeout", port = vars.dead_port, host = me, timeout = 1, ignore_errors = true }
-wait_for { title = "F wait stopped", port = vars.dead_port, host = me, state = "stopped", timeout = 5 }
+wait_for { title = "F wait timeout", port = ezk.vars.dead_port, host = me, timeout = 1, ignore_errors = true }
+wait_for { title = "F wait stopped", port = ezk.vars.dead_port, host = me, state = "stopped", timeout = 5 }
 wait_for { title = "F wait cmd timeout", cmd = "echo not-yet >&2; exit 3", timeout = 1, sleep = 0.2, ignore_errors = true }
 service { title = "F service no unit", name = "ezk-nonexistent", state = "started", ignore_errors = true }
 service { title = "F service no unit stopped", name = "ezk-nonexistent", state = "stopped", enabled = false }
@@ -151,9 +151,9 @@ service { title = "F reload http", name = "ezk-http", state = "reloaded" }
 service { title = "F mask etc unit", name = "ezk-idle", masked = true, ignore_errors = true }
 EOF
 cat >"$T/roles/gone/main.lua" <<'EOF'
-local me = vars.inventory_hostname
+local me = ezk.vars.inventory_hostname
 service { title = "G stop http", name = "ezk-http", state = "stopped" }
-wait_for { title = "G wait port closed", port = vars.http_port, host = me, state = "stopped", timeout = 10 }
+wait_for { title = "G wait port closed", port = ezk.vars.http_port, host = me, state = "stopped", timeout = 10 }
 service { title = "G stop demo", name = "ezk-demo", state = "stopped", enabled = false }
 systemd_unit { title = "G unit absent", name = "ezk-demo", state = "absent" }
 service { title = "G demo gone", name = "ezk-demo", state = "stopped" }
@@ -166,8 +166,8 @@ modprobe { title = "G modprobe absent", name = "ezk_test_mod", state = "absent" 
 modprobe { title = "G modprobe absent shared", name = "ezk_mod_b", state = "absent", persist = "10-k8s-modules.conf" }
 systemd_unit { title = "G vendor unit", name = "ezk-vendor", dest = "/usr/lib/systemd/system/ezk-vendor.service",
   content = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n" }
-service { title = "G vendor started", name = "ezk-vendor", state = "started", when = tostring(vars.MASK) ~= "1" }
-service { title = "G mask vendor", name = "ezk-vendor", state = "stopped", masked = true, when = tostring(vars.MASK) == "1" }
+service { title = "G vendor started", name = "ezk-vendor", state = "started", when = tostring(ezk.vars.MASK) ~= "1" }
+service { title = "G mask vendor", name = "ezk-vendor", state = "stopped", masked = true, when = tostring(ezk.vars.MASK) == "1" }
 EOF
 export EZK_ROLES=$T/roles:$EZK_SRC/roles
 

@@ -298,7 +298,7 @@ cat >"$T/roles/steps.lua" <<'EOF'
 return { { id = "01", alias = "ro", plays = { { hosts = "etcd", roles = { "ro" } } } } }
 EOF
 cat >"$T/roles/ro/main.lua" <<'EOF'
-local other = tostring(vars.SWAPPINESS) == "7" and 8 or 7
+local other = tostring(ezk.vars.SWAPPINESS) == "7" and 8 or 7
 sysctl { title = "R not optional", name = "vm.swappiness", value = other, file = "/etc/sysctl.d/90-ezk-ro.conf",
          ignore_errors = true }
 sysctl { title = "R absent optional", name = "kernel.ezk_no_such_param", value = 1, optional = true,

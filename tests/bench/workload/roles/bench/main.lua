@@ -2,6 +2,8 @@
 -- ../../playbook.yml does with Ansible's modules. Idempotent: a second run
 -- changes nothing.
 
+local vars = ezk.vars
+
 file { path = "/opt/ezkbench", state = "directory", mode = "0755" }
 file { path = "/opt/ezkbench/conf", state = "directory", mode = "0755" }
 file { path = "/var/lib/ezkbench", state = "directory", mode = "0700" }
