@@ -48,7 +48,7 @@ for _, b in ipairs({ "etcd", "etcdctl" }) do
   local f = io.open(src, "rb")
   if not f then
     fail(src .. " is missing: put etcd and etcdctl (the version to install) in " .. ezk.home ..
-         "/bin (tests/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
+         "/bin (scripts/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
   end
   f:close()
   copy { dest = bin .. "/" .. b, src = src, mode = "0755", notify = "etcd changed" }
