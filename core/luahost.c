@@ -16,6 +16,7 @@
 #include "engine-int.h"
 #include "err.h"
 #include "fsutil.h"
+#include "luadeploy.h"
 #include "pki.h"
 #include "targets.h"
 #include "template.h"
@@ -514,6 +515,7 @@ lua_State *luahost_new(struct hostrun *h)
 	lua_setfield(L, LUA_REGISTRYINDEX, HOST_KEY);
 	luaL_newlib(L, ezk_funcs);
 	luapki_open(L);
+	luadeploy_open(L);
 	lua_pushstring(L, h->name);
 	lua_setfield(L, -2, "host");
 	lua_pushboolean(L, h->e->o.check);

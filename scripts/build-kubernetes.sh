@@ -171,7 +171,9 @@ cd "$tree"
 # target of Makefile.generated_files: the tree's Go dirs, staging named as
 # vendor/k8s.io/..., without code-generator and sample-apiserver).
 say "generating pkg/generated/openapi"
-go build -trimpath -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
+# (no -trimpath here: the generator finds the standard library through
+# runtime.GOROOT(), which -trimpath hides)
+go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
 dirs=$(find -H . \( -path ./_\* -o -path ./.\* -o -path ./vendor \) -prune -o \
 	-type f -name '*.go' -print |
 	sed 's|^./staging/src|vendor|; s|^\./||; s|/[^/]*$||' | LC_ALL=C sort -u |
