@@ -23,7 +23,9 @@ fi
 ezk() { "$src/ezk" "$@"; }
 
 echo "== workspace: $EZK_HOME"
-tests/bin-from-debian.sh "$EZK_HOME"
+# Steps 01-02 need etcd only: Kubernetes is copied if this machine has built
+# it already (scripts/build-kubernetes.sh), not built here.
+scripts/bin-from-debian.sh --no-build "$EZK_HOME"
 echo "== etcd and etcdctl from Debian's packages in $EZK_HOME/bin"
 
 echo "== three local test hosts"

@@ -14,12 +14,20 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # with a password): util-linux (unshare, nsenter, flock), procps (pgrep),
 # iproute2 (ss), attr (setfattr), dbus + libpam-systemd (logind sessions as
 # on a real host); the real components the steps install on test hosts:
-# etcd-server + etcd-client (tests/bin-from-debian.sh puts them in
-# $EZK_HOME/bin), chrony; lua5.4: its luac lists the globals roles use
-# (tests/cli/lua-namespace.sh)
+# etcd-server + etcd-client, chrony; and the test bed's (tests/harness
+# --net hosts, e2e/testbed), which scripts/bin-from-debian.sh copies into
+# $EZK_HOME/bin as the offline bundle will: containerd (+ shim, ctr), runc,
+# containernetworking-plugins (the CNI plugins), nginx + libnginx-mod-stream
+# (kube-lb's TCP proxy), busybox-static (the busybox test image and its
+# httpd), iptables + conntrack (kube-proxy and the CNI bridge plugin inside
+# --net hosts; nothing here touches the machine's rules), iputils-ping
+# (e2e/testbed pings between hosts); lua5.4: its luac lists the globals
+# roles use (tests/cli/lua-namespace.sh)
 TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
-util-linux procps iproute2 attr etcd-server etcd-client chrony lua5.4"
+util-linux procps iproute2 attr etcd-server etcd-client chrony
+containerd runc containernetworking-plugins nginx libnginx-mod-stream
+busybox-static iptables conntrack iputils-ping lua5.4"
 # make fuzz: clang's libFuzzer runtime
 FUZZ="clang libclang-rt-14-dev"
 
@@ -53,6 +61,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 755 "$policy"
 	trap 'rm -f "$policy"' EXIT
 fi
-apt-get update -qq
+# Other work on the machine may be installing too: wait for dpkg's lock
+# instead of failing at once.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null

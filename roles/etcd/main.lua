@@ -49,7 +49,7 @@ for _, b in ipairs({ "etcd", "etcdctl" }) do
   local src = ezk.home .. "/bin/" .. b
   if not ezk.stat_local(src) then
     ezk.fail(src .. " is missing: put etcd and etcdctl (the version to install) in " .. ezk.home ..
-             "/bin (tests/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
+             "/bin (scripts/bin-from-debian.sh copies them from Debian's etcd-server and etcd-client)")
   end
   copy { dest = bin .. "/" .. b, src = src, mode = "0755", notify = "etcd changed" }
 end

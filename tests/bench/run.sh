@@ -118,7 +118,7 @@ mapfile -t a3 < <(awk '{print $2}' "$d3/hosts")
 export EZK_HOME=$tmp/home
 "$src/ezk" new bench >/dev/null
 sed -i -E "s/192\.168\.1\.1\b/${a3[0]}/g; s/192\.168\.1\.2\b/${a3[1]}/g; s/192\.168\.1\.3\b/${a3[2]}/g; /^192\.168\.1\.[45]\b/d" "$EZK_HOME/clusters/bench/hosts"
-"$src/tests/bin-from-debian.sh" "$EZK_HOME"
+"$src/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >/dev/null
 t0=$(ms_now)
 mem=$(rss "$src/ezk" setup bench 01-02 --key "$d3/id_ed25519" --json) || true
 first=$(($(ms_now) - t0))

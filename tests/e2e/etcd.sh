@@ -21,7 +21,7 @@ fi
 
 th_start 6 || { fail "6 test hosts start"; done_testing; exit 1; }
 A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]} F=${TH_ADDRS[5]}
-"$EZK_SRC/tests/bin-from-debian.sh" "$EZK_HOME" || fail "bin-from-debian fills \$EZK_HOME/bin"
+"$EZK_SRC/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >/dev/null || fail "bin-from-debian fills \$EZK_HOME/bin"
 
 . "$EZK_SRC/tests/harness/events.sh"
 inv() { th_exec "$1" systemctl show etcd -p InvocationID --value; }

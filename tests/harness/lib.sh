@@ -1,9 +1,10 @@
 # Test hosts for end-to-end tests: source after tests/cli/lib.sh.
 #
 #   th_skip_unless_root        TAP skip + exit 0 unless hosts can be made here
-#   th_start [--plain] [--prefix P] N
+#   th_start [--plain | --net] [--prefix P] N
 #                              boots N hosts; sets TH_DIR, TH_NAMES[], TH_ADDRS[],
-#                              TH_PIDS[], TH_KEY; stops them on EXIT
+#                              TH_PIDS[], TH_KEY (--net: TH_NET, TH_GW, TH_BRIDGE
+#                              too); stops them on EXIT
 #   th_exec I CMD...           CMD inside host I (0-based), as root, stdin passed
 #   th_ssh I CMD...            OpenSSH as root@host I with TH_KEY (BatchMode,
 #                              no user config, strict known_hosts of TH_DIR)
@@ -22,6 +23,9 @@ TH_NAMES=()
 TH_ADDRS=()
 TH_PIDS=()
 TH_KEY=""
+TH_NET=""    # --net: the hosts' subnet (198.18.K.0/24),
+TH_GW=""     # the machine's address on it (198.18.K.1),
+TH_BRIDGE="" # and the bridge on the machine (ezkbrK)
 
 th_skip_unless_root() {
 	local why=""
@@ -72,6 +76,10 @@ th_start() {
 		TH_ADDRS+=("$addr")
 		TH_PIDS+=("$pid")
 	done <"$TH_DIR/hosts"
+	TH_NET="" TH_GW="" TH_BRIDGE=""
+	if [ -f "$TH_DIR/net" ]; then
+		read -r _ TH_NET TH_GW TH_BRIDGE <"$TH_DIR/net"
+	fi
 }
 
 th_stop() {
@@ -79,6 +87,7 @@ th_stop() {
 	"$TH_BIN" stop "$TH_DIR" || echo "# th_stop: stopping $TH_DIR failed" >&2
 	TH_DIR=""
 	TH_NAMES=() TH_ADDRS=() TH_PIDS=()
+	TH_NET="" TH_GW="" TH_BRIDGE=""
 }
 
 _th_need() {
