@@ -2,19 +2,18 @@
  * luadeploy.c - the deploy node as roles see it: what is in $EZK_HOME (the
  * binaries and image archives a step pushes) and programs run there.
  *
- *     ezk.local_stat(path)   -> nil, or {type = "file"|"directory"|"other",
- *                               size = n, mode = "0755"} (symlinks followed)
- *     ezk.local_list(dir)    -> the names in dir, sorted (no . or ..), or
+ *     ezk.list_local(dir)    -> the names in dir, sorted (no . or ..), or
  *                               nil, message
- *     ezk.local_exec(argv, {timeout = s})
+ *     ezk.exec_local(argv, {timeout = s})
  *                            -> {rc, stdout, stderr, timed_out}: a program
  *                               run on the deploy node, without a shell
  *                               (argv = {"/path/prog", "arg", ...}); rc 127
  *                               when it cannot be run
  *
  * A role runs on its host; these are the only ways it looks at the deploy
- * node besides ezk.read_local (a file's content), so that what a role reads
- * there is one API, not Lua's io library.
+ * node besides ezk.read_local (a file's content) and ezk.stat_local (whether it
+ * is there: luahost.c), so that what a role reads there is one API, not
+ * Lua's io library.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,34 +35,12 @@
 
 extern char **environ;
 
-static int l_local_stat(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		lua_pushnil(L);
-		return 1;
-	}
-	lua_createtable(L, 0, 3);
-	lua_pushstring(L, S_ISREG(st.st_mode)	? "file"
-			  : S_ISDIR(st.st_mode) ? "directory"
-						: "other");
-	lua_setfield(L, -2, "type");
-	lua_pushinteger(L, (lua_Integer)st.st_size);
-	lua_setfield(L, -2, "size");
-	char mode[8];
-	snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
-	lua_pushstring(L, mode);
-	lua_setfield(L, -2, "mode");
-	return 1;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int l_local_list(lua_State *L)
+static int l_list_local(lua_State *L)
 {
 	const char *dir = luaL_checkstring(L, 1);
 	DIR *d = opendir(dir);
@@ -106,7 +83,7 @@ static double mono_s(void)
 /* At most this much of each stream is kept (the rest is read and dropped). */
 #define OUT_MAX (4u << 20)
 
-static int l_local_exec(lua_State *L)
+static int l_exec_local(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	double timeout = 60;
@@ -118,14 +95,14 @@ static int l_local_exec(lua_State *L)
 	}
 	lua_Integer argc = luaL_len(L, 1);
 	if (argc < 1 || argc > 4096)
-		return luaL_error(L, "local_exec: argv must list the program and its arguments");
+		return luaL_error(L, "exec_local: argv must list the program and its arguments");
 	char **argv = xcalloc((size_t)argc + 1, sizeof *argv);
 	for (lua_Integer i = 1; i <= argc; i++) {
 		lua_rawgeti(L, 1, i);
 		const char *s = lua_tostring(L, -1);
 		if (!s) {
 			free(argv);
-			return luaL_error(L, "local_exec: argv[%d] is not a string", (int)i);
+			return luaL_error(L, "exec_local: argv[%d] is not a string", (int)i);
 		}
 		argv[i - 1] = (char *)s; /* the table keeps it alive */
 		lua_pop(L, 1);
@@ -134,7 +111,7 @@ static int l_local_exec(lua_State *L)
 	struct buf o = BUF_INIT, e = BUF_INIT;
 	int rc = 127, timed_out = 0;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		buf_printf(&e, "local_exec: pipe: %s", strerror(errno));
+		buf_printf(&e, "exec_local: pipe: %s", strerror(errno));
 		goto done;
 	}
 	posix_spawn_file_actions_t fa;
@@ -210,9 +187,7 @@ done:
 
 void luadeploy_open(lua_State *L)
 {
-	static const luaL_Reg f[] = {{"local_stat", l_local_stat},
-				     {"local_list", l_local_list},
-				     {"local_exec", l_local_exec},
-				     {NULL, NULL}};
+	static const luaL_Reg f[] = {
+	    {"list_local", l_list_local}, {"exec_local", l_exec_local}, {NULL, NULL}};
 	luaL_setfuncs(L, f, 0);
 }

@@ -1,5 +1,5 @@
 /*
- * luadeploy.h - ezk.local_stat, ezk.local_list and ezk.local_exec: what a
+ * luadeploy.h - ezk.list_local and ezk.exec_local: what a
  * role may look at and run on the deploy node (see luadeploy.c).
  */
 #ifndef EZK_LUADEPLOY_H

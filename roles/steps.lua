@@ -26,9 +26,28 @@ return {
     -- every member healthy
     { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
   } },
-  { id = "03", alias = "runtime", plays = {} },
-  { id = "04", alias = "master", plays = {} },
-  { id = "05", alias = "node", plays = {} },
+  { id = "03", alias = "runtime", plays = {
+    -- containerd, runc, the CNI plugins; then the offline images, once
+    -- containerd runs its new config
+    { hosts = "kube_master:kube_node", roles = { "containerd", "containerd/images" } },
+  } },
+  { id = "04", alias = "master", plays = {
+    -- the API server's certificates on the deploy node
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    -- kube-lb, then the control plane's files on every master; nothing
+    -- restarts yet
+    { hosts = "kube_master", roles = { "kube-lb", "kube-master" } },
+    -- start new components, restart changed ones, one master at a time
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "localhost", roles = { "kube-master/rbac" } },
+    -- masters are nodes too (cordoned unless also in kube_node), as kubeasz
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "kube_master", roles = { "kube-node", "kube-node/ready" } },
+  } },
+  { id = "05", alias = "node", plays = {
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
+  } },
   { id = "06", alias = "network", plays = {} },
   { id = "07", alias = "addons", plays = {} },
   { id = "10", alias = "ex-lb", plays = {} },

@@ -35,7 +35,10 @@
 --   state          "started": start unless active; "stopped": stop if active;
 --                  "restarted": always restart (what handlers call: a service
 --                  is restarted only when something it depends on changed
---                  and notified); "reloaded": reload-or-restart when active,
+--                  and notified; a handler's restart of a unit that this
+--                  role started after every change that notified the
+--                  handler is skipped: a first run starts a service once,
+--                  not start then restart); "reloaded": reload-or-restart when active,
 --                  start when not. nil: leave the run state alone.
 --   enabled        true | false | nil: enable / disable at boot (static,
 --                  generated, transient and indirect units count as enabled
@@ -56,6 +59,9 @@
 local q, trim, lines, mode_str, role_file, read_remote, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.read_remote, ezk.text_diff
 
 local reload_pending = false
+-- unit name -> {role, change}: the role (ezk._role_seq) whose task started
+-- or restarted it, and the number of that change (ezk.changes() after it)
+local started_in_role = {}
 
 local SUFFIXES = { service = true, socket = true, timer = true, target = true, mount = true,
   automount = true, path = true, slice = true, scope = true, swap = true, device = true }
@@ -224,6 +230,13 @@ ezk.module("service", function(a, ctx)
     return { failed = true, msg = "state, enabled, masked or daemon_reload is required" }
   end
   local function b(v) if v == nil then return "" end return v and "1" or "0" end
+  -- A handler's restart of a unit this role started after every change
+  -- that notified the handler would start it again with the same files: a
+  -- first run starts each service once.
+  local started, at = started_in_role[a.name], ezk.notified_at()
+  if a.state == "restarted" and started and started.role == ezk._role_seq and at and at < started.change then
+    return { changed = false, msg = "started by this role after what notified the restart: not restarted" }
+  end
   local want_reload = a.daemon_reload or reload_pending
   local r = ezk.exec(SERVICE_SH, { env = {
     EZK_UNIT = a.name, EZK_STATE = a.state or "", EZK_ENABLED = b(a.enabled), EZK_MASKED = b(a.masked),
@@ -250,6 +263,12 @@ ezk.module("service", function(a, ctx)
   if info.reloaded then notes[#notes + 1] = (ctx.check and "would " or "") .. "daemon-reload" end
   if #did > 0 then notes[#notes + 1] = (ctx.check and "would " or "") .. table.concat(did, ", ") end
   local res = { changed = #did > 0, msg = #notes > 0 and table.concat(notes, "; ") or nil }
+  for _, d in ipairs(did) do
+    if d == "start" or d == "restart" then
+      -- (this task counts as a change once it returns)
+      started_in_role[a.name] = { role = ezk._role_seq, change = ezk.changes() + 1 }
+    end
+  end
   if res.changed and ctx.diff then
     local before = "active: " .. (info.before_active or "?") .. "\nenabled: " .. (info.before_enabled or "?") .. "\n"
     local after = (ctx.check and "" or ("active: " .. (info.after_active or "?") .. "\nenabled: " ..

@@ -13,12 +13,24 @@ local ezk = ezk
 -- ---- handlers and the end of a role ----
 
 local handlers, handler_order, notified = {}, {}, {}
+local role_changes = 0 -- tasks of this role that changed something, so far
+
+local handler_notified_at = nil
+
+-- ezk.changes(): how many tasks of the running role changed something so
+-- far; ezk.notified_at(): in a handler, the number of the change that last
+-- notified it (nil outside handlers). A module can tell from them whether
+-- what notified a handler happened before or after one of its own tasks.
+function ezk.changes() return role_changes end
+function ezk.notified_at() return handler_notified_at end
 local role_end_hooks = {}
 local modules = {} -- the names ezk.module defined
 
 -- Called by the engine before each role: handlers belong to their role.
 function ezk._role_begin()
   handlers, handler_order, notified = {}, {}, {}
+  role_changes = 0
+  ezk._role_seq = (ezk._role_seq or 0) + 1
 end
 
 -- ezk.handler(name, fn): a handler of this role; tasks notify it by name.
@@ -35,10 +47,13 @@ function ezk._role_end()
   end
   for _, name in ipairs(handler_order) do
     if notified[name] then
+      -- (which change of the role last notified it: ezk.notified_at())
+      handler_notified_at = notified[name]
       notified[name] = nil
       handlers[name]()
     end
   end
+  handler_notified_at = nil
   for _, fn in ipairs(role_end_hooks) do fn() end
 end
 
@@ -336,9 +351,10 @@ function ezk.module(name, fn, opts)
       or res.changed and "changed" or "ok"
     local d = (ctx.diff and res.changed) and diff_text(res.diff, title) or nil
     ezk._task(title, name, status, res.msg, d, ezk.clock() - t0)
+    if status == "changed" then role_changes = role_changes + 1 end
     if res.changed and a.notify then
       local list = type(a.notify) == "table" and a.notify or { a.notify }
-      for _, h in ipairs(list) do notified[h] = true end
+      for _, h in ipairs(list) do notified[h] = role_changes end
     end
     if res.failed and not a.ignore_errors then
       error({ ezk_failed = true, msg = title .. ": " .. (res.msg or "failed") }, 0)

@@ -1,0 +1,31 @@
+-- kube-node/ready (steps 04 and 05, on each node, after kube-node): the
+-- node has registered and says Ready; it carries kubeasz's role labels
+-- (kubernetes.io/role=node, and =master on masters) and a master that is
+-- not also in [kube_node] is cordoned (no workloads). kubectl runs on the
+-- node with the admin kubeconfig step 01 put in /root/.kube/config.
+
+local vars, q = ezk.vars, ezk.q
+local name = vars.K8S_NODENAME
+local kubectl = q(vars.bin_dir .. "/kubectl") .. " --kubeconfig=/root/.kube/config"
+local function member(g)
+  for _, h in ipairs(vars.groups[g] or {}) do if h == vars.inventory_hostname then return true end end
+  return false
+end
+
+wait_for { title = "node " .. name .. " Ready", timeout = tonumber(vars.NODE_READY_TIMEOUT) or 120, sleep = 1,
+           cmd = kubectl .. " get node " .. q(name) ..
+             " -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True" }
+
+local labels = { "kubernetes.io/role=node" }
+if member("kube_master") then labels[#labels + 1] = "kubernetes.io/role=master" end
+-- (one label key: the last value wins, as kubeasz's two --overwrite calls)
+local want = labels[#labels]:match("=(.*)$")
+command { title = "label " .. name .. " kubernetes.io/role=" .. want,
+          unless = kubectl .. " get node " .. q(name) ..
+            " -o jsonpath='{.metadata.labels.kubernetes\\.io/role}' | grep -qx " .. q(want),
+          cmd = kubectl .. " label node " .. q(name) .. " kubernetes.io/role=" .. q(want) .. " --overwrite" }
+if not member("kube_node") then
+  command { title = "cordon " .. name,
+            unless = kubectl .. " get node " .. q(name) .. " -o jsonpath='{.spec.unschedulable}' | grep -qx true",
+            cmd = kubectl .. " cordon " .. q(name) }
+end

@@ -1,0 +1,213 @@
+# Steps 03 runtime, 04 master and 05 node end to end: a real Kubernetes
+# v1.20.2 cluster (built from Debian's source, scripts/build-kubernetes.sh)
+# on five test hosts with networks of their own (tests/harness --net), with
+# kubeasz's example/hosts.multi-node as it is but for its addresses: three
+# masters that are also the etcd members, two nodes. Addresses, pods and
+# Services all in 198.18.0.0/15.
+#
+# Proves: --check on bare hosts writes nothing anywhere; 01-05 makes a
+# cluster the deploy node's kubectl reaches, whose five nodes are Ready
+# with kubeasz's labels (masters cordoned), whose API answers through
+# kube-lb on every host, whose controller-manager and scheduler hold their
+# leases, whose API server reaches every kubelet over TLS, and where a
+# busybox pod (imported from $EZK_HOME/images, never pulled) runs, logs and
+# execs; the certificates verify; a rerun changes and restarts nothing; a
+# new MASTER_CERT_HOSTS entry restarts the API servers one at a time while a
+# kubectl loop through kube-lb on a node never fails; a master's API server
+# stopped leaves kubectl through kube-lb working on every host.
+. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/harness/lib.sh"
+th_skip_unless_root
+th_private_home
+
+# The binaries: Kubernetes only if already built (make test builds it first;
+# see README), the rest from Debian's packages.
+if ! "$EZK_SRC/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >"$T/bin.log" 2>&1; then
+	fail "scripts/bin-from-debian.sh fills \$EZK_HOME" "$(tail -5 "$T/bin.log")"
+	done_testing
+	exit 1
+fi
+if [ ! -x "$EZK_HOME/bin/kubelet" ]; then
+	skip "Kubernetes is not built on this machine (scripts/build-kubernetes.sh, run by make test)"
+	done_testing
+	exit 0
+fi
+
+th_start --net 5 || { fail "5 --net test hosts start"; done_testing; exit 1; }
+A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]}
+. "$EZK_SRC/tests/harness/events.sh"
+hx() { th_exec "$@" 2>&1; }
+
+"$EZK" new c >/dev/null
+CD=$EZK_HOME/clusters/c
+SSL=$CD/ssl
+src=$EZK_SHARED_DATA/kubeasz-example/hosts.multi-node
+if [ -f "$src" ]; then
+	cp "$src" "$CD/hosts"
+	pass "inventory: kubeasz's example/hosts.multi-node"
+else
+	skip "../shared/data is absent: ezk's own hosts.multi-node template instead of kubeasz's file"
+fi
+sed -i -E "s/192\.168\.1\.1\b/$A/g; s/192\.168\.1\.2\b/$B/g; s/192\.168\.1\.3\b/$C/g; s/192\.168\.1\.4\b/$D/g; s/192\.168\.1\.5\b/$E/g" "$CD/hosts"
+# the test network's ranges (tests/harness/README.md); kube-proxy in iptables
+# mode (no ip_vs here, nftables needs Kubernetes 1.29)
+sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|' "$CD/hosts"
+unlike "$(grep -v '^#' "$CD/hosts")" '(192\.168|10\.[0-9]+\.|172\.(1[6-9]|2[0-9]|3[01]))\.' "no private (RFC 1918) address left in hosts"
+sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' "$CD/config.yml"
+cat >>"$CD/config.yml" <<'EOF'
+
+# the test hosts are containers: containerd cannot raise OOM scores there
+CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
+# the test workload's image, imported from $EZK_HOME/images like the pause image
+EXTRA_IMAGES:
+  - "easzlab.io.local:5000/library/busybox:1.35.0"
+EOF
+unlike "$(grep -v '^ *#' "$CD/config.yml")" '"(10\.[0-9]+\.|172\.(1[6-9]|2[0-9]|3[01])\.|192\.168\.)' "no private address in config.yml"
+
+# ---- --check on bare hosts: reports, writes nothing on any host or in ssl/
+digs0=""
+for i in 0 1 2 3 4; do digs0="$digs0 $(th_upper_digest $i)"; done
+ev_setup check0 c 01-05 --check
+is "$rc" 0 "01-05 --check on bare hosts: exit 0"
+[ "$rc" = 0 ] || grep -E '"failed"' "$T/check0.json" | head -5 | sed 's/^/# /'
+like "$(ev_titles check0 "$A" changed)" "systemd_unit kube-apiserver.service" "... reports the API server's unit it would write"
+like "$(ev_titles check0 "$D" changed)" "template /var/lib/kubelet/config.yaml" "... and a node's kubelet config"
+[ -e "$SSL" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
+digs1=""
+for i in 0 1 2 3 4; do digs1="$digs1 $(th_upper_digest $i)"; done
+is "$digs1" "$digs0" "--check: nothing changed on any of the 5 hosts"
+
+# ---- the cluster
+ev_setup first c 01-05
+is "$rc" 0 "setup c 01-05: exit 0"
+is "$(ev_failed_any first)" "" "... no host failed"
+[ "$rc" = 0 ] || { grep -E 'failed' "$T/first.tasks" | head -10 | sed 's/^/# /'; }
+
+K="$EZK_HOME/bin/kubectl --kubeconfig $CD/kubectl.kubeconfig --request-timeout=20s"
+run $K get --raw /healthz
+is "$out" "ok" "the deploy node's kubectl (clusters/c/kubectl.kubeconfig) reaches the API"
+for i in 0 1 2 3 4; do
+	is "$(hx $i /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --server https://127.0.0.1:6443 get --raw /healthz)" \
+		"ok" "${TH_ADDRS[$i]}: /healthz through kube-lb (127.0.0.1:6443) with the node's credentials"
+done
+nodes=$($K get nodes --no-headers -o custom-columns='N:.metadata.name,V:.status.nodeInfo.kubeletVersion,R:.metadata.labels.kubernetes\.io/role,U:.spec.unschedulable,S:.status.conditions[?(@.type=="Ready")].status')
+is "$(printf '%s\n' "$nodes" | awk '{print $1, $2, $3, $4, $5}')" "master-01 v1.20.2 master true True
+master-02 v1.20.2 master true True
+master-03 v1.20.2 master true True
+worker-01 v1.20.2 node <none> True
+worker-02 v1.20.2 node <none> True" "5 nodes Ready, v1.20.2, kubeasz's role labels, the masters (not in kube_node) cordoned"
+for l in kube-controller-manager kube-scheduler; do
+	like "$($K -n kube-system get lease $l -o jsonpath='{.spec.holderIdentity}')" '^master-0[123]_' "$l holds its leader lease"
+done
+for n in master-01 master-02 master-03 worker-01 worker-02; do
+	is "$($K get --raw /api/v1/nodes/$n/proxy/healthz 2>&1)" "ok" "API server -> kubelet of $n over TLS (cluster CA)"
+done
+run $K get clusterrolebinding kubernetes-crb -o jsonpath='{.roleRef.name} {.subjects[0].name}'
+is "$out" "system:kubelet-api-admin kubernetes" "kubernetes-crb: the API server's user may use the kubelets' API"
+
+# a pod of the test bed's busybox image, imported, never pulled
+cat >"$T/pod.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: bb}
+spec:
+  containers:
+  - name: bb
+    image: easzlab.io.local:5000/library/busybox:1.35.0
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo hello from bb; exec httpd -f -p 80 -h /var/www"]
+EOF
+run $K apply -f "$T/pod.yaml"
+is "$rc" 0 "a busybox pod is accepted"
+run $K wait --for=condition=Ready pod/bb --timeout=120s
+is "$rc" 0 "... and runs" 
+[ "$rc" = 0 ] || $K describe pod bb | tail -15 | sed 's/^/# /'
+like "$($K get pod bb -o jsonpath='{.status.podIP} {.spec.nodeName}')" '^198\.19\.[0-9]+\.[0-9]+ worker-0[12]$' "... on a worker, with an address from CLUSTER_CIDR"
+is "$($K logs bb 2>&1)" "hello from bb" "kubectl logs"
+is "$($K exec bb -- sh -c 'cat /var/www/index.html >/dev/null && ls /bin/busybox && hostname' 2>&1)" "/bin/busybox
+bb" "kubectl exec runs in the container's own root filesystem"
+
+# ---- the certificates
+ver() { openssl verify -CAfile "$SSL/ca.pem" "$SSL/$1.pem" 2>&1; }
+for c in kubernetes aggregator-proxy master-01-kubelet worker-02-kubelet; do
+	is "$(ver $c)" "$SSL/$c.pem: OK" "openssl verify $c.pem"
+	is "$(stat -c %a "$SSL/$c-key.pem")" "600" "... its key is 0600"
+done
+san=$(openssl x509 -in "$SSL/kubernetes.pem" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr -d ' ')
+for n in "IPAddress:127.0.0.1" "IPAddress:$A" "IPAddress:$B" "IPAddress:$C" "IPAddress:198.18.128.1" \
+	"IPAddress:198.18.200.1" "DNS:k8s.easzlab.io" "DNS:kubernetes.default.svc.cluster.local"; do
+	like "$san" "(^|,)$n(,|$)" "kubernetes.pem names $n"
+done
+like "$(openssl x509 -in "$SSL/kubernetes.pem" -noout -ext extendedKeyUsage | tail -1)" "TLS Web Server Authentication, TLS Web Client Authentication" "kubernetes.pem: server and client auth"
+like "$(openssl x509 -in "$SSL/worker-02-kubelet.pem" -noout -subject)" "O ?= ?system:nodes, CN ?= ?system:node:worker-02" "worker-02-kubelet.pem: CN system:node:worker-02, O system:nodes"
+like "$(openssl x509 -in "$SSL/worker-02-kubelet.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')" "IPAddress:$E" "... and names its address"
+is "$(hx 3 stat -c %a /etc/kubernetes/ssl/kubelet-key.pem /etc/kubernetes/kubelet.kubeconfig)" "600
+600" "on a node: the kubelet's key and kubeconfig are 0600"
+
+# ---- rerun: changes nothing, restarts nothing. (A controller-manager or
+# scheduler that loses its leader lease on a loaded machine exits and is
+# restarted by systemd: that counts in NRestarts, ezk's restarts do not.)
+invs() {
+	local i u
+	for i in 0 1 2 3 4; do
+		for u in containerd kube-lb kubelet kube-proxy $([ $i -lt 3 ] && echo kube-apiserver kube-controller-manager kube-scheduler); do
+			printf '%s %s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" \
+				"$(th_exec $i systemctl show $u -p NRestarts --value)"
+		done
+	done
+}
+inv0=$(invs)
+ev_setup rerun c 01-05
+is "$rc" 0 "rerun of 01-05: exit 0"
+for h in localhost $A $B $C $D $E; do
+	is "$(ev_changed rerun $h)" "0" "... changed=0 on $h"
+done
+[ "$(ev_changed rerun $D)" = 0 ] || grep -P '\tchanged\t' "$T/rerun.tasks" | head -8 | sed 's/^/# /'
+inv1=$(invs)
+restarted=$(join <(printf '%s\n' "$inv0" | awk '{print $1"/"$2, $3, $4}' | sort) \
+	<(printf '%s\n' "$inv1" | awk '{print $1"/"$2, $3, $4}' | sort) |
+	awk '$2 != $4 && $5 == $3 { print $1 }')
+is "$restarted" "" "... no service restarted by ezk (InvocationIDs unchanged but for systemd's own restarts)"
+printf '%s\n' "$inv0" | while read -r i u id n; do
+	n1=$(printf '%s\n' "$inv1" | awk -v i="$i" -v u="$u" '$1 == i && $2 == u { print $4 }')
+	[ "$n" = "$n1" ] || echo "# note: $u on ${TH_ADDRS[$i]} was restarted by systemd meanwhile (NRestarts $n -> $n1)"
+done
+
+# ---- a new name in the API server's certificate: the masters restart one
+# at a time, and a kubectl loop through kube-lb on a node never fails
+sed -i 's|^  - "198.18.200.1"|  - "198.18.200.1"\n  - "198.18.200.2"|' "$CD/config.yml"
+th_exec 3 sh -c 'rm -f /tmp/loop.*; : >/tmp/loop.run; while [ -e /tmp/loop.run ]; do
+	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw /healthz >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
+	sleep 0.1; done' &
+loop=$!
+ev_setup certhost c 04
+th_exec 3 rm -f /tmp/loop.run
+wait $loop
+is "$rc" 0 "a new MASTER_CERT_HOSTS entry: 04 exit 0"
+like "$(ev_msg certhost localhost "cert kubernetes")" "names changed: \+198\.18\.200\.2" "... kubernetes.pem reissued for the new name"
+for h in $A $B $C; do
+	like "$(ev_titles certhost $h changed)" "kube-apiserver: restart" "... the API server on $h restarted"
+	unlike "$(ev_titles certhost $h changed)" "kube-controller-manager: restart|kube-scheduler: restart" "... and nothing else there"
+done
+# one at a time: each one's (stopped, active again) interval ends before the
+# next one's begins (monotonic clocks: the hosts share the machine's kernel)
+spans=$(for i in 0 1 2; do
+	echo "$(th_exec $i systemctl show kube-apiserver -p InactiveEnterTimestampMonotonic --value)" \
+		"$(th_exec $i systemctl show kube-apiserver -p ActiveEnterTimestampMonotonic --value)"
+done)
+is "$(printf '%s\n' "$spans" | sort -n | awk 'NR > 1 && $1 < prev { bad = 1 } { prev = $2 } END { print bad ? "overlap" : "serial" }')" "serial" "... one master at a time"
+[ "$(printf '%s\n' "$spans" | wc -l)" = 3 ] || echo "# spans: $spans"
+ok=$(th_exec 3 sh -c 'wc -l </tmp/loop.ok'); bad=$(th_exec 3 sh -c 'cat /tmp/loop.bad 2>/dev/null | wc -l')
+[ "$ok" -gt 20 ] && pass "the kubectl loop on $D ran throughout ($ok requests)" || fail "the kubectl loop on $D ran throughout" "$ok requests"
+is "$bad" "0" "... and no request failed"
+[ "$bad" = 0 ] || th_exec 3 tail -5 /tmp/loop.err | sed 's/^/# /'
+
+# ---- one master's API server down: kube-lb on every host goes to the others
+th_exec 0 systemctl stop kube-apiserver
+for i in 0 1 2 3 4; do
+	is "$(hx $i /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw /healthz)" \
+		"ok" "$A's API server stopped: kubectl through kube-lb on ${TH_ADDRS[$i]} works"
+done
+th_exec 0 systemctl start kube-apiserver
+
+done_testing
