@@ -38,23 +38,23 @@ end)
 -- ---- binaries
 for _, d in ipairs({ bin, cbin, "/opt/cni/bin" }) do file { path = d, state = "directory", mode = "0755" } end
 local function need(p)
-  if ezk.stat_local(p) then return end
+  if ezk.stat_local(p) or not ezk.tagged({ "bin" }) then return end
   ezk.fail(p .. " is missing: put the binaries to install in " .. src ..
            " (scripts/bin-from-debian.sh, or an offline bundle: ezk bundle import)")
 end
 for _, b in ipairs({ "containerd", "containerd-shim-runc-v2", "ctr", "runc" }) do
   need(src .. "/containerd-bin/" .. b)
-  copy { dest = cbin .. "/" .. b, src = src .. "/containerd-bin/" .. b, mode = "0755",
+  copy { dest = cbin .. "/" .. b, src = src .. "/containerd-bin/" .. b, mode = "0755", tags = "bin",
          notify = b == "containerd" and "restart containerd" or nil }
 end
 if ezk.stat_local(src .. "/crictl") then
-  copy { dest = bin .. "/crictl", src = src .. "/crictl", mode = "0755" }
+  copy { dest = bin .. "/crictl", src = src .. "/crictl", mode = "0755", tags = "bin" }
 end
 -- the CNI plugins every network needs (bridge, host-local, loopback, portmap...)
 local cni = ezk.list_local(src .. "/cni-bin") or {}
-if #cni == 0 then ezk.warn(src .. "/cni-bin holds no CNI plugins: pods get no network") end
+if #cni == 0 and ezk.tagged({ "bin" }) then ezk.warn(src .. "/cni-bin holds no CNI plugins: pods get no network") end
 for _, p in ipairs(cni) do
-  copy { dest = "/opt/cni/bin/" .. p, src = src .. "/cni-bin/" .. p, mode = "0755" }
+  copy { dest = "/opt/cni/bin/" .. p, src = src .. "/cni-bin/" .. p, mode = "0755", tags = "bin" }
 end
 
 -- ---- configuration
@@ -94,14 +94,14 @@ for _, r in ipairs(registries) do
     t[#t + 1] = ""
   end
   copy { dest = confdir .. "/certs.d/" .. r.dir .. "/hosts.toml", content = table.concat(t, "\n"),
-         mode = "0644" }
+         mode = "0644", tags = "config" }
 end
 
 local cfg = { systemd_cgroup = vars.CGROUP_DRIVER ~= "cgroupfs",
               restrict_oom = vars.CONTAINERD_RESTRICT_OOM_SCORE_ADJ == true }
 template { src = V.config, dest = confdir .. "/config.toml", mode = "0644", vars = cfg,
-           notify = "restart containerd" }
-copy { dest = "/etc/crictl.yaml", mode = "0644",
+           notify = "restart containerd", tags = "config" }
+copy { dest = "/etc/crictl.yaml", mode = "0644", tags = "config",
        content = "runtime-endpoint: unix://" .. vars.CONTAINERD_STATE_DIR .. "/containerd.sock\n" }
-systemd_unit { name = unit, template = "containerd.service.j2", notify = "restart containerd" }
+systemd_unit { name = unit, template = "containerd.service.j2", notify = "restart containerd", tags = "config" }
 service { name = svc, state = "started", enabled = true }

@@ -13,7 +13,7 @@
 
 local vars = ezk.vars
 local src = ezk.home .. "/bin/nginx"
-if not ezk.stat_local(src) then
+if not ezk.stat_local(src) and ezk.tagged({ "bin" }) then
   ezk.fail(src .. " is missing: put nginx (with the stream module) in " .. ezk.home ..
            "/bin (scripts/bin-from-debian.sh, or an offline bundle: ezk bundle import)")
 end
@@ -21,6 +21,7 @@ local masters = vars.groups.kube_master or {}
 if #masters == 0 then ezk.fail("[kube_master] has no hosts: kube-lb has nothing to balance") end
 
 local dynamic = ezk.once("kube-lb: stream module dynamic", function()
+  if not ezk.stat_local(src) then return "no" end
   local r = ezk.exec_local({ src, "-V" })
   return (r.stdout .. r.stderr):find("--with-stream=dynamic", 1, true) and "yes" or "no"
 end) == "yes"
@@ -40,11 +41,12 @@ end)
 for _, d in ipairs({ "/etc/kube-lb/sbin", "/etc/kube-lb/logs", "/etc/kube-lb/conf" }) do
   file { path = d, state = "directory", mode = "0755" }
 end
-copy { dest = "/etc/kube-lb/sbin/kube-lb", src = src, mode = "0755", notify = "restart kube-lb" }
+copy { dest = "/etc/kube-lb/sbin/kube-lb", src = src, mode = "0755", notify = "restart kube-lb", tags = "bin" }
 if dynamic then
-  copy { dest = module_dest, src = module_src, mode = "0644", notify = "restart kube-lb" }
+  copy { dest = module_dest, src = module_src, mode = "0644", notify = "restart kube-lb", tags = "bin" }
 end
-template { src = "kube-lb.conf.j2", dest = "/etc/kube-lb/conf/kube-lb.conf", mode = "0644",
+template { src = "kube-lb.conf.j2", dest = "/etc/kube-lb/conf/kube-lb.conf", mode = "0644", tags = "config",
            vars = { stream_module = dynamic and module_dest or "" }, notify = "reload kube-lb" }
-systemd_unit { name = "kube-lb.service", template = "kube-lb.service.j2", notify = "restart kube-lb" }
+systemd_unit { name = "kube-lb.service", template = "kube-lb.service.j2", notify = "restart kube-lb",
+               tags = "config" }
 service { name = "kube-lb", state = "started", enabled = true }

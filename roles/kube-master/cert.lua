@@ -9,7 +9,7 @@ local vars = ezk.vars
 local masters = vars.groups.kube_master or {}
 if #masters == 0 then ezk.fail("[kube_master] in " .. ezk.cluster_dir .. "/hosts has no hosts: step 04 needs one") end
 ezk.k8s_version_check()
-if not ezk.stat_local(ezk.cluster_dir .. "/ssl/ca.pem") and not ezk.check then
+if not ezk.stat_local(ezk.cluster_dir .. "/ssl/ca.pem") and not ezk.check and ezk.tagged({ "certs" }) then
   ezk.fail("no CA (" .. ezk.cluster_dir .. "/ssl/ca.pem): run step 01 first ('ezk setup <cluster> 01')")
 end
 
@@ -34,6 +34,6 @@ end
 
 local algo, expiry = vars.CERT_KEY_ALGO or "rsa", vars.CERT_EXPIRY
 cert { name = "kubernetes", profile = "peer", cn = "kubernetes", o = "k8s", hosts = names,
-       expiry = expiry, algo = algo }
+       expiry = expiry, algo = algo, tags = "certs" }
 cert { name = "aggregator-proxy", profile = "client", cn = "aggregator", o = "k8s",
-       expiry = expiry, algo = algo }
+       expiry = expiry, algo = algo, tags = "certs" }

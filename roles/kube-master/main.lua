@@ -120,11 +120,11 @@ end
 file { path = bin, state = "directory", mode = "0755" }
 for _, b in ipairs({ "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl" }) do
   local src = ezk.home .. "/bin/" .. b
-  if not ezk.stat_local(src) then
+  if not ezk.stat_local(src) and ezk.tagged({ "bin" }) then
     ezk.fail(src .. " is missing: put the Kubernetes binaries to install in " .. ezk.home ..
              "/bin (scripts/bin-from-debian.sh, or an offline bundle: ezk bundle import)")
   end
-  copy { dest = bin .. "/" .. b, src = src, mode = "0755",
+  copy { dest = bin .. "/" .. b, src = src, mode = "0755", tags = "bin",
          notify = b ~= "kubectl" and (b .. " changed") or nil }
 end
 
@@ -142,9 +142,11 @@ local CERTS = {
 for _, c in ipairs(CERTS) do
   local src = ssl .. "/" .. c[1]
   if ezk.stat_local(src) or not ezk.check then
-    copy { dest = ca .. "/" .. c[1], src = src, mode = c[2], notify = c[3] }
+    copy { dest = ca .. "/" .. c[1], src = src, mode = c[2], notify = c[3], tags = "certs" }
   else -- --check on a new cluster: kube-master/cert of this run would make it
-    ezk.report("copy " .. ca .. "/" .. c[1], "changed", "would copy " .. src .. " (made by this run)")
+    if ezk.tagged({ "certs" }) then
+      ezk.report("copy " .. ca .. "/" .. c[1], "changed", "would copy " .. src .. " (made by this run)")
+    end
     for _, n in ipairs(c[3]) do ezk.shared.kube_master.pending[n:gsub(" changed$", "")] = true end
   end
 end
@@ -158,8 +160,8 @@ for _, k in ipairs({ "kube-controller-manager", "kube-scheduler" }) do
   if text then
     text = text:gsub("\n    server: [^\n]*", "\n    server: https://127.0.0.1:" .. port, 1)
     copy { title = "copy /etc/kubernetes/" .. k .. ".kubeconfig", dest = "/etc/kubernetes/" .. k .. ".kubeconfig",
-           content = text, mode = "0600", notify = k .. " changed", no_log = true }
-  elseif ezk.check then
+           content = text, mode = "0600", notify = k .. " changed", tags = "certs" }
+  elseif ezk.check or not ezk.tagged({ "certs" }) then
     ezk.report("copy /etc/kubernetes/" .. k .. ".kubeconfig", "changed", "would copy " .. src .. " (made by this run)")
   else
     ezk.fail(src .. " is missing: run step 01 first ('ezk setup <cluster> 01')")
@@ -171,13 +173,13 @@ if audit then
   file { path = "/etc/kubernetes/audit", state = "directory", mode = "0755" }
   file { path = "/var/log/kubernetes/audit", state = "directory", mode = "0700" }
   template { src = "audit-policy.yaml.j2", dest = "/etc/kubernetes/audit/audit-policy.yaml",
-             mode = "0644", notify = "kube-apiserver changed" }
+             mode = "0644", notify = "kube-apiserver changed", tags = "config" }
 end
 
 -- ---- units
 for _, c in ipairs(COMPONENTS) do
   systemd_unit { name = c.name .. ".service", template = "component.service.j2",
-                 notify = c.name .. " changed",
+                 notify = c.name .. " changed", tags = "config",
                  vars = { unit_desc = c.desc, unit_bin = bin .. "/" .. c.name,
                           unit_flags = ezk.flags(c.flags, ver), unit_type = c.type or "",
                           unit_nofile = c.nofile or "", unit_after = c.after or "",

@@ -7,7 +7,7 @@
 
 local vars = ezk.vars
 local ssl = ezk.cluster_dir .. "/ssl"
-if not ezk.stat_local(ssl .. "/ca.pem") and not ezk.check then
+if not ezk.stat_local(ssl .. "/ca.pem") and not ezk.check and ezk.tagged({ "certs" }) then
   ezk.fail("no CA (" .. ssl .. "/ca.pem): run step 01 first ('ezk setup <cluster> 01')")
 end
 ezk.k8s_version_check()
@@ -22,8 +22,9 @@ local port = tostring(vars.SECURE_PORT or 6443)
 for _, h in ipairs(nodes) do
   local name = ezk.hostvar(h, "K8S_NODENAME")
   cert { name = name .. "-kubelet", profile = "peer", cn = "system:node:" .. name, o = "system:nodes",
-         hosts = { "127.0.0.1", h, name }, expiry = vars.CERT_EXPIRY, algo = vars.CERT_KEY_ALGO or "rsa" }
+         hosts = { "127.0.0.1", h, name }, expiry = vars.CERT_EXPIRY, algo = vars.CERT_KEY_ALGO or "rsa",
+         tags = "certs" }
   kubeconfig { dest = ezk.cluster_dir .. "/" .. name .. "-kubelet.kubeconfig", cert = name .. "-kubelet",
                cluster = "kubernetes", user = "system:node:" .. name, context = "default",
-               server = "https://127.0.0.1:" .. port }
+               server = "https://127.0.0.1:" .. port, tags = "certs" }
 end

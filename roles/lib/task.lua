@@ -23,6 +23,10 @@ local handler_notified_at = nil
 -- what notified a handler happened before or after one of its own tasks.
 function ezk.changes() return role_changes end
 function ezk.notified_at() return handler_notified_at end
+
+-- ezk.tagged(tags): whether a task with these tags runs under -t and
+-- --skip-tags (a role skips its own checks for work that will not run)
+function ezk.tagged(tags) return ezk._tagged(tags) end
 local role_end_hooks = {}
 local modules = {} -- the names ezk.module defined
 
