@@ -33,6 +33,8 @@ struct step {
 	char *id, *alias;
 	struct play *plays;
 	size_t nplays;
+	char **steps; /* a step made of others ("90 all": 01..07), by id */
+	size_t nsteps;
 };
 
 struct role {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cluster.h"
 #include "cmd.h"
 #include "engine-int.h"
@@ -186,6 +187,15 @@ static int load_steps(struct engine *e)
 			ezk_fail("%s: step %zu has no id", file, i + 1);
 			goto out;
 		}
+		lua_getfield(L, -1, "steps");
+		s->nsteps = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
+		s->steps = xcalloc(s->nsteps + 1, sizeof *s->steps);
+		for (size_t j = 0; j < s->nsteps; j++) {
+			lua_rawgeti(L, -1, (lua_Integer)j + 1);
+			s->steps[j] = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
 		lua_getfield(L, -1, "plays");
 		s->nplays = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
 		s->plays = xcalloc(s->nplays + 1, sizeof *s->plays);
@@ -220,16 +230,31 @@ static long step_index(struct engine *e, const char *name)
 	return -1;
 }
 
-static void add_run_step(struct engine *e, size_t i)
+/* Step i, or the steps it is made of (steps.lua: `steps = {...}`), once
+ * each in the order asked. */
+static int add_run_step(struct engine *e, size_t i, int depth)
 {
+	const struct step *s = &e->steps[i];
+	if (depth > 8)
+		return ezk_fail("step %s: steps made of steps, more than 8 deep", s->id);
+	for (size_t j = 0; j < s->nsteps; j++) {
+		long k = step_index(e, s->steps[j]);
+		if (k < 0)
+			return ezk_fail("step %s: no step '%s' (steps.lua)", s->id, s->steps[j]);
+		if (add_run_step(e, (size_t)k, depth + 1) < 0)
+			return -1;
+	}
+	if (s->nsteps)
+		return 0;
 	for (size_t k = 0; k < e->nrun; k++)
 		if (e->run_steps[k] == i)
-			return;
+			return 0;
 	e->run_steps[e->nrun++] = i;
+	return 0;
 }
 
-/* "02", "etcd", "01-03", "01,03", "all" (the step "all" if steps.lua has
- * one with plays, else every step numbered below 90). */
+/* "02", "etcd", "01-03", "01,03", "all": ids and aliases of steps.lua, a
+ * step made of others standing for them. */
 static int select_steps(struct engine *e)
 {
 	e->run_steps = xcalloc(e->nsteps + 1, sizeof *e->run_steps);
@@ -239,12 +264,8 @@ static int select_steps(struct engine *e)
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		long i = step_index(e, tok);
-		if (i >= 0 && (e->steps[i].nplays || strcmp(tok, "all") != 0)) {
-			add_run_step(e, (size_t)i);
-		} else if (!strcmp(tok, "all") || !strcmp(tok, "90")) {
-			for (size_t k = 0; k < e->nsteps; k++)
-				if (atoi(e->steps[k].id) < 10)
-					add_run_step(e, k);
+		if (i >= 0) {
+			rc = add_run_step(e, (size_t)i, 0);
 		} else if (dash && dash != tok) {
 			*dash = 0;
 			long a = step_index(e, tok), b = step_index(e, dash + 1);
@@ -252,8 +273,8 @@ static int select_steps(struct engine *e)
 				rc = ezk_fail("no steps %s-%s", tok, dash + 1);
 				break;
 			}
-			for (long k = a; k <= b; k++)
-				add_run_step(e, (size_t)k);
+			for (long k = a; k <= b && rc == 0; k++)
+				rc = add_run_step(e, (size_t)k, 0);
 		} else {
 			struct buf b = BUF_INIT;
 			for (size_t k = 0; k < e->nsteps; k++)
@@ -400,21 +421,6 @@ static int load_lib(struct engine *e)
 }
 
 /* ---- tags ---- */
-
-static char **split_list(const char *s, char sep, size_t *n)
-{
-	char **v = NULL;
-	*n = 0;
-	if (!s)
-		return NULL;
-	char *copy = xstrdup(s), *save = NULL, seps[2] = {sep, 0};
-	for (char *t = strtok_r(copy, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
-		v = xrealloc(v, (*n + 1) * sizeof *v);
-		v[(*n)++] = xstrdup(t);
-	}
-	free(copy);
-	return v;
-}
 
 bool engine_tag_selected(struct engine *e, const char *const *tags, size_t n)
 {
@@ -700,6 +706,55 @@ static int open_log(struct engine *e)
 	return 0;
 }
 
+/* ---- the roles' checks, before any host is touched ---- */
+
+struct check_count {
+	struct engine *e;
+	int errors;
+};
+
+static void check_said(void *ud, bool error, const char *file, int line, const char *msg)
+{
+	struct check_count *cc = ud;
+	struct buf b = BUF_INIT;
+	check_format(&b, error, file, line, msg);
+	engine_log(cc->e, NULL, "check: %s", b.s);
+	if (cc->e->o.json) {
+		struct buf ev = BUF_INIT;
+		json_event_begin(&ev, "check");
+		json_field_str(&ev, "level", error ? "error" : "warning");
+		json_field_str(&ev, "msg", b.s);
+		json_event_emit(&ev, stdout);
+		buf_free(&ev);
+	} else {
+		fprintf(stderr, "%s\n", b.s);
+	}
+	cc->errors += error;
+	buf_free(&b);
+}
+
+/* The check.lua of every role the selected steps run (roles/etcd/check.lua
+ * for step 02): an error stops the run before it starts, as `ezk check`
+ * would have said. */
+static int run_checks(struct engine *e)
+{
+	char **names = xcalloc(e->nroles + 1, sizeof *names);
+	for (size_t i = 0; i < e->nroles; i++)
+		names[i] = e->roles[i].name;
+	size_t n = 0;
+	char **files = check_files(e->path, e->npath, names, e->nroles, &n);
+	free(names);
+	struct check_count cc = {e, 0};
+	struct check_say to = {check_said, &cc};
+	int rc = check_run(e->c, files, n, &to);
+	strv_free(files, n);
+	if (rc < 0 || cc.errors)
+		return ezk_fail("%d error%s in the roles' checks: nothing was run ('ezk check' "
+				"lists them all)",
+				cc.errors, cc.errors == 1 ? "" : "s");
+	return 0;
+}
+
 int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts *o,
 		struct engine **out)
 {
@@ -740,7 +795,7 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->hosts[ts->n].inv = inventory_nhosts(c->inv);
 	e->hosts[ts->n].name = "localhost";
 	collect_secrets(e);
-	if (open_log(e) < 0)
+	if (open_log(e) < 0 || run_checks(e) < 0)
 		goto fail;
 	*out = e;
 	return 0;
@@ -770,6 +825,7 @@ void engine_close(struct engine *e)
 			free(s->plays[p].hosts);
 		}
 		free(s->plays);
+		strv_free(s->steps, s->nsteps);
 		free(s->id);
 		free(s->alias);
 	}

@@ -17,6 +17,7 @@
 #include "engine-int.h"
 #include "err.h"
 #include "fsutil.h"
+#include "luavalue.h"
 #include "pki.h"
 #include "targets.h"
 #include "template.h"
@@ -30,87 +31,6 @@ static struct hostrun *host_of(lua_State *L)
 	struct hostrun *h = lua_touserdata(L, -1);
 	lua_pop(L, 1);
 	return h;
-}
-
-/* ---- values ---- */
-
-static void push_value(lua_State *L, const struct value *v, int depth)
-{
-	if (!v || depth > 64) {
-		lua_pushnil(L);
-		return;
-	}
-	switch (v->type) {
-	case V_NULL: lua_pushnil(L); break;
-	case V_BOOL: lua_pushboolean(L, v->u.b); break;
-	case V_INT: lua_pushinteger(L, v->u.i); break;
-	case V_FLOAT: lua_pushnumber(L, v->u.f); break;
-	case V_STR: lua_pushlstring(L, v->u.str.s, v->u.str.len); break;
-	case V_LIST:
-		lua_createtable(L, (int)v->u.list.n, 0);
-		for (size_t i = 0; i < v->u.list.n; i++) {
-			push_value(L, v->u.list.v[i], depth + 1);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		break;
-	case V_MAP: {
-		size_t n = value_len(v);
-		lua_createtable(L, 0, (int)n);
-		for (size_t i = 0; i < n; i++) {
-			push_value(L, value_map_val(v, i), depth + 1);
-			lua_setfield(L, -2, value_map_key(v, i));
-		}
-		break;
-	}
-	case V_OBJ: {
-		struct value *m = value_obj_map(v);
-		push_value(L, m, depth + 1);
-		value_unref(m);
-		break;
-	}
-	}
-}
-
-/* A Lua value as a struct value (new reference). Tables with keys 1..n
- * are lists, others maps with string keys. */
-static struct value *to_value(lua_State *L, int idx, int depth)
-{
-	idx = lua_absindex(L, idx);
-	switch (lua_type(L, idx)) {
-	case LUA_TBOOLEAN: return value_bool(lua_toboolean(L, idx));
-	case LUA_TNUMBER:
-		if (lua_isinteger(L, idx))
-			return value_int(lua_tointeger(L, idx));
-		return value_float(lua_tonumber(L, idx));
-	case LUA_TSTRING: {
-		size_t n;
-		const char *s = lua_tolstring(L, idx, &n);
-		return value_strn(s, n);
-	}
-	case LUA_TTABLE: {
-		if (depth > 64)
-			return value_null();
-		lua_Unsigned n = lua_rawlen(L, idx);
-		if (n > 0) {
-			struct value *l = value_list();
-			for (lua_Unsigned i = 1; i <= n; i++) {
-				lua_rawgeti(L, idx, (lua_Integer)i);
-				value_list_push(l, to_value(L, -1, depth + 1));
-				lua_pop(L, 1);
-			}
-			return l;
-		}
-		struct value *m = value_map();
-		lua_pushnil(L);
-		while (lua_next(L, idx)) {
-			if (lua_type(L, -2) == LUA_TSTRING)
-				value_map_set(m, lua_tostring(L, -2), to_value(L, -1, depth + 1));
-			lua_pop(L, 1);
-		}
-		return m;
-	}
-	default: return value_null();
-	}
 }
 
 /* ---- helpers ---- */
@@ -391,7 +311,7 @@ static int l_template(lua_State *L)
 	size_t n;
 	const char *text = luaL_checklstring(L, 1, &n);
 	const char *name = luaL_optstring(L, 3, "<template>");
-	struct tmpl_lookup tl = {.h = h, .extra = lua_istable(L, 2) ? to_value(L, 2, 0) : NULL};
+	struct tmpl_lookup tl = {.h = h, .extra = lua_istable(L, 2) ? luav_get(L, 2) : NULL};
 	struct tmpl *t = tmpl_compile_ex(text, n, name, 1, 1);
 	struct buf out = BUF_INIT;
 	int rc = -1;
@@ -425,7 +345,7 @@ static int l_var(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	push_value(L, v, 0);
+	luav_push(L, v);
 	value_unref(v);
 	return 1;
 }

@@ -45,18 +45,7 @@ else
 fi
 
 # ---- at run time: plays on localhost
-mkdir -p "$T/home/clusters"
-"$EZK" new c1 >/dev/null || fail "ezk new"
-cat >"$EZK_HOME/clusters/c1/hosts" <<'EOF'
-[etcd]
-127.0.0.9
-[kube_master]
-127.0.0.9
-[kube_node]
-127.0.0.9
-[all:vars]
-ansible_user=root
-EOF
+local_cluster c1
 R=$T/roles
 export EZK_ROLES=$R:$EZK_SRC/roles
 mkdir -p "$R/globals" "$R/leak" "$R/oldname" "$R/trace" "$R/keep"
