@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "check.h"
 #include "cluster.h"
 #include "cmd.h"
@@ -26,13 +27,6 @@
 #include "value.h"
 #include "workspace.h"
 #include "yamlio.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* The hosts of the run: the targets, and the deploy node once a play ran
  * on localhost. */
@@ -560,7 +554,7 @@ static void live_clear(struct engine *e)
 
 static void live_draw(struct engine *e, bool force)
 {
-	double t = now_ms();
+	double t = clock_ms();
 	if (!force && t - e->live_drawn < 100)
 		return;
 	e->live_drawn = t;
@@ -933,7 +927,7 @@ static void host_fail(struct hostrun *h, enum host_state st, const char *msg)
 /* Connect (once per run: the session stays for later plays). */
 static int host_connect(struct engine *e, struct hostrun *h)
 {
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	bool local = h->idx == e->ts->n;
 	if (!h->ssh)
 		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
@@ -941,8 +935,8 @@ static int host_connect(struct engine *e, struct hostrun *h)
 	if (ssh_host_connect(h->ssh) < 0) {
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);
-		engine_task(h, "connect", "ssh", "unreachable", m, NULL, now_ms() - t0);
-		h->ms += now_ms() - t0;
+		engine_task(h, "connect", "ssh", "unreachable", m, NULL, clock_ms() - t0);
+		h->ms += clock_ms() - t0;
 		return -1;
 	}
 	return 0;
@@ -964,7 +958,7 @@ static void play_host(size_t i, void *ud)
 	bool local = h->idx == e->ts->n;
 	if (host_connect(e, h) < 0)
 		return;
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	if (ssh_host_hostkey_note(h->ssh))
 		engine_log(e, h->name, "%s", ssh_host_hostkey_note(h->ssh));
 	if (!h->L && !(h->L = luahost_new(h))) {
@@ -986,7 +980,7 @@ static void play_host(size_t i, void *ud)
 		}
 	}
 out:
-	h->ms += now_ms() - t0;
+	h->ms += clock_ms() - t0;
 }
 
 static void journal(struct engine *e, const char *run, const struct step *s, bool done)
@@ -1110,7 +1104,7 @@ static void recap(struct engine *e, double total)
 
 int engine_run(struct engine *e)
 {
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	char run[32];
 	snprintf(run, sizeof run, "%ld", (long)time(NULL));
 	size_t first = e->o.resume ? resume_from(e) : 0;
@@ -1239,7 +1233,7 @@ int engine_run(struct engine *e)
 		for (size_t i = 0; i < nruns(e); i++)
 			if (e->hosts[i].state == HOST_OK && e->hosts[i].in_play)
 				host_fail(&e->hosts[i], HOST_FAILED, "stopped: any_errors_fatal");
-	double total = now_ms() - t0;
+	double total = clock_ms() - t0;
 	recap(e, total);
 	int ok = 0, changed = 0, failed = 0, unreachable = 0;
 	for (size_t i = 0; i < nruns(e); i++) {

@@ -13,10 +13,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "engine-int.h"
 #include "err.h"
+#include "facts.h"
 #include "fsutil.h"
+#include "luarx.h"
 #include "luavalue.h"
 #include "pki.h"
 #include "targets.h"
@@ -68,13 +71,6 @@ static int lost(lua_State *L, struct hostrun *h)
 {
 	h->state = HOST_UNREACHABLE;
 	return luaL_error(L, "host unreachable: %s", ezk_err_msg());
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- ezk.* ---- */
@@ -256,6 +252,28 @@ static int l_stat_local(lua_State *L)
 	return 1;
 }
 
+/* ezk.facts(): the host's facts (facts.h), probed once per run */
+static int l_facts(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "ezk.facts") == LUA_TTABLE)
+		return 1;
+	lua_pop(L, 1);
+	struct ssh_cmd cmd = {.script = facts_probe, .no_become = true, .timeout_ms = 60000};
+	struct ssh_result r = SSH_RESULT_INIT;
+	if (ssh_exec(h->ssh, &cmd, &r) < 0) {
+		ssh_result_free(&r);
+		return lost(L, h);
+	}
+	struct value *f = facts_parse(buf_cstr(&r.out));
+	ssh_result_free(&r);
+	luav_push(L, f);
+	value_unref(f);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "ezk.facts");
+	return 1;
+}
+
 /* ezk.sha256_file(path): hex, or nil and a message (read in chunks) */
 static int l_sha256_file(lua_State *L)
 {
@@ -359,7 +377,7 @@ static int l_log(lua_State *L)
 
 static int l_clock(lua_State *L)
 {
-	lua_pushnumber(L, now_ms());
+	lua_pushnumber(L, clock_ms());
 	return 1;
 }
 
@@ -440,6 +458,7 @@ static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
 				     {"fetch", l_fetch},
 				     {"read_local", l_read_local},
 				     {"stat_local", l_stat_local},
+				     {"facts", l_facts},
 				     {"sha256", l_sha256},
 				     {"sha256_file", l_sha256_file},
 				     {"template", l_template},
@@ -462,6 +481,7 @@ lua_State *luahost_new(struct hostrun *h)
 	lua_setfield(L, LUA_REGISTRYINDEX, HOST_KEY);
 	luaL_newlib(L, ezk_funcs);
 	luapki_open(L);
+	luarx_open(L);
 	lua_pushstring(L, h->name);
 	lua_setfield(L, -2, "host");
 	lua_pushboolean(L, h->e->o.check);

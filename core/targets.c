@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "fsutil.h"
 #include "inventory.h"
 #include "pool.h"
+#include "rx.h"
 #include "targets.h"
 #include "value.h"
 
@@ -118,18 +118,26 @@ static int match_item(const struct inventory *inv, const char *item, char *mark)
 		return nh ? 0 : -1;
 	}
 	if (item[0] == '~') {
-		regex_t re;
-		if (regcomp(&re, item + 1, REG_EXTENDED | REG_NOSUB) != 0)
-			return ezk_fail("--limit: bad regular expression '%s'", item + 1);
-		for (size_t g = 0; g < ng; g++)
-			if (regexec(&re, inventory_group(inv, g), 0, NULL, 0) == 0)
+		/* a Python regular expression (rx.h), matched at the start of the
+		 * name, as Ansible's re.match */
+		char why[200];
+		struct rx *re = rx_compile(item + 1, -1, 0, why, sizeof why);
+		if (!re)
+			return ezk_fail("--limit: bad regular expression '%s': %s", item + 1, why);
+		struct rx_span m[1];
+		for (size_t g = 0; g < ng; g++) {
+			const char *name = inventory_group(inv, g);
+			if (rx_search(re, name, strlen(name), 0, m, 1) > 0 && m[0].so == 0)
 				for (size_t h = 0; h < nh; h++)
 					if (host_in_group(inv, h, g))
 						mark[h] = 1, found = 1;
-		for (size_t h = 0; h < nh; h++)
-			if (regexec(&re, inventory_host(inv, h), 0, NULL, 0) == 0)
+		}
+		for (size_t h = 0; h < nh; h++) {
+			const char *name = inventory_host(inv, h);
+			if (rx_search(re, name, strlen(name), 0, m, 1) > 0 && m[0].so == 0)
 				mark[h] = 1, found = 1;
-		regfree(&re);
+		}
+		rx_free(re);
 		return found ? 0 : -1;
 	}
 	bool glob = strpbrk(item, "*?[") != NULL;

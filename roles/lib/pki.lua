@@ -106,27 +106,17 @@ ezk.module("kubeconfig", function(a, ctx)
     "    client-certificate-data: " .. crt,
     "    client-key-data: " .. key,
     "" }, "\n")
-  local args = { dest = a.dest, content = content, mode = "0600", mkdir = true, check = true }
-  local would, err = ezk.upload(args)
-  if would == nil then return { failed = true, msg = err } end
-  if not would then return { changed = false } end
-  local res = { changed = true }
-  if ctx.diff then
-    -- what it says, never the embedded key
-    local function summary(text)
-      local t = {}
-      for _, l in ipairs(lines(text or "")) do
-        if not l:find("%-data:") then t[#t + 1] = l end
-      end
-      return table.concat(t, "\n") .. "\n"
+  -- --diff: what it says, never the embedded key
+  local function summary(text)
+    local t = {}
+    for _, l in ipairs(lines(text or "")) do
+      if not l:find("%-data:") then t[#t + 1] = l end
     end
-    local old = ezk.read_local(a.dest) or ""
-    res.diff = text_diff(summary(old), summary(content) ..
-      (summary(old) == summary(content) and "(embedded certificates changed)\n" or ""), a.dest)
+    return table.concat(t, "\n") .. "\n"
   end
-  if ctx.check then return res end
-  args.check = false
-  local changed, err2 = ezk.upload(args)
-  if changed == nil then return { failed = true, msg = err2 } end
-  return res
+  return ezk.put({ dest = a.dest, content = content, mode = "0600", mkdir = true }, ctx, function()
+    local old = ezk.read_local(a.dest) or ""
+    return text_diff(summary(old), summary(content) ..
+      (summary(old) == summary(content) and "(embedded certificates changed)\n" or ""), a.dest)
+  end)
 end)
