@@ -2,7 +2,7 @@
 # ("90 all"), and the roles' checks (roles/check.lua, roles/<role>/check.lua)
 # that `ezk check` runs, and `ezk setup` before any host is touched. Plays
 # on localhost: no test host needed.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 
 local_cluster c1
 R=$T/roles

@@ -9,7 +9,7 @@
 # The inventory is kubeasz's own example/hosts.multi-node (../shared/data)
 # with its addresses replaced by the test hosts; without ../shared, ezk's
 # template of the same file.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

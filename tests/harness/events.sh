@@ -1,5 +1,5 @@
 # The JSON events of `ezk setup`, for the end-to-end tests. Sourced after
-# tests/cli/lib.sh and tests/harness/lib.sh (it uses $T, $EZK, $TH_KEY).
+# tests/lib.sh and tests/harness/lib.sh (it uses $T, $EZK, $TH_KEY).
 #
 #   ev_setup NAME CLUSTER ARGS...  `ezk setup CLUSTER ARGS --key $TH_KEY --json`;
 #       sets rc, out and err; keeps $T/NAME.json (the events), $T/NAME.err, and
