@@ -23,7 +23,7 @@
 #include "luavalue.h"
 #include "pki.h"
 #include "targets.h"
-#include "template.h"
+#include "tmpl/template.h"
 #include "value.h"
 
 static const char HOST_KEY[] = "ezk.host";

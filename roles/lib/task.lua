@@ -187,6 +187,17 @@ function ezk.put(args, ctx, diff)
   return res
 end
 
+-- the cluster's certificates on the deploy node (cert and kubeconfig)
+ezk.ssl_dir = ezk.cluster_dir and (ezk.cluster_dir .. "/ssl")
+
+-- nil on the deploy node; elsewhere the failed result of a module that
+-- works there only (cert, kubeconfig)
+function ezk.deploy_node_only(what)
+  if ezk.host ~= "localhost" then
+    return { failed = true, msg = what .. " runs on the deploy node: use it in a play on localhost" }
+  end
+end
+
 -- the content of a remote file, or nil if it does not exist
 function ezk.read_remote(path, become)
   local q = ezk.q

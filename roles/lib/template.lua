@@ -5,7 +5,7 @@
 --   an absolute path on the deploy node.
 -- The template sees the host's variables (vars.*: role defaults < inventory
 -- < config.yml < -e) and, above them, the vars table. ezk's Jinja subset is
--- described in core/template.h; blocks are trimmed as Ansible's template
+-- described in core/tmpl/template.h; blocks are trimmed as Ansible's template
 -- module does (trim_blocks). A template error fails the task with the
 -- template's file:line.
 -- Then as copy with content: nothing is sent when the host's file has the

@@ -16,6 +16,19 @@ setmetatable string table tonumber tostring type utf8 warn xpcall"
 MODULES=$(awk '/^## The modules/ { on = 1; next } /^## / { on = 0 } on && /^\| `/' \
 	"$EZK_SRC/roles/lib/README.md" | cut -d'|' -f2 | grep -o '`[a-z_]*`' | tr -d '`' | sort -u)
 [ -n "$MODULES" ] || fail "roles/lib/README.md lists the modules"
+# each in the file the README names, a file named after one of its modules
+rows=$(awk '/^## The modules/ { on = 1; next } /^## / { on = 0 } on && /^\| `/' "$EZK_SRC/roles/lib/README.md")
+misplaced=$(printf '%s\n' "$rows" | while IFS='|' read -r _ mods file _; do
+	file=$(echo $file)
+	names=$(printf '%s' "$mods" | grep -o '`[a-z_]*`' | tr -d '`')
+	for m in $names; do
+		grep -q "^ezk.module(\"$m\"" "$EZK_SRC/roles/lib/$file" 2>/dev/null || echo "$m not in $file"
+	done
+	printf '%s\n' $names | grep -qx "${file%.lua}" || echo "$file is named after none of its modules"
+done)
+is "$misplaced" "" "every module is in the file roles/lib/README.md names, named after it"
+listed=$(printf '%s\n' "$rows" | cut -d'|' -f3 | tr -d ' ' | sort -u | paste -sd' ')
+is "$listed" "$(cd "$EZK_SRC/roles/lib" && ls *.lua | grep -vx task.lua | paste -sd' ')" "... and every module file is listed"
 
 # ---- static: luac -l lists every global read (GETTABUP _ENV "x") and write
 LUAC=$(command -v luac5.4 || true)

@@ -4,7 +4,7 @@
 
 #include "err.h"
 #include "tap.h"
-#include "template.h"
+#include "tmpl/template.h"
 
 static struct value *vars;
 
