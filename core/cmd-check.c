@@ -63,20 +63,24 @@ static void say_cb(void *ud, bool error, const char *file, int line, const char 
 	say(ud, error, file, line, "%s", msg);
 }
 
+static const struct opt options[] = {
+    OPT('e', 'e', "extra-vars", "VARS", "k=v, @file.yml or JSON, over config.yml"),
+    OPT_END,
+};
+
+static int got(void *ud, int id, const char *value)
+{
+	(void)id; /* -e */
+	return vars_parse_extra(value, ud);
+}
+
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {{"extra-vars", required_argument, NULL, 'e'}, {0}};
 	struct value *extra = value_map();
-	int c;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-		if (c == 'e' && vars_parse_extra(optarg, extra) == 0)
-			continue;
+	int optind = cmd_parse(&cmd_check, argc, argv, got, extra);
+	if (optind < 0) {
 		value_unref(extra);
-		if (c == 'e')
-			return cmd_error(EZK_USAGE);
-		return cmd_usage(&cmd_check, "bad option '%s'", argv[optind - 1]);
+		return EZK_USAGE;
 	}
 	if (argc - optind != 1) {
 		value_unref(extra);
@@ -123,6 +127,6 @@ const struct cmd cmd_check = {
 	    "networks that overlap neither each other nor a host's address;\n"
 	    "CLUSTER_NETWORK and CONTAINER_RUNTIME are supported values.\n",
     .complete = "cluster",
-    .opts = "--extra-vars",
+    .options = options,
     .run = run,
 };

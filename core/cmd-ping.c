@@ -192,9 +192,9 @@ static const char *fmt(char *b, size_t n, const char *f, double v)
 static int run_ping(int argc, char **argv, const struct ezk_globals *g)
 {
 	struct run_opts o;
-	int rc = run_opts_getopt(&o, &cmd_ping, argc, argv);
-	if (rc)
-		return rc;
+	int rc = EZK_OK, optind = cmd_parse_run(&cmd_ping, argc, argv, &o);
+	if (optind < 0)
+		return EZK_USAGE;
 	if (argc - optind != 1) {
 		run_opts_free(&o);
 		return cmd_usage(&cmd_ping, "which cluster?");
@@ -285,12 +285,11 @@ const struct cmd cmd_ping = {
 	    "command (LATENCY) and the host's clock against this one (SKEW). Where a host\n"
 	    "becomes (ansible_become, -b), sudo is tried too. A host key seen for the first\n"
 	    "time is pinned in $EZK_HOME/known_hosts; a changed one is refused.\n"
-	    "Exit status 1 if any host failed or was unreachable.\n\n"
-	    "Options:\n" RUN_OPTS_HELP "\n"
-	    "Examples:\n"
-	    "  ezk ping prod\n"
-	    "  ezk ping prod -l kube_node --json\n",
+	    "Exit status 1 if any host failed or was unreachable.\n",
+    .examples = "Examples:\n"
+		"  ezk ping prod\n"
+		"  ezk ping prod -l kube_node --json\n",
     .complete = "cluster",
-    .opts = RUN_OPTS_NAMES,
+    .options = run_options,
     .run = run_ping,
 };

@@ -13,7 +13,6 @@
 #include "clock.h"
 #include "check.h"
 #include "cluster.h"
-#include "cmd.h"
 #include "engine-int.h"
 #include "err.h"
 #include "fsutil.h"

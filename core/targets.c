@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "cluster.h"
-#include "cmd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
@@ -58,11 +57,11 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 	case 'K': o->ask_become_pass = true; return 1;
 	case 'b': o->become = true; return 1;
 	case 'e': return vars_parse_extra(arg, o->extra) < 0 ? -1 : 1;
-	case 1001: o->json = true; return 1;
-	case 1002: o->key_file = arg; return 1;
-	case 1003: o->become_user = arg; return 1;
-	case 1004: o->jump = arg; return 1;
-	case 1005:
+	case RUN_OPT_JSON: o->json = true; return 1;
+	case RUN_OPT_KEY: o->key_file = arg; return 1;
+	case RUN_OPT_BECOME_USER: o->become_user = arg; return 1;
+	case RUN_OPT_JUMP: o->jump = arg; return 1;
+	case RUN_OPT_HOSTKEY:
 		if (!strcmp(arg, "accept-new"))
 			o->hostkey = SSH_HOSTKEY_ACCEPT_NEW;
 		else if (!strcmp(arg, "strict") || !strcmp(arg, "yes"))
@@ -74,24 +73,6 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 					"'%s'",
 					arg);
 		return 1;
-	}
-	return 0;
-}
-
-int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **argv)
-{
-	static const struct option opts[] = {RUN_LONGOPTS};
-	int c;
-	run_opts_init(o);
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS, opts, NULL)) != -1) {
-		int k = c == '?' || c == ':' ? 0 : run_opts_parse(o, c, optarg);
-		if (k <= 0) {
-			run_opts_free(o);
-			return k < 0 ? cmd_error(EZK_USAGE)
-				     : cmd_usage(cmd, "bad option '%s'", argv[optind - 1]);
-		}
 	}
 	return 0;
 }
