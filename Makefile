@@ -17,7 +17,7 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 
 # B is the build directory; `make check` uses another one.
 B ?= build
-SRCS := $(filter-out core/main.c,$(wildcard core/*.c ssh/*.c))
+SRCS := $(filter-out core/main.c,$(wildcard core/*.c core/tmpl/*.c ssh/*.c))
 OBJS := $(SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -26,7 +26,7 @@ EZK := $(if $(filter build,$(B)),ezk,$(B)/ezk)
 .PHONY: all test check fuzz bench demo install clean deps units format
 all: $(EZK)
 
-$(B)/%.o: %.c $(wildcard core/*.h ssh/*.h)
+$(B)/%.o: %.c $(wildcard core/*.h core/tmpl/*.h ssh/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -92,7 +92,7 @@ install: all
 	./ezk completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ezk
 
 format:
-	clang-format -i core/*.c core/*.h $(wildcard ssh/*.[ch]) tests/unit/*.c tests/unit/*.h $(wildcard tests/fuzz/*.c)
+	clang-format -i core/*.c core/*.h core/tmpl/*.[ch] $(wildcard ssh/*.[ch]) tests/unit/*.c tests/unit/*.h $(wildcard tests/fuzz/*.c)
 
 clean:
 	rm -rf build build-san build-fuzz ezk

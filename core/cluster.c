@@ -18,7 +18,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
-#include "template.h"
+#include "tmpl/template.h"
 #include "value.h"
 #include "workspace.h"
 #include "yamlio.h"

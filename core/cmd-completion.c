@@ -51,11 +51,13 @@ static void bash(void)
 			words = "$(_ezk_clusters)";
 		else if ((*c)->complete)
 			words = (*c)->complete;
+		printf("    %s)\n      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"",
+		       (*c)->name);
+		cmd_print_option_names(*c, stdout);
 		printf(
-		    "    %s)\n      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"%s\" -- "
-		    "\"$cur\"))\n      elif [[ $nargs == 0 ]]; then COMPREPLY=($(compgen -W \"%s\" "
-		    "-- \"$cur\")); fi ;;\n",
-		    (*c)->name, (*c)->opts ? (*c)->opts : "", words);
+		    "\" -- \"$cur\"))\n      elif [[ $nargs == 0 ]]; then COMPREPLY=($(compgen -W "
+		    "\"%s\" -- \"$cur\")); fi ;;\n",
+		    words);
 	}
 	fputs("  esac\n"
 	      "}\n"

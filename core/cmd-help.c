@@ -47,6 +47,12 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	printf("usage: ezk %s %s\n\n%s\n", c->name, c->args, c->summary);
 	if (c->help && *c->help)
 		printf("\n%s", c->help);
+	if (c->options) {
+		putchar('\n');
+		cmd_print_options(c, stdout); /* from the table the command parses with */
+	}
+	if (c->examples)
+		printf("\n%s", c->examples);
 	return EZK_OK;
 }
 

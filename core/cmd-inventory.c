@@ -4,7 +4,6 @@
  * variables, unevaluated), or one host's variables with config.yml and -e
  * applied and every template evaluated (--host).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,31 +23,45 @@ static void warn_line(void *ud, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
+static const struct opt options[] = {
+    OPT('L', 0, "list", NULL,
+	"groups and hosts as 'ansible-inventory --list' prints them (_meta.hostvars: the "
+	"inventory's own variables, unevaluated)"),
+    OPT('H', 0, "host", "HOST",
+	"every variable of that host, config.yml and -e applied, templates evaluated"),
+    OPT('e', 'e', "extra-vars", "VARS", "k=v, @file.yml or JSON, over config.yml"),
+    OPT_END,
+};
+
+struct args {
+	int list;
+	const char *host;
+	struct value *extra;
+};
+
+static int got(void *ud, int id, const char *value)
+{
+	struct args *a = ud;
+	if (id == 'L')
+		a->list = 1;
+	else if (id == 'H')
+		a->host = value;
+	else
+		return vars_parse_extra(value, a->extra);
+	return 0;
+}
+
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {{"list", no_argument, NULL, 'L'},
-					     {"host", required_argument, NULL, 'H'},
-					     {"extra-vars", required_argument, NULL, 'e'},
-					     {0}};
-	int list = 0, c, rc = EZK_OK;
-	const char *host = NULL;
-	struct value *extra = value_map();
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'L': list = 1; break;
-		case 'H': host = optarg; break;
-		case 'e':
-			if (vars_parse_extra(optarg, extra) < 0) {
-				value_unref(extra);
-				return cmd_error(EZK_USAGE);
-			}
-			break;
-		default:
-			value_unref(extra);
-			return cmd_usage(&cmd_inventory, "bad option '%s'", argv[optind - 1]);
-		}
+	int rc = EZK_OK;
+	struct args a = {0, NULL, value_map()};
+	int optind = cmd_parse(&cmd_inventory, argc, argv, got, &a);
+	int list = a.list;
+	const char *host = a.host;
+	struct value *extra = a.extra;
+	if (optind < 0) {
+		value_unref(extra);
+		return EZK_USAGE;
 	}
 	if (argc - optind != 1 || list == !!host) {
 		value_unref(extra);
@@ -95,15 +108,10 @@ const struct cmd cmd_inventory = {
     .name = "inventory",
     .args = "<cluster> --list | --host <host> [-e k=v]",
     .summary = "show the inventory as JSON, or one host's resolved variables",
-    .help = "Options:\n"
-	    "  --list          groups and hosts as 'ansible-inventory --list' prints them\n"
-	    "                  (_meta.hostvars holds the inventory's own variables, unevaluated)\n"
-	    "  --host <host>   every variable of that host with config.yml and -e applied and\n"
-	    "                  templates evaluated; exit 2 naming file:line of any that fail\n"
-	    "  -e, --extra-vars k=v|@file.yml|{json}\n"
-	    "                  override variables, as ansible-playbook -e\n"
+    .help = "--host shows every variable it can evaluate; one that cannot be is named\n"
+	    "with its file:line on stderr (exit 2).\n"
 	    "Passwords (ansible_ssh_pass, ansible_become_pass, ...) are shown as ********.\n",
     .complete = "cluster",
-    .opts = "--list --host --extra-vars",
+    .options = options,
     .run = run,
 };

@@ -191,9 +191,9 @@ out:
 static int run_keys(int argc, char **argv, const struct ezk_globals *g)
 {
 	struct run_opts o;
-	int rc = run_opts_getopt(&o, &cmd_keys, argc, argv);
-	if (rc)
-		return rc;
+	int rc = EZK_OK, optind = cmd_parse_run(&cmd_keys, argc, argv, &o);
+	if (optind < 0)
+		return EZK_USAGE;
 	if (argc - optind != 2 || strcmp(argv[optind], "push") != 0) {
 		run_opts_free(&o);
 		return cmd_usage(&cmd_keys, argc - optind < 1 || strcmp(argv[optind], "push")
@@ -262,11 +262,10 @@ const struct cmd cmd_keys = {
 	    "is not a terminal), then adds this machine's public key to ~/.ssh/authorized_keys\n"
 	    "of the login user on every host, unless it is there already, and proves that the\n"
 	    "key alone logs in. The key is --key FILE (FILE.pub is pushed), else\n"
-	    "~/.ssh/id_ed25519, id_ecdsa or id_rsa; with none, an ed25519 key is made.\n\n"
-	    "Options:\n" RUN_OPTS_HELP "\n"
-	    "Example:\n"
-	    "  ezk keys push prod\n",
+	    "~/.ssh/id_ed25519, id_ecdsa or id_rsa; with none, an ed25519 key is made.\n",
+    .examples = "Example:\n"
+		"  ezk keys push prod\n",
     .complete = NULL,
-    .opts = RUN_OPTS_NAMES,
+    .options = run_options,
     .run = run_keys,
 };

@@ -4,7 +4,6 @@
  * and config.yml (history.h); '*' marks what the last successful setup
  * applied.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,26 +14,28 @@
 
 extern const struct cmd cmd_log;
 
+static const struct opt options[] = {
+    OPT('n', 'n', "max-count", "N", "show only the N newest entries"),
+    OPT_END,
+};
+
+static int got(void *ud, int id, const char *value)
+{
+	(void)id; /* -n */
+	char *end;
+	long n = strtol(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || n < 1 || n > 1000000)
+		return ezk_fail("-n wants a positive number, not '%s'", value);
+	*(int *)ud = (int)n;
+	return 0;
+}
+
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {{"max-count", required_argument, NULL, 'n'}, {0}};
-	int max = 0, c;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		if (c == 'n') {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 1000000)
-				return cmd_usage(&cmd_log, "-n wants a positive number, not '%s'",
-						 optarg);
-			max = (int)n;
-		} else {
-			if (optopt == 'n')
-				return cmd_usage(&cmd_log, "-n wants a number");
-			return cmd_usage(&cmd_log, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
+	int max = 0;
+	int optind = cmd_parse(&cmd_log, argc, argv, got, &max);
+	if (optind < 0)
+		return EZK_USAGE;
 	if (argc - optind != 1)
 		return cmd_usage(&cmd_log,
 				 argc - optind < 1 ? "which cluster?" : "too many arguments");
@@ -65,13 +66,11 @@ const struct cmd cmd_log = {
     .name = "log",
     .args = "<cluster> [-n N]",
     .summary = "the cluster's history (new, setup, add, del), newest first",
-    .help = "Options:\n"
-	    "  -n, --max-count N   show only the N newest entries\n\n"
-	    "Each line: the commit, its local date and time, what happened. '*' and\n"
+    .help = "Each line: the commit, its local date and time, what happened. '*' and\n"
 	    "'(applied)' mark what the last successful 'ezk setup' applied. The history\n"
 	    "is a git repository in clusters/<cluster>/.git ('git log -p' works there);\n"
 	    "it holds hosts and config.yml only, never keys, kubeconfigs or logs.\n",
     .complete = "cluster",
-    .opts = "-n --max-count",
+    .options = options,
     .run = run,
 };

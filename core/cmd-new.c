@@ -4,7 +4,6 @@
  * kubeasz's `ezctl new` does, and start its history (history.h) with them.
  * It never overwrites an existing cluster.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,18 +15,24 @@
 
 extern const struct cmd cmd_new;
 
+static const struct opt options[] = {
+    OPT('a', 0, "aio", NULL, "an all-in-one inventory (one host in every group)"),
+    OPT_END,
+};
+
+static int got(void *ud, int id, const char *value)
+{
+	(void)id, (void)value;
+	*(int *)ud = 1; /* --aio */
+	return 0;
+}
+
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {{"aio", no_argument, NULL, 'a'}, {0}};
-	int aio = 0, c;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'a')
-			aio = 1;
-		else
-			return cmd_usage(&cmd_new, "unknown option '%s'", argv[optind - 1]);
-	}
+	int aio = 0;
+	int optind = cmd_parse(&cmd_new, argc, argv, got, &aio);
+	if (optind < 0)
+		return EZK_USAGE;
 	if (argc - optind != 1)
 		return cmd_usage(&cmd_new,
 				 argc - optind < 1 ? "which cluster?" : "too many arguments");
@@ -54,10 +59,8 @@ const struct cmd cmd_new = {
     .name = "new",
     .args = "<cluster> [--aio]",
     .summary = "create a cluster's hosts and config.yml from the templates",
-    .help = "Options:\n"
-	    "  --aio   an all-in-one inventory (one host in every group)\n\n"
-	    "Cluster names use lower-case letters, digits and '-'. An existing cluster\n"
+    .help = "Cluster names use lower-case letters, digits and '-'. An existing cluster\n"
 	    "is never overwritten.\n",
-    .opts = "--aio",
+    .options = options,
     .run = run,
 };

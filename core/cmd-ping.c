@@ -16,6 +16,7 @@
 #include "cluster.h"
 #include "cmd.h"
 #include "err.h"
+#include "facts.h"
 #include "pool.h"
 #include "report.h"
 #include "ssh.h"
@@ -43,17 +44,6 @@ struct run {
 	double t0;
 };
 
-static const char probe[] =
-    "echo \"time=$(date +%s%N)\"\n"
-    ". /etc/os-release 2>/dev/null\n"
-    "echo \"os=${PRETTY_NAME:-$(uname -s)}\"\n"
-    "echo \"arch=$(uname -m)\"\n"
-    "echo \"kernel=$(uname -r)\"\n"
-    "if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup=v2\n"
-    "elif [ -d /sys/fs/cgroup/memory ] || [ -d /sys/fs/cgroup/cpu ]; then echo cgroup=v1\n"
-    "else echo cgroup=none; fi\n"
-    "sed -n 's/^MemTotal: *\\([0-9]*\\).*/mem_kb=\\1/p' /proc/meminfo\n";
-
 static double wall_ms(void)
 {
 	struct timespec ts;
@@ -61,16 +51,11 @@ static double wall_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static char *field(const char *out, const char *key)
+/* a string fact, malloc'd, or NULL */
+static char *fact(const struct value *f, const char *key)
 {
-	size_t kl = strlen(key);
-	for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, key, kl) && p[kl] == '=') {
-			const char *v = p + kl + 1, *e = strchr(v, '\n');
-			return xstrndup(v, e ? (size_t)(e - v) : strlen(v));
-		}
-	}
-	return NULL;
+	const struct value *v = value_map_get(f, key);
+	return v && v->type == V_STR && v->u.str.len ? xstrdup(v->u.str.s) : NULL;
 }
 
 static char *first_line(const char *s)
@@ -134,7 +119,7 @@ static void ping_one(size_t i, void *ud)
 		goto out;
 	}
 	p->latency_ms = r.ms;
-	struct ssh_cmd pr = {.script = probe, .no_become = true, .timeout_ms = 30000};
+	struct ssh_cmd pr = {.script = facts_probe, .no_become = true, .timeout_ms = 30000};
 	double before = wall_ms();
 	if (ssh_exec(h, &pr, &r) < 0) {
 		p->status = ST_UNREACHABLE;
@@ -151,16 +136,17 @@ static void ping_one(size_t i, void *ud)
 		p->msg = buf_detach(&m);
 		goto out;
 	}
-	const char *out = buf_cstr(&r.out);
-	p->os = field(out, "os");
-	p->arch = field(out, "arch");
-	p->kernel = field(out, "kernel");
-	p->cgroup = field(out, "cgroup");
-	char *mem = field(out, "mem_kb"), *tm = field(out, "time");
-	p->mem_mb = mem ? atol(mem) / 1024 : 0;
-	p->skew_ms = tm ? atof(tm) / 1e6 - (before + after) / 2 : NAN;
-	free(mem);
-	free(tm);
+	struct value *f = facts_parse(buf_cstr(&r.out));
+	p->os = fact(f, "os_name");
+	p->arch = fact(f, "arch");
+	p->kernel = fact(f, "kernel");
+	p->cgroup = fact(f, "cgroup");
+	const struct value *mem = value_map_get(f, "mem_mb"), *tm = value_map_get(f, "time_ns");
+	p->mem_mb = mem && mem->type == V_INT ? (long)mem->u.i : 0;
+	p->skew_ms = tm && tm->type == V_INT && tm->u.i > 0
+			 ? (double)tm->u.i / 1e6 - (before + after) / 2
+			 : NAN;
+	value_unref(f);
 	if (run->ts->t[i].become) {
 		struct ssh_cmd id = {.script = "id -un", .become = true, .timeout_ms = 30000};
 		if (ssh_exec(h, &id, &r) < 0) {
@@ -206,9 +192,9 @@ static const char *fmt(char *b, size_t n, const char *f, double v)
 static int run_ping(int argc, char **argv, const struct ezk_globals *g)
 {
 	struct run_opts o;
-	int rc = run_opts_getopt(&o, &cmd_ping, argc, argv);
-	if (rc)
-		return rc;
+	int rc = EZK_OK, optind = cmd_parse_run(&cmd_ping, argc, argv, &o);
+	if (optind < 0)
+		return EZK_USAGE;
 	if (argc - optind != 1) {
 		run_opts_free(&o);
 		return cmd_usage(&cmd_ping, "which cluster?");
@@ -299,12 +285,11 @@ const struct cmd cmd_ping = {
 	    "command (LATENCY) and the host's clock against this one (SKEW). Where a host\n"
 	    "becomes (ansible_become, -b), sudo is tried too. A host key seen for the first\n"
 	    "time is pinned in $EZK_HOME/known_hosts; a changed one is refused.\n"
-	    "Exit status 1 if any host failed or was unreachable.\n\n"
-	    "Options:\n" RUN_OPTS_HELP "\n"
-	    "Examples:\n"
-	    "  ezk ping prod\n"
-	    "  ezk ping prod -l kube_node --json\n",
+	    "Exit status 1 if any host failed or was unreachable.\n",
+    .examples = "Examples:\n"
+		"  ezk ping prod\n"
+		"  ezk ping prod -l kube_node --json\n",
     .complete = "cluster",
-    .opts = RUN_OPTS_NAMES,
+    .options = run_options,
     .run = run_ping,
 };

@@ -37,37 +37,48 @@ static void record(struct cluster *cl, struct engine_opts eo, struct engine *e, 
 	buf_free(&msg);
 }
 
+enum { OPT_DIFF = 2001, OPT_SKIP_TAGS, OPT_RESUME };
+
+static const struct opt options[] = {
+    OPT('C', 'C', "check", NULL, "change nothing; say what would change"),
+    OPT(OPT_DIFF, 0, "diff", NULL, "show the changes of files"),
+    OPT('t', 't', "tags", "T1,T2", "only tasks with these tags"),
+    OPT(OPT_SKIP_TAGS, 0, "skip-tags", "T1,T2", "not the tasks with these tags"),
+    OPT(OPT_RESUME, 0, "resume", NULL, "start at the first step the last run did not finish"),
+    OPT('v', 'v', "verbose", NULL, "commands and their output too (secrets redacted)"),
+    OPT_GROUP(run_options),
+    OPT_END,
+};
+
+struct args {
+	struct engine_opts eo;
+	struct run_opts ro;
+};
+
+static int got(void *ud, int id, const char *value)
+{
+	struct args *a = ud;
+	switch (id) {
+	case 'C': a->eo.check = true; return 0;
+	case OPT_DIFF: a->eo.diff = true; return 0;
+	case 't': a->eo.tags = value; return 0;
+	case OPT_SKIP_TAGS: a->eo.skip_tags = value; return 0;
+	case 'v': a->eo.verbose++; return 0;
+	case OPT_RESUME: a->eo.resume = true; return 0;
+	}
+	return run_opts_parse(&a->ro, id, value) < 0 ? -1 : 0;
+}
+
 static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 {
-	static const struct option opts[] = {{"check", no_argument, NULL, 2001},
-					     {"diff", no_argument, NULL, 2002},
-					     {"tags", required_argument, NULL, 't'},
-					     {"skip-tags", required_argument, NULL, 2003},
-					     {"verbose", no_argument, NULL, 'v'},
-					     {"resume", no_argument, NULL, 2004},
-					     RUN_LONGOPTS};
-	struct run_opts ro;
-	run_opts_init(&ro);
-	struct engine_opts eo = {0};
-	int c;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS "t:vC", opts, NULL)) != -1) {
-		switch (c) {
-		case 2001:
-		case 'C': eo.check = true; continue;
-		case 2002: eo.diff = true; continue;
-		case 't': eo.tags = optarg; continue;
-		case 2003: eo.skip_tags = optarg; continue;
-		case 'v': eo.verbose++; continue;
-		case 2004: eo.resume = true; continue;
-		}
-		int k = c == '?' ? 0 : run_opts_parse(&ro, c, optarg);
-		if (k <= 0) {
-			run_opts_free(&ro);
-			return k < 0 ? cmd_error(EZK_USAGE)
-				     : cmd_usage(&cmd_setup, "bad option '%s'", argv[optind - 1]);
-		}
+	struct args a = {{0}, {0}};
+	run_opts_init(&a.ro);
+	int optind = cmd_parse(&cmd_setup, argc, argv, got, &a);
+	struct engine_opts eo = a.eo;
+	struct run_opts ro = a.ro;
+	if (optind < 0) {
+		run_opts_free(&ro);
+		return EZK_USAGE;
 	}
 	if (argc - optind != 2) {
 		run_opts_free(&ro);
@@ -117,18 +128,14 @@ const struct cmd cmd_setup = {
 	    "              hostname, /etc/hosts and chrony on the hosts\n"
 	    "  02 etcd     a TLS etcd cluster from [etcd] (etcd, etcdctl from $EZK_HOME/bin);\n"
 	    "              rerun after adding a member: it joins, the others restart one\n"
-	    "              at a time\n\n"
-	    "Options:\n"
-	    "      --check              change nothing; say what would change\n"
-	    "      --diff               show the changes of files\n"
-	    "  -t, --tags T1,T2         only tasks with these tags; --skip-tags the opposite\n"
-	    "      --resume             start at the first step the last run did not finish\n"
-	    "  -v, --verbose            commands and their output too (secrets "
-	    "redacted)\n" RUN_OPTS_HELP "\nExamples:\n"
-	    "  ezk setup prod all\n"
-	    "  ezk setup prod 02 --check --diff\n"
-	    "  ezk setup prod 01-03 -l kube_node\n",
+	    "              at a time\n"
+	    "A step that is made of steps (90 all: 01..07) runs them; before any host is\n"
+	    "touched, the check.lua of every role of the steps runs ('ezk check').\n",
+    .examples = "Examples:\n"
+		"  ezk setup prod all\n"
+		"  ezk setup prod 02 --check --diff\n"
+		"  ezk setup prod 01-03 -l kube_node\n",
     .complete = "cluster",
-    .opts = "--check --diff --tags --skip-tags --resume --verbose " RUN_OPTS_NAMES,
+    .options = options,
     .run = run_setup,
 };

@@ -1,5 +1,16 @@
 /*
- * engine-int.h - what engine.c and luahost.c share. Not an API.
+ * engine-int.h - what the engine's files share. Not an API.
+ *
+ * engine.c    open, close, the scheduler: steps, plays, batches, hosts
+ * steps.c     roles/steps.lua: loading, selecting
+ * roles.c     roles and the module library: found, compiled, defaults.yml
+ * live.c      a task's result: terminal (the live view), --json, the log
+ * recap.c     the recap at the end
+ * journal.c   the run's log file and the journal; --resume
+ * redact.c    engine_log, with every password the run knows blanked out
+ * filesum.c   sha256 of deploy-node files, once per run
+ * once.c      ezk.once's values
+ * luahost.c   the Lua state of a host: the ezk.* host API
  */
 #ifndef EZK_ENGINE_INT_H
 #define EZK_ENGINE_INT_H
@@ -33,6 +44,8 @@ struct step {
 	char *id, *alias;
 	struct play *plays;
 	size_t nplays;
+	char **steps; /* a step made of others ("90 all": 01..07), by id */
+	size_t nsteps;
 };
 
 struct role {
@@ -111,6 +124,43 @@ struct once_val {
 	char *val;
 	size_t len;
 };
+
+/* The hosts of the run: the targets, and the deploy node once a play ran
+ * on localhost (e->hosts[ts->n]). */
+size_t engine_nruns(const struct engine *e);
+
+/* steps.c: load roles/steps.lua; select e->o.steps into e->run_steps.
+ * -1 with the message set. */
+int steps_load(struct engine *e);
+int steps_select(struct engine *e);
+
+/* roles.c: a file or folder on the roles path (malloc'd), or NULL; a role
+ * as steps.lua names it ("etcd", "etcd/start"), loaded once; the module
+ * library (every .lua in roles/lib, task.lua first). */
+char *roles_find(struct engine *e, const char *rel, bool dir);
+struct role *role_find(struct engine *e, const char *name);
+int role_load(struct engine *e, const char *name);
+int lib_load(struct engine *e);
+void chunk_free(struct chunk *c);
+
+/* redact.c: the passwords of the run (once, at open); blank them in b */
+void secrets_collect(struct engine *e);
+void redact(struct engine *e, struct buf *b);
+
+/* live.c: the live view is on (a terminal, no --json, no -v); clear it
+ * (caller holds e->lock); the role a host runs now, for its lines */
+bool live_on(const struct engine *e);
+void live_clear(struct engine *e);
+const char *host_role(struct hostrun *h);
+
+/* journal.c: open the run's log and the journal; a step's outcome per
+ * host; --resume: the index in e->run_steps to start at */
+int journal_open(struct engine *e);
+void journal_step(struct engine *e, const char *run, const struct step *s, bool done);
+size_t journal_resume(struct engine *e);
+
+/* recap.c */
+void recap_print(struct engine *e, double total_ms);
 
 /* ezk.once: a copy (malloc'd, NUL-terminated; *len its length) of the value
  * stored under key this run, or NULL if none yet. engine_once_put stores

@@ -19,6 +19,11 @@
 
 #include <stdarg.h>
 
+/* ezk's exit statuses, the library's results for a run too (engine_run):
+ * EZK_OK everything succeeded; EZK_FAILED some host failed or was
+ * unreachable; EZK_USAGE bad usage or bad input (inventory, config, role) */
+enum { EZK_OK = 0, EZK_FAILED = 1, EZK_USAGE = 2 };
+
 #if defined(__GNUC__)
 #define EZK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else

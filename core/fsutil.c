@@ -204,3 +204,25 @@ int remove_tree(const char *path)
 		return ezk_fail("%s: %s", path, strerror(errno));
 	return 0;
 }
+
+char **split_list(const char *s, char sep, size_t *n)
+{
+	char **v = NULL;
+	*n = 0;
+	if (!s)
+		return NULL;
+	char *copy = xstrdup(s), *save = NULL, seps[2] = {sep, 0};
+	for (char *t = strtok_r(copy, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
+		v = xrealloc(v, (*n + 1) * sizeof *v);
+		v[(*n)++] = xstrdup(t);
+	}
+	free(copy);
+	return v;
+}
+
+void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

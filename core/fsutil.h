@@ -29,5 +29,10 @@ int remove_tree(const char *path);
 char *path_join(const char *a, const char *b);
 /* fsync a directory (after a rename inside it). */
 int dir_sync(const char *path);
+/* "a:b:c" split at sep, empty parts dropped: a malloc'd array of *n
+ * malloc'd strings (NULL when there are none: s NULL or empty). The roles
+ * search path (EZK_ROLES), tag lists. strv_free frees one. */
+char **split_list(const char *s, char sep, size_t *n);
+void strv_free(char **v, size_t n);
 
 #endif

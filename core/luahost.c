@@ -13,14 +13,18 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "engine-int.h"
 #include "err.h"
+#include "facts.h"
 #include "fsutil.h"
 #include "luadeploy.h"
+#include "luarx.h"
+#include "luavalue.h"
 #include "pki.h"
 #include "targets.h"
-#include "template.h"
+#include "tmpl/template.h"
 #include "value.h"
 
 static const char HOST_KEY[] = "ezk.host";
@@ -31,87 +35,6 @@ static struct hostrun *host_of(lua_State *L)
 	struct hostrun *h = lua_touserdata(L, -1);
 	lua_pop(L, 1);
 	return h;
-}
-
-/* ---- values ---- */
-
-static void push_value(lua_State *L, const struct value *v, int depth)
-{
-	if (!v || depth > 64) {
-		lua_pushnil(L);
-		return;
-	}
-	switch (v->type) {
-	case V_NULL: lua_pushnil(L); break;
-	case V_BOOL: lua_pushboolean(L, v->u.b); break;
-	case V_INT: lua_pushinteger(L, v->u.i); break;
-	case V_FLOAT: lua_pushnumber(L, v->u.f); break;
-	case V_STR: lua_pushlstring(L, v->u.str.s, v->u.str.len); break;
-	case V_LIST:
-		lua_createtable(L, (int)v->u.list.n, 0);
-		for (size_t i = 0; i < v->u.list.n; i++) {
-			push_value(L, v->u.list.v[i], depth + 1);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		break;
-	case V_MAP: {
-		size_t n = value_len(v);
-		lua_createtable(L, 0, (int)n);
-		for (size_t i = 0; i < n; i++) {
-			push_value(L, value_map_val(v, i), depth + 1);
-			lua_setfield(L, -2, value_map_key(v, i));
-		}
-		break;
-	}
-	case V_OBJ: {
-		struct value *m = value_obj_map(v);
-		push_value(L, m, depth + 1);
-		value_unref(m);
-		break;
-	}
-	}
-}
-
-/* A Lua value as a struct value (new reference). Tables with keys 1..n
- * are lists, others maps with string keys. */
-static struct value *to_value(lua_State *L, int idx, int depth)
-{
-	idx = lua_absindex(L, idx);
-	switch (lua_type(L, idx)) {
-	case LUA_TBOOLEAN: return value_bool(lua_toboolean(L, idx));
-	case LUA_TNUMBER:
-		if (lua_isinteger(L, idx))
-			return value_int(lua_tointeger(L, idx));
-		return value_float(lua_tonumber(L, idx));
-	case LUA_TSTRING: {
-		size_t n;
-		const char *s = lua_tolstring(L, idx, &n);
-		return value_strn(s, n);
-	}
-	case LUA_TTABLE: {
-		if (depth > 64)
-			return value_null();
-		lua_Unsigned n = lua_rawlen(L, idx);
-		if (n > 0) {
-			struct value *l = value_list();
-			for (lua_Unsigned i = 1; i <= n; i++) {
-				lua_rawgeti(L, idx, (lua_Integer)i);
-				value_list_push(l, to_value(L, -1, depth + 1));
-				lua_pop(L, 1);
-			}
-			return l;
-		}
-		struct value *m = value_map();
-		lua_pushnil(L);
-		while (lua_next(L, idx)) {
-			if (lua_type(L, -2) == LUA_TSTRING)
-				value_map_set(m, lua_tostring(L, -2), to_value(L, -1, depth + 1));
-			lua_pop(L, 1);
-		}
-		return m;
-	}
-	default: return value_null();
-	}
 }
 
 /* ---- helpers ---- */
@@ -149,13 +72,6 @@ static int lost(lua_State *L, struct hostrun *h)
 {
 	h->state = HOST_UNREACHABLE;
 	return luaL_error(L, "host unreachable: %s", ezk_err_msg());
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- ezk.* ---- */
@@ -337,6 +253,28 @@ static int l_stat_local(lua_State *L)
 	return 1;
 }
 
+/* ezk.facts(): the host's facts (facts.h), probed once per run */
+static int l_facts(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "ezk.facts") == LUA_TTABLE)
+		return 1;
+	lua_pop(L, 1);
+	struct ssh_cmd cmd = {.script = facts_probe, .no_become = true, .timeout_ms = 60000};
+	struct ssh_result r = SSH_RESULT_INIT;
+	if (ssh_exec(h->ssh, &cmd, &r) < 0) {
+		ssh_result_free(&r);
+		return lost(L, h);
+	}
+	struct value *f = facts_parse(buf_cstr(&r.out));
+	ssh_result_free(&r);
+	luav_push(L, f);
+	value_unref(f);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "ezk.facts");
+	return 1;
+}
+
 /* ezk.sha256_file(path): hex, or nil and a message (read in chunks) */
 static int l_sha256_file(lua_State *L)
 {
@@ -392,7 +330,7 @@ static int l_template(lua_State *L)
 	size_t n;
 	const char *text = luaL_checklstring(L, 1, &n);
 	const char *name = luaL_optstring(L, 3, "<template>");
-	struct tmpl_lookup tl = {.h = h, .extra = lua_istable(L, 2) ? to_value(L, 2, 0) : NULL};
+	struct tmpl_lookup tl = {.h = h, .extra = lua_istable(L, 2) ? luav_get(L, 2) : NULL};
 	struct tmpl *t = tmpl_compile_ex(text, n, name, 1, 1);
 	struct buf out = BUF_INIT;
 	int rc = -1;
@@ -426,7 +364,7 @@ static int l_var(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	push_value(L, v, 0);
+	luav_push(L, v);
 	value_unref(v);
 	return 1;
 }
@@ -440,7 +378,7 @@ static int l_log(lua_State *L)
 
 static int l_clock(lua_State *L)
 {
-	lua_pushnumber(L, now_ms());
+	lua_pushnumber(L, clock_ms());
 	return 1;
 }
 
@@ -521,6 +459,7 @@ static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
 				     {"fetch", l_fetch},
 				     {"read_local", l_read_local},
 				     {"stat_local", l_stat_local},
+				     {"facts", l_facts},
 				     {"sha256", l_sha256},
 				     {"sha256_file", l_sha256_file},
 				     {"template", l_template},
@@ -544,6 +483,7 @@ lua_State *luahost_new(struct hostrun *h)
 	luaL_newlib(L, ezk_funcs);
 	luapki_open(L);
 	luadeploy_open(L);
+	luarx_open(L);
 	lua_pushstring(L, h->name);
 	lua_setfield(L, -2, "host");
 	lua_pushboolean(L, h->e->o.check);

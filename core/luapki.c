@@ -16,9 +16,6 @@
 #include "err.h"
 #include "pki.h"
 
-#define DEFAULT_CA_EXPIRY "876000h"
-#define DEFAULT_EXPIRY "438000h"
-
 /* t[key] as a string without NULs, or NULL when absent. Leaves the value on
  * the stack (so the string stays alive). -1 with *msg when not a string. */
 static int get_str(lua_State *L, const char *key, const char **out, const char **msg)
@@ -44,7 +41,9 @@ static int fail(lua_State *L, const char *msg)
 	return 2;
 }
 
-static int get_lifetime(lua_State *L, const char *dflt, long long *secs, const char **msg)
+/* expiry: required (the lifetimes are the roles' knowledge: CA_EXPIRY and
+ * CERT_EXPIRY in their defaults.yml) */
+static int get_lifetime(lua_State *L, long long *secs, const char **msg)
 {
 	int t = lua_getfield(L, 1, "expiry");
 	if (t == LUA_TNUMBER) {
@@ -57,11 +56,14 @@ static int get_lifetime(lua_State *L, const char *dflt, long long *secs, const c
 		*secs = (long long)(h * 3600 + 0.5);
 		return 0;
 	}
-	if (t != LUA_TNIL && t != LUA_TSTRING) {
-		*msg = "pki_cert: expiry must be a string like \"438000h\" or a number of hours";
+	if (t != LUA_TSTRING) {
+		*msg = t == LUA_TNIL
+			   ? "pki_cert: expiry is required (\"438000h\" or a number of hours)"
+			   : "pki_cert: expiry must be a string like \"438000h\" or a number of "
+			     "hours";
 		return -1;
 	}
-	const char *s = t == LUA_TNIL ? dflt : lua_tostring(L, -1);
+	const char *s = lua_tostring(L, -1);
 	if (pki_parse_lifetime(s, secs) < 0) {
 		*msg = lua_pushfstring(L, "bad lifetime '%s': %s", s, ezk_err_msg());
 		return -1;
@@ -100,8 +102,7 @@ static int l_pki_cert(lua_State *L)
 					       "or peer",
 					       profile));
 	r.profile = (enum pki_profile)p;
-	if (get_lifetime(L, r.profile == PKI_PROFILE_CA ? DEFAULT_CA_EXPIRY : DEFAULT_EXPIRY,
-			 &r.lifetime_s, &msg) < 0)
+	if (get_lifetime(L, &r.lifetime_s, &msg) < 0)
 		return fail(L, msg);
 	lua_getfield(L, 1, "check");
 	r.check = lua_toboolean(L, -1);

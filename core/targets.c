@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +12,11 @@
 #include <unistd.h>
 
 #include "cluster.h"
-#include "cmd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
 #include "pool.h"
+#include "rx.h"
 #include "targets.h"
 #include "value.h"
 
@@ -58,11 +57,11 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 	case 'K': o->ask_become_pass = true; return 1;
 	case 'b': o->become = true; return 1;
 	case 'e': return vars_parse_extra(arg, o->extra) < 0 ? -1 : 1;
-	case 1001: o->json = true; return 1;
-	case 1002: o->key_file = arg; return 1;
-	case 1003: o->become_user = arg; return 1;
-	case 1004: o->jump = arg; return 1;
-	case 1005:
+	case RUN_OPT_JSON: o->json = true; return 1;
+	case RUN_OPT_KEY: o->key_file = arg; return 1;
+	case RUN_OPT_BECOME_USER: o->become_user = arg; return 1;
+	case RUN_OPT_JUMP: o->jump = arg; return 1;
+	case RUN_OPT_HOSTKEY:
 		if (!strcmp(arg, "accept-new"))
 			o->hostkey = SSH_HOSTKEY_ACCEPT_NEW;
 		else if (!strcmp(arg, "strict") || !strcmp(arg, "yes"))
@@ -74,24 +73,6 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 					"'%s'",
 					arg);
 		return 1;
-	}
-	return 0;
-}
-
-int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **argv)
-{
-	static const struct option opts[] = {RUN_LONGOPTS};
-	int c;
-	run_opts_init(o);
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, RUN_SHORTOPTS, opts, NULL)) != -1) {
-		int k = c == '?' || c == ':' ? 0 : run_opts_parse(o, c, optarg);
-		if (k <= 0) {
-			run_opts_free(o);
-			return k < 0 ? cmd_error(EZK_USAGE)
-				     : cmd_usage(cmd, "bad option '%s'", argv[optind - 1]);
-		}
 	}
 	return 0;
 }
@@ -118,18 +99,26 @@ static int match_item(const struct inventory *inv, const char *item, char *mark)
 		return nh ? 0 : -1;
 	}
 	if (item[0] == '~') {
-		regex_t re;
-		if (regcomp(&re, item + 1, REG_EXTENDED | REG_NOSUB) != 0)
-			return ezk_fail("--limit: bad regular expression '%s'", item + 1);
-		for (size_t g = 0; g < ng; g++)
-			if (regexec(&re, inventory_group(inv, g), 0, NULL, 0) == 0)
+		/* a Python regular expression (rx.h), matched at the start of the
+		 * name, as Ansible's re.match */
+		char why[200];
+		struct rx *re = rx_compile(item + 1, -1, 0, why, sizeof why);
+		if (!re)
+			return ezk_fail("--limit: bad regular expression '%s': %s", item + 1, why);
+		struct rx_span m[1];
+		for (size_t g = 0; g < ng; g++) {
+			const char *name = inventory_group(inv, g);
+			if (rx_search(re, name, strlen(name), 0, m, 1) > 0 && m[0].so == 0)
 				for (size_t h = 0; h < nh; h++)
 					if (host_in_group(inv, h, g))
 						mark[h] = 1, found = 1;
-		for (size_t h = 0; h < nh; h++)
-			if (regexec(&re, inventory_host(inv, h), 0, NULL, 0) == 0)
+		}
+		for (size_t h = 0; h < nh; h++) {
+			const char *name = inventory_host(inv, h);
+			if (rx_search(re, name, strlen(name), 0, m, 1) > 0 && m[0].so == 0)
 				mark[h] = 1, found = 1;
-		regfree(&re);
+		}
+		rx_free(re);
 		return found ? 0 : -1;
 	}
 	bool glob = strpbrk(item, "*?[") != NULL;

@@ -14,8 +14,8 @@
  *
  *     struct run_opts o;
  *     run_opts_init(&o);
- *     while ((c = getopt_long(argc, argv, RUN_SHORTOPTS "x", longopts, 0)) != -1)
- *         if (run_opts_parse(&o, c, optarg) ...)      // 1 taken, 0 not ours, -1 bad
+ *     run_opts_parse(&o, 'l', "kube_node");           // 1 taken, 0 not ours, -1 bad
+ *     (the CLI's table of these options is cmd.c's run_options)
  *     struct targets *ts;
  *     if (targets_open(cl, &o, home, &ts) < 0) ...;  // select + read variables
  *     ... ssh_host_new(&ts->conf, &ts->t[i]) for i < ts->n ...
@@ -36,7 +36,6 @@
 #ifndef EZK_TARGETS_H
 #define EZK_TARGETS_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -56,51 +55,15 @@ struct run_opts {
 	struct value *extra; /* -e, a map (owned) */
 };
 
-#define RUN_SHORTOPTS "l:f:u:kKbT:e:"
-/* Long options of run_opts; end a command's own table with RUN_LONGOPTS. */
-#define RUN_LONGOPTS                                                                               \
-	{"limit", required_argument, NULL, 'l'}, {"forks", required_argument, NULL, 'f'},          \
-	    {"user", required_argument, NULL, 'u'}, {"ask-pass", no_argument, NULL, 'k'},          \
-	    {"ask-become-pass", no_argument, NULL, 'K'}, {"become", no_argument, NULL, 'b'},       \
-	    {"timeout", required_argument, NULL, 'T'},                                             \
-	    {"extra-vars", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 1001},       \
-	    {"key", required_argument, NULL, 1002},                                                \
-	    {"private-key", required_argument, NULL, 1002},                                        \
-	    {"become-user", required_argument, NULL, 1003},                                        \
-	    {"jump", required_argument, NULL, 1004},                                               \
-	    {"host-key-checking", required_argument, NULL, 1005},                                  \
-	{                                                                                          \
-		0                                                                                  \
-	}
-/* For `ezk help` and completion. */
-#define RUN_OPTS_HELP                                                                              \
-	"  -l, --limit PATTERN      only these hosts/groups (a,b  all:!g  g:&h  10.0.0.*)\n"       \
-	"  -f, --forks N            hosts at once (default 50)\n"                                  \
-	"  -u, --user USER          login user where ansible_user is not set\n"                    \
-	"      --key FILE           private key (also ansible_ssh_private_key_file)\n"             \
-	"  -k, --ask-pass           ask for the SSH password (stdin when not a terminal)\n"        \
-	"  -b, --become             sudo on the hosts (also ansible_become)\n"                     \
-	"      --become-user USER   sudo to USER (default root)\n"                                 \
-	"  -K, --ask-become-pass    ask for the sudo password\n"                                   \
-	"      --jump [U@]HOST[:P]  reach the hosts through a jump host\n"                         \
-	"  -T, --timeout SECONDS    connect timeout (default 10)\n"                                \
-	"      --host-key-checking MODE   accept-new (default), strict or off\n"                   \
-	"      --json               one JSON object per line\n"                                    \
-	"  -e, --extra-vars VARS    k=v, @file.yml or JSON, over config.yml\n"
-#define RUN_OPTS_NAMES                                                                             \
-	"--limit --forks --user --key --ask-pass --become --become-user --ask-become-pass "        \
-	"--jump --timeout --host-key-checking --json --extra-vars"
+/* The ids of the run options without a letter (the others are their
+ * letter: l f u k K b T e); the CLI's table of them is cmd.c's run_options. */
+enum { RUN_OPT_JSON = 1001, RUN_OPT_KEY, RUN_OPT_BECOME_USER, RUN_OPT_JUMP, RUN_OPT_HOSTKEY };
 
 void run_opts_init(struct run_opts *o);
 void run_opts_free(struct run_opts *o);
-/* 1: the option was one of ours; 0: not ours; -1: bad value (message set). */
+/* Option id c with its value: 1 one of ours; 0 not ours; -1 a bad value
+ * (message set). */
 int run_opts_parse(struct run_opts *o, int c, const char *arg);
-struct cmd;
-/* For commands whose only options are these: init o and parse argv with
- * getopt_long (optind then points at the first operand). 0, or the exit
- * status after a usage message (o is freed then). */
-int run_opts_getopt(struct run_opts *o, const struct cmd *cmd, int argc, char **argv);
-
 /* The hosts of the cluster a pattern selects, in inventory order. */
 int targets_select(struct cluster *c, const char *pattern, size_t **hosts, size_t *n);
 /* The same for a play's hosts: a part that matches nothing (an empty group)

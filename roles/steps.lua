@@ -1,7 +1,9 @@
 -- The steps of `ezk setup <cluster> <steps>`, kubeasz's numbering and names
--- (DESIGN.md). Each step is a list of plays; a play names its hosts (a
--- --limit pattern) and its roles, and may set any_errors_fatal, serial,
--- run_once and become (roles/lib/README.md).
+-- (DESIGN.md). Each step is a list of plays, or a list of other steps; a
+-- play names its hosts (a --limit pattern) and its roles, and may set
+-- any_errors_fatal, serial, run_once and become (roles/lib/README.md).
+-- Adding a step is a change here (and its roles'); the engine knows no step
+-- by name.
 --
 -- The roles of the install steps arrive step by step (see the issues); a
 -- step without plays does nothing and says so.
@@ -52,6 +54,7 @@ return {
   { id = "07", alias = "addons", plays = {} },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
-  { id = "90", alias = "all", plays = {} }, -- 01..07
+  -- a step made of steps: `ezk setup <c> 90` and `all` run these
+  { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "ssh-int.h"
 
@@ -24,17 +25,10 @@ struct ssh_host *ssh_host_new_local(const struct ssh_conf *conf, const char *nam
 	return h;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Build argv: sh -c SCRIPT, under sudo when becoming another user. */
 int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r)
 {
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	int in[2] = {-1, -1}, out[2], err[2];
 	buf_reset(&r->out);
 	buf_reset(&r->err);
@@ -141,12 +135,12 @@ int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 				in[1] = -1;
 			}
 		}
-		if (deadline && now_ms() > deadline) {
+		if (deadline && clock_ms() > deadline) {
 			if (!killed_at) {
 				kill(-pid, SIGTERM);
-				killed_at = now_ms();
+				killed_at = clock_ms();
 				r->timed_out = true;
-			} else if (now_ms() > killed_at + 2000) {
+			} else if (clock_ms() > killed_at + 2000) {
 				kill(-pid, SIGKILL);
 			}
 		}
@@ -163,6 +157,6 @@ int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (r->timed_out)
 		r->status = 124;
-	r->ms = now_ms() - t0;
+	r->ms = clock_ms() - t0;
 	return 0;
 }

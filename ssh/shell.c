@@ -27,17 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "ssh-int.h"
 
 #define MARK "\001EZK"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 void buf_sh_quote(struct buf *b, const char *s)
 {
@@ -155,7 +149,7 @@ int shell_start(struct ssh_host *h, int which)
 	int rlen = snprintf(ready, sizeof ready, "EZK-READY %s\n", h->nonce);
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	int prompts = 0;
-	double deadline = now_ms() +
+	double deadline = clock_ms() +
 			  (h->conf->connect_timeout_ms > 0 ? h->conf->connect_timeout_ms : 10000) +
 			  20000;
 	for (;;) {
@@ -196,7 +190,7 @@ int shell_start(struct ssh_host *h, int which)
 			}
 		}
 		if (n == 0) {
-			if (now_ms() > deadline) {
+			if (clock_ms() > deadline) {
 				ezk_fail("%s: the remote shell did not start", h->name);
 				goto fail;
 			}
@@ -336,7 +330,7 @@ static int write_file(struct ssh_host *h, ssh_channel ch, const char *path, size
 int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cmd,
 	      struct ssh_result *r)
 {
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	char mark[80];
 	char seqhex[17];
 	random_hex(seqhex, 16);
@@ -399,7 +393,7 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 			}
 		}
 		if (n == 0 && !(out_done && err_done)) {
-			if (deadline && now_ms() > deadline) {
+			if (deadline && clock_ms() > deadline) {
 				ezk_fail("%s: command did not end %d s after its timeout", h->name,
 					 15);
 				ssh_host_disconnect(h);
@@ -409,7 +403,7 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 				return host_lost(h, "connection lost");
 		}
 	}
-	r->ms = now_ms() - t0;
+	r->ms = clock_ms() - t0;
 	if (cmd->timeout_ms > 0 && (r->status == 124 || r->status == 137) &&
 	    r->ms >= cmd->timeout_ms)
 		r->timed_out = true;

@@ -1,7 +1,7 @@
 -- deploy (step 01, on the deploy node): the CA, the admin certificate and
 -- the kubeconfigs of kubectl, kube-controller-manager, kube-scheduler and
 -- kube-proxy, in the cluster's folder with kubeasz's names. Certificates are
--- kept while they are good (pki.lua says when they are reissued); a
+-- kept while they are good (cert.lua says when they are reissued); a
 -- kubeconfig is rewritten only when what it holds changed.
 
 local vars = ezk.vars

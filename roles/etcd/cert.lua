@@ -4,12 +4,8 @@
 -- the new one and restarts, one at a time (etcd/start.lua).
 
 local vars = ezk.vars
+-- (an empty or even [etcd] is etcd/check.lua's to say, before the step runs)
 local members = vars.groups.etcd or {}
-if #members == 0 then ezk.fail("[etcd] in " .. ezk.cluster_dir .. "/hosts has no hosts: step 02 needs at least one") end
-if #members % 2 == 0 then
-  ezk.warn(#members .. " etcd members: an even number tolerates no more failures than one member " ..
-       "fewer (quorum of " .. #members .. " is " .. (#members // 2 + 1) .. "); use 1, 3, 5 or 7")
-end
 local ca = ezk.cluster_dir .. "/ssl/ca.pem"
 if not ezk.stat_local(ca) and not ezk.check then -- (under --check, step 01 of the same run would make it)
   ezk.fail("no CA (" .. ca .. "): run step 01 first ('ezk setup <cluster> 01')")

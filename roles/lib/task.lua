@@ -173,6 +173,50 @@ function ezk.text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_
   return res
 end
 
+-- ezk.put(args, ctx, diff): a file to the host the way every file module
+-- does it, and the module's result. args as ezk.upload's (dest, content |
+-- src, mode, owner, group, mkdir). Neither --check nor --diff: one upload
+-- (a sha256 probe, data only when it differs). Otherwise a probe first; when
+-- it would change: the diff (diff() when given, else the host's file before
+-- and the new content after), and the upload unless --check.
+function ezk.put(args, ctx, diff)
+  if not ctx.check and not ctx.diff then
+    local changed, err = ezk.upload(args)
+    if changed == nil then return { failed = true, msg = err } end
+    return { changed = changed }
+  end
+  local probe = { check = true }
+  for k, v in pairs(args) do if k ~= "check" then probe[k] = v end end
+  local would, err = ezk.upload(probe)
+  if would == nil then return { failed = true, msg = err } end
+  if not would then return { changed = false } end
+  local res = { changed = true }
+  if ctx.diff then
+    if diff then
+      res.diff = diff()
+    else
+      local before = ezk.read_remote(args.dest) or ""
+      local after = args.content or (args.src and ezk.read_local(args.src)) or ""
+      if before ~= after then res.diff = { before = before, after = after, name = args.dest } end
+    end
+  end
+  if ctx.check then return res end
+  local changed, err2 = ezk.upload(args)
+  if changed == nil then return { failed = true, msg = err2 } end
+  return res
+end
+
+-- the cluster's certificates on the deploy node (cert and kubeconfig)
+ezk.ssl_dir = ezk.cluster_dir and (ezk.cluster_dir .. "/ssl")
+
+-- nil on the deploy node; elsewhere the failed result of a module that
+-- works there only (cert, kubeconfig)
+function ezk.deploy_node_only(what)
+  if ezk.host ~= "localhost" then
+    return { failed = true, msg = what .. " runs on the deploy node: use it in a play on localhost" }
+  end
+end
+
 -- the content of a remote file, or nil if it does not exist
 function ezk.read_remote(path, become)
   local q = ezk.q
@@ -195,32 +239,6 @@ function ezk.stat(path)
   local target = r.stdout:match("\n([^\n]*)\n?$")
   return { type = t, mode = ezk.mode_str(m), owner = u, group = g, size = tonumber(sz),
     target = t == "link" and target or nil }
-end
-
-local facts_cache
-function ezk.facts()
-  if facts_cache then return facts_cache end
-  local r = ezk.exec([[
-. /etc/os-release 2>/dev/null
-echo "os=${ID:-unknown}"; echo "os_version=${VERSION_ID:-}"; echo "os_name=${PRETTY_NAME:-}"
-echo "arch=$(uname -m)"; echo "kernel=$(uname -r)"; echo "hostname=$(hostname)"
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup=v2; else echo cgroup=v1; fi
-sed -n 's/^MemTotal: *\([0-9]*\).*/mem_kb=\1/p' /proc/meminfo
-echo "cpus=$(nproc 2>/dev/null || echo 1)"
-if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
-echo "addresses=$(hostname -I 2>/dev/null || true)"
-for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo "pkg=$m"; break; }; done
-]])
-  local f = {}
-  for k, v in r.stdout:gmatch("([%w_]+)=([^\n]*)") do f[k] = v end
-  f.mem_mb = math.floor((tonumber(f.mem_kb) or 0) / 1024)
-  f.cpus = tonumber(f.cpus) or 1
-  f.systemd = f.systemd == "yes"
-  local addrs = {}
-  for a in (f.addresses or ""):gmatch("%S+") do addrs[#addrs + 1] = a end
-  f.addresses = addrs
-  facts_cache = f
-  return f
 end
 
 -- the host's variables, read-only, resolved on use

@@ -5,7 +5,7 @@
 --   an absolute path on the deploy node.
 -- The template sees the host's variables (vars.*: role defaults < inventory
 -- < config.yml < -e) and, above them, the vars table. ezk's Jinja subset is
--- described in core/template.h; blocks are trimmed as Ansible's template
+-- described in core/tmpl/template.h; blocks are trimmed as Ansible's template
 -- module does (trim_blocks). A template error fails the task with the
 -- template's file:line.
 -- Then as copy with content: nothing is sent when the host's file has the
@@ -14,7 +14,7 @@
 -- create dest's directory.
 -- backup, validate and force=false are not supported (the task fails).
 
-local mode_str, read_remote = ezk.mode_str, ezk.read_remote
+local mode_str = ezk.mode_str
 
 -- the source's path and text (nil and a message if missing)
 local function load(src)
@@ -41,25 +41,6 @@ ezk.module("template", function(a, ctx)
   if not text then return { failed = true, msg = err } end
   local out, terr = ezk.template(text, a.vars, src)
   if not out then return { failed = true, msg = terr } end
-  local args = { dest = a.dest, content = out, mode = mode_str(a.mode), owner = a.owner,
-    group = a.group, mkdir = a.mkdir ~= false }
-  if not ctx.check and not ctx.diff then -- the common case: one probe, data only if needed
-    local changed, uerr = ezk.upload(args)
-    if changed == nil then return { failed = true, msg = uerr } end
-    return { changed = changed }
-  end
-  args.check = true
-  local would, uerr = ezk.upload(args)
-  if would == nil then return { failed = true, msg = uerr } end
-  if not would then return { changed = false } end
-  local res = { changed = true }
-  if ctx.diff then
-    local before = read_remote(a.dest) or ""
-    if before ~= out then res.diff = { before = before, after = out, name = a.dest } end
-  end
-  if ctx.check then return res end
-  args.check = false
-  local changed, uerr2 = ezk.upload(args)
-  if changed == nil then return { failed = true, msg = uerr2 } end
-  return res
+  return ezk.put({ dest = a.dest, content = out, mode = mode_str(a.mode), owner = a.owner,
+    group = a.group, mkdir = a.mkdir ~= false }, ctx)
 end)

@@ -6,7 +6,7 @@
 #    host's Lua state has after the library and the deploy role; a role that
 #    assigns a global, or reads an old name, fails at its line;
 #    debug.traceback works; ezk.shared lives from one play to the next.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 
 # Lua 5.4's own globals (the reference manual, 6.1-6.10): untouched.
 STD="_G _VERSION assert collectgarbage coroutine debug dofile error getmetatable io ipairs load
@@ -16,6 +16,19 @@ setmetatable string table tonumber tostring type utf8 warn xpcall"
 MODULES=$(awk '/^## The modules/ { on = 1; next } /^## / { on = 0 } on && /^\| `/' \
 	"$EZK_SRC/roles/lib/README.md" | cut -d'|' -f2 | grep -o '`[a-z_]*`' | tr -d '`' | sort -u)
 [ -n "$MODULES" ] || fail "roles/lib/README.md lists the modules"
+# each in the file the README names, a file named after one of its modules
+rows=$(awk '/^## The modules/ { on = 1; next } /^## / { on = 0 } on && /^\| `/' "$EZK_SRC/roles/lib/README.md")
+misplaced=$(printf '%s\n' "$rows" | while IFS='|' read -r _ mods file _; do
+	file=$(echo $file)
+	names=$(printf '%s' "$mods" | grep -o '`[a-z_]*`' | tr -d '`')
+	for m in $names; do
+		grep -q "^ezk.module(\"$m\"" "$EZK_SRC/roles/lib/$file" 2>/dev/null || echo "$m not in $file"
+	done
+	printf '%s\n' $names | grep -qx "${file%.lua}" || echo "$file is named after none of its modules"
+done)
+is "$misplaced" "" "every module is in the file roles/lib/README.md names, named after it"
+listed=$(printf '%s\n' "$rows" | cut -d'|' -f3 | tr -d ' ' | sort -u | paste -sd' ')
+is "$listed" "$(cd "$EZK_SRC/roles/lib" && ls *.lua | grep -vx task.lua | paste -sd' ')" "... and every module file is listed"
 
 # ---- static: luac -l lists every global read (GETTABUP _ENV "x") and write
 LUAC=$(command -v luac5.4 || true)
@@ -45,18 +58,7 @@ else
 fi
 
 # ---- at run time: plays on localhost
-mkdir -p "$T/home/clusters"
-"$EZK" new c1 >/dev/null || fail "ezk new"
-cat >"$EZK_HOME/clusters/c1/hosts" <<'EOF'
-[etcd]
-127.0.0.9
-[kube_master]
-127.0.0.9
-[kube_node]
-127.0.0.9
-[all:vars]
-ansible_user=root
-EOF
+local_cluster c1
 R=$T/roles
 export EZK_ROLES=$R:$EZK_SRC/roles
 mkdir -p "$R/globals" "$R/leak" "$R/oldname" "$R/trace" "$R/keep"

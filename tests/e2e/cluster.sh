@@ -15,7 +15,7 @@
 # new MASTER_CERT_HOSTS entry restarts the API servers one at a time while a
 # kubectl loop through kube-lb on a node never fails; a master's API server
 # stopped leaves kubectl through kube-lb working on every host.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -9,7 +9,7 @@
 # The inventory is kubeasz's own example/hosts.multi-node (../shared/data)
 # with its addresses replaced by the test hosts; without ../shared, ezk's
 # template of the same file.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home
@@ -169,7 +169,7 @@ ev_setup add c 02
 is "$rc" 0 "02 with a fourth member: exit 0"
 is "$(ev_failed_any add)" "" "... no host failed"
 [ "$rc" = 0 ] || { tail -30 "$T/add.json" | sed 's/^/# /'; }
-like "$(cat "$T/check.tasks")" "warning: 4 etcd members: an even number" "an even number of members warns"
+like "$(cat "$T/check.tasks")" "^check	warning	$CD/hosts:[0-9]+: warning: \[etcd\] has 4 members: an even number" "an even number of members warns (etcd/check.lua, before the step)"
 like "$(ev_msg add localhost "cert etcd")" "names changed: \+$D" "etcd.pem reissued: its names changed (+$D)"
 is "$(sans "$SSL/etcd.pem")" "$(printf 'IPAddress:%s\n' 127.0.0.1 "$A" "$B" "$C" "$D" | sort | paste -sd' ' -)" "etcd.pem now holds the fourth member"
 is "$(sha_of "$SSL/ca.pem" "$SSL/admin.pem" "$SSL/kube-proxy.pem" "$CD/kubectl.kubeconfig")" "$pki0" "the CA, other certificates and kubeconfigs unchanged"

@@ -1,6 +1,6 @@
 # The test-host harness itself (tests/harness/): hosts boot, are isolated
 # from each other and from the machine, accept SSH, and leave nothing behind.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 

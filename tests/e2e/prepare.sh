@@ -12,7 +12,7 @@
 # chronyd runs with -x (it never sets the clock, which is the machine's).
 # swap: prepare turns it off, and /proc/swaps is the machine's: with active
 # swap on the machine the test is skipped.
-. "$EZK_SRC/tests/cli/lib.sh"
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "template.h"
+#include "tmpl/template.h"
 
 static int obj_get(void *ud, const char *key, size_t klen, struct value **out)
 {

@@ -11,7 +11,7 @@ out=build-fuzz
 mkdir -p "$out"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DEZK_PREFIX=\"/usr/local\" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(pkg-config --cflags yaml-0.1) -Icore"
 LIBS="$(pkg-config --libs yaml-0.1) -lm -lpthread"
-CORE="$(ls core/*.c | grep -v -e '/main.c' -e '/cmd-')"
+CORE="$(ls core/*.c core/tmpl/*.c | grep -v -e '/main.c' -e '/cmd-')"
 only=${1:-}
 for f in tests/fuzz/fuzz-*.c; do
 	name=$(basename "$f" .c)

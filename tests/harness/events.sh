@@ -1,10 +1,11 @@
 # The JSON events of `ezk setup`, for the end-to-end tests. Sourced after
-# tests/cli/lib.sh and tests/harness/lib.sh (it uses $T, $EZK, $TH_KEY).
+# tests/lib.sh and tests/harness/lib.sh (it uses $T, $EZK, $TH_KEY).
 #
 #   ev_setup NAME CLUSTER ARGS...  `ezk setup CLUSTER ARGS --key $TH_KEY --json`;
 #       sets rc, out and err; keeps $T/NAME.json (the events), $T/NAME.err, and
 #       $T/NAME.tasks: "HOST<TAB>TASK<TAB>STATUS<TAB>MSG" per task event (a
-#       newline in MSG as " | ") and "recap<TAB>HOST<TAB>ok=N changed=N failed=N
+#       newline in MSG as " | "), "check<TAB>LEVEL<TAB>MSG" per finding of the
+#       roles' checks and "recap<TAB>HOST<TAB>ok=N changed=N failed=N
 #       skipped=N unreachable=N" per host; $tasks is that file's text.
 #   ev_recap NAME HOST             the host's recap ("ok=.. changed=.. ...")
 #   ev_changed NAME HOST           its changed count
@@ -23,6 +24,8 @@ for line in open(sys.argv[1]):
     e = json.loads(line)
     if e.get("event") == "task":
         print("\t".join([e["host"], e["task"], e["status"], (e.get("msg") or "").replace("\n", " | ")]))
+    elif e.get("event") == "check":
+        print("\t".join(["check", e["level"], e["msg"].replace("\n", " | ")]))
     elif e.get("event") == "recap":
         for h, v in sorted(e["hosts"].items()):
             print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (

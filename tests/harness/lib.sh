@@ -1,4 +1,4 @@
-# Test hosts for end-to-end tests: source after tests/cli/lib.sh.
+# Test hosts for end-to-end tests: source after tests/lib.sh.
 #
 #   th_skip_unless_root        TAP skip + exit 0 unless hosts can be made here
 #   th_start [--plain | --net] [--prefix P] N

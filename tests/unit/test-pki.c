@@ -551,30 +551,32 @@ static void test_lua(void)
 	    "assert(r.changed == false and r.reason:match('^valid until'), r.reason)\n"
 	    "r = assert(ezk.pki_cert{dir = dir, name = 'lua', cn = 'lua', o = 'x', algo = "
 	    "'ecdsa',\n"
-	    "  profile = 'client', check = true})\n"
+	    "  profile = 'client', expiry = '90d', check = true})\n"
 	    "assert(r.changed and r.reason == 'names changed: -a.example -10.1.1.1', r.reason)\n",
 	    "ezk.pki_cert issues, reuses, checks");
-	lua_ok(L,
-	       "local function bad(t, want)\n"
-	       "  local r, err = ezk.pki_cert(t)\n"
-	       "  assert(r == nil and type(err) == 'string', 'expected a failure')\n"
-	       "  assert(err:find(want, 1, true), err)\n"
-	       "end\n"
-	       "local t = {dir = dir, name = 'lua', cn = 'lua', profile = 'client'}\n"
-	       "local function with(k, v) local c = {} for a, b in pairs(t) do c[a] = b end\n"
-	       "  c[k] = v return c end\n"
-	       "bad(with('expiry', '10x'), \"bad lifetime '10x': \")\n"
-	       "bad(with('expiry', -5), 'bad lifetime')\n"
-	       "bad(with('expiry', {}), 'expiry must be')\n"
-	       "bad(with('cn', nil), 'required')\n"
-	       "bad(with('cn', 5), 'cn must be a string')\n"
-	       "bad(with('algo', 'dsa'), \"algo 'dsa'\")\n"
-	       "bad(with('profile', 'admin'), \"profile 'admin'\")\n"
-	       "bad(with('hosts', {'a', 5}), 'hosts must be')\n"
-	       "bad(with('hosts', 'a'), 'hosts must be')\n"
-	       "bad(with('ca', 'nope'), 'nope.pem')\n"
-	       "assert(not pcall(ezk.pki_cert, 'x'))\n",
-	       "ezk.pki_cert returns nil, message for bad input");
+	lua_ok(
+	    L,
+	    "local function bad(t, want)\n"
+	    "  local r, err = ezk.pki_cert(t)\n"
+	    "  assert(r == nil and type(err) == 'string', 'expected a failure')\n"
+	    "  assert(err:find(want, 1, true), err)\n"
+	    "end\n"
+	    "local t = {dir = dir, name = 'lua', cn = 'lua', profile = 'client', expiry = '90d'}\n"
+	    "local function with(k, v) local c = {} for a, b in pairs(t) do c[a] = b end\n"
+	    "  c[k] = v return c end\n"
+	    "bad(with('expiry', '10x'), \"bad lifetime '10x': \")\n"
+	    "bad(with('expiry', -5), 'bad lifetime')\n"
+	    "bad(with('expiry', {}), 'expiry must be')\n"
+	    "bad(with('expiry', nil), 'expiry is required')\n"
+	    "bad(with('cn', nil), 'required')\n"
+	    "bad(with('cn', 5), 'cn must be a string')\n"
+	    "bad(with('algo', 'dsa'), \"algo 'dsa'\")\n"
+	    "bad(with('profile', 'admin'), \"profile 'admin'\")\n"
+	    "bad(with('hosts', {'a', 5}), 'hosts must be')\n"
+	    "bad(with('hosts', 'a'), 'hosts must be')\n"
+	    "bad(with('ca', 'nope'), 'nope.pem')\n"
+	    "assert(not pcall(ezk.pki_cert, 'x'))\n",
+	    "ezk.pki_cert returns nil, message for bad input");
 	lua_close(L);
 }
 

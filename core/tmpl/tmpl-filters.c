@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,26 +693,26 @@ static int f_regex_replace(struct ctx *c, int line, struct value *in, struct val
 static int f_regex_search(struct ctx *c, int line, struct value *in, struct value **a, size_t na,
 			  struct value **out)
 {
-	regex_t re;
+	struct rx *re;
 	if (tmpl_py_regex(c, line, a[0], tmpl_arg_bool(a[1], 0), tmpl_arg_bool(a[2], 0), &re) < 0)
 		return -1;
 	struct sv s;
 	tmpl_sv_of(&s, in);
-	regmatch_t m[NGROUPS];
-	int found, rc = tmpl_rx_exec(c, line, &re, s.s, 0, s.n, m, NGROUPS, &found);
+	struct rx_span m[NGROUPS];
+	int found, rc = tmpl_rx_exec(c, line, re, s.s, 0, s.n, m, NGROUPS, &found);
 	if (rc < 0) {
 		/* error set */
 	} else if (!found) {
 		*out = value_null();
 	} else if (na <= 3) {
-		*out = value_strn(s.s + m[0].rm_so, (size_t)(m[0].rm_eo - m[0].rm_so));
+		*out = value_strn(s.s + m[0].so, (size_t)(m[0].eo - m[0].so));
 	} else {
 		struct value *l = value_list();
 		for (size_t i = 3; i < na && rc == 0; i++) {
 			struct buf g = BUF_INIT;
 			struct sv spec;
 			tmpl_sv_of(&spec, a[i]);
-			rc = tmpl_expand_repl(c, line, &spec, s.s, m, re.re_nsub, &g);
+			rc = tmpl_expand_repl(c, line, re, &spec, s.s, m, &g);
 			tmpl_sv_free(&spec);
 			if (rc == 0)
 				value_list_push(l, tmpl_buf_value(&g));
@@ -725,7 +724,7 @@ static int f_regex_search(struct ctx *c, int line, struct value *in, struct valu
 		else
 			*out = l;
 	}
-	regfree(&re);
+	rx_free(re);
 	tmpl_sv_free(&s);
 	return rc;
 }
@@ -733,7 +732,7 @@ static int f_regex_search(struct ctx *c, int line, struct value *in, struct valu
 static int f_regex_findall(struct ctx *c, int line, struct value *in, struct value **a, size_t na,
 			   struct value **out)
 {
-	regex_t re;
+	struct rx *re;
 	if (tmpl_py_regex(c, line, a[0], tmpl_arg_bool(a[1], 0), tmpl_arg_bool(a[2], 0), &re) < 0)
 		return -1;
 	struct sv s;
@@ -742,34 +741,32 @@ static int f_regex_findall(struct ctx *c, int line, struct value *in, struct val
 	size_t pos = 0;
 	int rc = 0;
 	while (pos <= s.n && rc == 0) {
-		regmatch_t m[NGROUPS];
+		struct rx_span m[NGROUPS];
 		int found;
-		if ((rc = tmpl_rx_exec(c, line, &re, s.s, pos, s.n, m, NGROUPS, &found)) < 0 ||
+		if ((rc = tmpl_rx_exec(c, line, re, s.s, pos, s.n, m, NGROUPS, &found)) < 0 ||
 		    !found)
 			break;
-		size_t g = re.re_nsub >= 1 ? 1 : 0;
+		size_t g = (size_t)rx_ngroups(re) >= 1 ? 1 : 0;
 		struct value *item;
-		if (re.re_nsub > 1) {
+		if ((size_t)rx_ngroups(re) > 1) {
 			item = value_list();
-			for (size_t k = 1; k <= re.re_nsub && k < NGROUPS; k++)
+			for (size_t k = 1; k <= (size_t)rx_ngroups(re) && k < NGROUPS; k++)
 				value_list_push(
-				    item, m[k].rm_so < 0
-					      ? value_str("")
-					      : value_strn(s.s + m[k].rm_so,
-							   (size_t)(m[k].rm_eo - m[k].rm_so)));
+				    item, m[k].so < 0 ? value_str("")
+						      : value_strn(s.s + m[k].so,
+								   (size_t)(m[k].eo - m[k].so)));
 		} else {
-			item = m[g].rm_so < 0 ? value_str("")
-					      : value_strn(s.s + m[g].rm_so,
-							   (size_t)(m[g].rm_eo - m[g].rm_so));
+			item = m[g].so < 0 ? value_str("")
+					   : value_strn(s.s + m[g].so, (size_t)(m[g].eo - m[g].so));
 		}
 		value_list_push(l, item);
-		pos = m[0].rm_eo > m[0].rm_so ? (size_t)m[0].rm_eo : (size_t)m[0].rm_so + 1;
+		pos = m[0].eo > m[0].so ? (size_t)m[0].eo : (size_t)m[0].so + 1;
 		if (l->u.list.n > MAX_ITEMS)
 			rc = tmpl_efail(c, line, "list too long (more than %d items)", MAX_ITEMS);
 		else
-			rc = tmpl_charge(c, line, STEPS_PER_ITEM * (1 + re.re_nsub));
+			rc = tmpl_charge(c, line, STEPS_PER_ITEM * (1 + (size_t)rx_ngroups(re)));
 	}
-	regfree(&re);
+	rx_free(re);
 	tmpl_sv_free(&s);
 	if (rc < 0) {
 		value_unref(l);
@@ -1678,16 +1675,16 @@ static int t_upper(struct ctx *c, int line, struct value *in, struct value **a, 
 static int regex_test(struct ctx *c, int line, struct value *in, struct value **a, int how,
 		      int *res)
 {
-	regex_t re;
+	struct rx *re;
 	if (in->type != V_STR)
 		return tmpl_efail(c, line, "the regex tests need a string, got %s",
 				  tmpl_pyname(in));
 	if (tmpl_py_regex(c, line, a[0], tmpl_arg_bool(a[1], 0), tmpl_arg_bool(a[2], 0), &re) < 0)
 		return -1;
-	regmatch_t m[1];
-	int found, rc = tmpl_rx_exec(c, line, &re, in->u.str.s, 0, in->u.str.len, m, 1, &found);
-	*res = rc == 0 && found && (how == 0 || m[0].rm_so == 0);
-	regfree(&re);
+	struct rx_span m[1];
+	int found, rc = tmpl_rx_exec(c, line, re, in->u.str.s, 0, in->u.str.len, m, 1, &found);
+	*res = rc == 0 && found && (how == 0 || m[0].so == 0);
+	rx_free(re);
 	return rc;
 }
 

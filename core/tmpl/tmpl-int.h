@@ -18,10 +18,10 @@
 #ifndef EZK_TMPL_INT_H
 #define EZK_TMPL_INT_H
 
-#include <regex.h>
 #include <stddef.h>
 
 #include "err.h"
+#include "rx.h"
 #include "template.h"
 
 /* Limits that keep hostile templates harmless (see template.h). */
@@ -227,7 +227,7 @@ struct skey {
 	struct value *key, *item;
 };
 
-#define NGROUPS 10 /* regmatch_t slots: the match and 9 groups */
+#define NGROUPS 10 /* match slots: the whole match and groups 1..9 */
 
 /* The ignorecase and multiline arguments of tmpl_rx_sub(). */
 struct rxopts {
@@ -291,11 +291,11 @@ int tmpl_do_replace(struct ctx *c, int line, struct value *in, struct value *old
 		    struct value *countv, struct value **out);
 struct value *tmpl_recase(struct value *in, int how);
 int tmpl_py_regex(struct ctx *c, int line, const struct value *pv, int icase, int multiline,
-		  regex_t *re);
-int tmpl_rx_exec(struct ctx *c, int line, const regex_t *re, const char *s, size_t from, size_t n,
-		 regmatch_t *m, size_t nm, int *found);
-int tmpl_expand_repl(struct ctx *c, int line, const struct sv *r, const char *subj,
-		     const regmatch_t *m, size_t nsub, struct buf *out);
+		  struct rx **re);
+int tmpl_rx_exec(struct ctx *c, int line, const struct rx *re, const char *s, size_t from, size_t n,
+		 struct rx_span *m, size_t nm, int *found);
+int tmpl_expand_repl(struct ctx *c, int line, const struct rx *re, const struct sv *r,
+		     const char *subj, const struct rx_span *m, struct buf *out);
 int tmpl_rx_sub(struct ctx *c, int line, struct value *in, struct value *pat, struct value *repl,
 		struct rxopts o, long long maxcount, struct value **out);
 

@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -435,258 +434,60 @@ struct value *tmpl_recase(struct value *in, int how)
 	return v;
 }
 
-/* Regular expressions: Python syntax mapped onto POSIX extended ones. */
-
-/* glibc expands x+ to xx* and x{m,n} to m..n copies of x while compiling,
- * so nested repetition grows exponentially; the translation below keeps an
- * estimate of the expanded size and refuses what would be too big. */
-#define REGEX_MAX_NODES 20000
-#define REGEX_MAX_GROUPS 32
+/* Regular expressions: the one engine of rx.h, as lineinfile's. */
 
 int tmpl_py_regex(struct ctx *c, int line, const struct value *pv, int icase, int multiline,
-		  regex_t *re)
+		  struct rx **re)
 {
 	if (pv->type != V_STR)
 		return tmpl_efail(c, line, "the regular expression must be a string, not %s",
 				  tmpl_pyname(pv));
-	const char *p = pv->u.str.s;
-	size_t n = pv->u.str.len;
-	if (n > MAX_REGEX)
+	if (pv->u.str.len > MAX_REGEX)
 		return tmpl_efail(c, line, "regular expression too long (more than %d bytes)",
 				  MAX_REGEX);
-	if (tmpl_charge(c, line, 100 + 8 * n) < 0)
+	if (tmpl_charge(c, line, 100 + 8 * pv->u.str.len) < 0)
 		return -1;
-	if (memchr(p, '\0', n))
+	if (memchr(pv->u.str.s, '\0', pv->u.str.len))
 		return tmpl_efail(c, line, "regular expression contains a NUL byte");
-	struct buf b = BUF_INIT;
-	const char *why = NULL;
-	/* size of the current group so far, of the last atom, per open group */
-	size_t cur = 0, last = 0, outer[REGEX_MAX_GROUPS];
-	int depth = 0, after_quant = 0;
-	if (n >= 4 && !memcmp(p, "(?i)", 4)) {
-		icase = 1;
-		p += 4;
-		n -= 4;
-	}
-	for (size_t i = 0; i < n && !why; i++) {
-		char ch = p[i];
-		unsigned long factor = 0; /* set when ch is a quantifier */
-		if (ch == '[') {
-			buf_putc(&b, '[');
-			if (i + 1 < n && p[i + 1] == '^')
-				buf_putc(&b, p[++i]);
-			if (i + 1 < n && p[i + 1] == ']')
-				buf_putc(&b, p[++i]);
-			while (++i < n && p[i] != ']') {
-				if (p[i] == '\\' && i + 1 < n) {
-					char e = p[++i];
-					if (e == 'd')
-						buf_puts(&b, "0-9");
-					else if (e == 's')
-						buf_puts(&b, " \t\n\r\f\v");
-					else if (e == 'w')
-						buf_puts(&b, "[:alnum:]_");
-					else if (e == 'n')
-						buf_putc(&b, '\n');
-					else if (e == 't')
-						buf_putc(&b, '\t');
-					else
-						buf_putc(&b, e);
-				} else {
-					buf_putc(&b, p[i]);
-				}
-			}
-			if (i >= n) {
-				why = "unterminated character set";
-				break;
-			}
-			buf_putc(&b, ']');
-			cur++;
-			last = 1;
-			after_quant = 0;
-			continue;
-		}
-		if (ch == '\\' && i + 1 < n) {
-			char e = p[++i];
-			switch (e) {
-			case 'd': buf_puts(&b, "[0-9]"); break;
-			case 'D': buf_puts(&b, "[^0-9]"); break;
-			case 's': buf_puts(&b, "[[:space:]]"); break;
-			case 'S': buf_puts(&b, "[^[:space:]]"); break;
-			case 'w': buf_puts(&b, "[[:alnum:]_]"); break;
-			case 'W': buf_puts(&b, "[^[:alnum:]_]"); break;
-			case 'n': buf_putc(&b, '\n'); break;
-			case 't': buf_putc(&b, '\t'); break;
-			case 'A': buf_putc(&b, '^'); break;
-			case 'Z': buf_putc(&b, '$'); break;
-			default:
-				if (e >= '1' && e <= '9')
-					why = "backreferences are not supported";
-				buf_putc(&b, '\\');
-				buf_putc(&b, e);
-			}
-			cur++;
-			last = 1;
-			after_quant = 0;
-			continue;
-		}
-		if (ch == '(') {
-			if (i + 1 < n && p[i + 1] == '?') {
-				if (i + 2 >= n || p[i + 2] != ':') {
-					why = "(?...) groups are not supported";
-					break;
-				}
-				i += 2; /* (?:...) is captured here; group numbers shift */
-			}
-			if (depth == REGEX_MAX_GROUPS) {
-				why = "groups nested too deeply";
-				break;
-			}
-			outer[depth++] = cur;
-			cur = 0;
-			buf_putc(&b, '(');
-			after_quant = 0;
-			continue;
-		}
-		if (ch == ')' && depth > 0) {
-			last = cur + 1;
-			cur = outer[--depth] + last;
-			buf_putc(&b, ')');
-			after_quant = 0;
-			continue;
-		}
-		if (ch == '*' || ch == '?') {
-			factor = 1;
-		} else if (ch == '+') {
-			factor = 2;
-		} else if (ch == '{' && i + 1 < n && isdigit((unsigned char)p[i + 1])) {
-			unsigned long m = 0;
-			size_t j = i + 1;
-			while (j < n && (isdigit((unsigned char)p[j]) || p[j] == ',')) {
-				if (p[j] == ',')
-					m = 0;
-				else if (m <= 1000)
-					m = m * 10 + (unsigned long)(p[j] - '0');
-				factor = m > factor ? m : factor;
-				j++;
-			}
-			if (factor > 255)
-				why = "repetition counts above 255 are not supported";
-			if (factor == 0)
-				factor = 1;
-			/* copy the whole {m,n} */
-			buf_put(&b, p + i, j - i);
-			i = j - 1;
-			if (j < n && p[j] == '}') {
-				buf_putc(&b, '}');
-				i = j;
-			}
-		}
-		if (factor) {
-			if (i + 1 < n && p[i + 1] == '?') {
-				why = "non-greedy repetition is not supported";
-				break;
-			}
-			if (after_quant) {
-				why = "multiple repeat";
-				break;
-			}
-			cur += last * (factor - 1);
-			last *= factor;
-			after_quant = 1;
-			if (ch != '{')
-				buf_putc(&b, ch);
-		} else {
-			buf_putc(&b, ch);
-			after_quant = 0;
-			last = 1;
-			cur++;
-		}
-		if (cur > REGEX_MAX_NODES || last > REGEX_MAX_NODES)
-			why = "too much repetition";
-	}
-	if (why) {
-		buf_free(&b);
+	char why[200];
+	*re = rx_compile(pv->u.str.s, (long)pv->u.str.len,
+			 (icase ? RX_ICASE : 0) | (multiline ? RX_MULTILINE : 0), why, sizeof why);
+	if (!*re)
 		return tmpl_efail(c, line, "unsupported regular expression '%.*s': %s",
 				  tmpl_clip(pv->u.str.len), pv->u.str.s, why);
-	}
-	int rc = regcomp(re, buf_cstr(&b),
-			 REG_EXTENDED | (icase ? REG_ICASE : 0) | (multiline ? REG_NEWLINE : 0));
-	buf_free(&b);
-	if (rc != 0) {
-		char msg[200];
-		regerror(rc, re, msg, sizeof msg);
-		return tmpl_efail(c, line, "invalid regular expression '%.*s': %s",
-				  tmpl_clip(pv->u.str.len), pv->u.str.s, msg);
-	}
 	return 0;
 }
 
-/* Search s[from, n) using glibc's REG_STARTEND: no strlen per call, NUL
- * bytes allowed, and ^ and \b see the text before from. Offsets in m are
+/* Search s[from, n): ^ and \b see the text before from. Offsets in m are
  * from s. Charges for the bytes the search may scan. */
-int tmpl_rx_exec(struct ctx *c, int line, const regex_t *re, const char *s, size_t from, size_t n,
-		 regmatch_t *m, size_t nm, int *found)
+int tmpl_rx_exec(struct ctx *c, int line, const struct rx *re, const char *s, size_t from, size_t n,
+		 struct rx_span *m, size_t nm, int *found)
 {
 	if (tmpl_charge(c, line, (n - from) / 64 + 1) < 0)
 		return -1;
-	m[0].rm_so = (regoff_t)from;
-	m[0].rm_eo = (regoff_t)n;
-	*found = regexec(re, s, nm, m, REG_STARTEND) == 0;
+	int rc = rx_search(re, s, n, from, m, nm);
+	if (rc < 0)
+		return tmpl_efail(c, line,
+				  "regular expression search over its budget (nested repetition on "
+				  "this text)");
+	*found = rc;
 	return 0;
 }
 
-/* Expand a Python replacement template (\1, \g<1>, \\, \n). */
-int tmpl_expand_repl(struct ctx *c, int line, const struct sv *r, const char *subj,
-		     const regmatch_t *m, size_t nsub, struct buf *out)
+/* Expand a Python replacement template (\1, \g<1>, \g<name>, \\, \n). */
+int tmpl_expand_repl(struct ctx *c, int line, const struct rx *re, const struct sv *r,
+		     const char *subj, const struct rx_span *m, struct buf *out)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		char ch = r->s[i];
-		if (ch != '\\' || i + 1 >= r->n) {
-			buf_putc(out, ch);
-			continue;
-		}
-		char e = r->s[++i];
-		long g = -1;
-		if (isdigit((unsigned char)e)) {
-			g = e - '0';
-			if (i + 1 < r->n && isdigit((unsigned char)r->s[i + 1]))
-				g = g * 10 + (r->s[++i] - '0');
-		} else if (e == 'g' && i + 1 < r->n && r->s[i + 1] == '<') {
-			size_t j = i + 2;
-			g = 0;
-			while (j < r->n && isdigit((unsigned char)r->s[j]) && g < 100)
-				g = g * 10 + (r->s[j++] - '0');
-			if (j == i + 2 || j >= r->n || r->s[j] != '>')
-				return tmpl_efail(c, line,
-						  "bad group reference in the replacement");
-			i = j;
-		} else if (e == 'n') {
-			buf_putc(out, '\n');
-			continue;
-		} else if (e == 't') {
-			buf_putc(out, '\t');
-			continue;
-		} else if (e == '\\') {
-			buf_putc(out, '\\');
-			continue;
-		} else {
-			buf_putc(out, '\\');
-			buf_putc(out, e);
-			continue;
-		}
-		if (g < 0 || (size_t)g > nsub || g >= NGROUPS)
-			return tmpl_efail(c, line, "invalid group reference %ld", g);
-		if (m[g].rm_so >= 0)
-			buf_put(out, subj + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
-	}
+	char why[200];
+	if (rx_expand(re, r->s, r->n, subj, m, NGROUPS, out, why, sizeof why) < 0)
+		return tmpl_efail(c, line, "%s", why);
 	return 0;
 }
 
 int tmpl_rx_sub(struct ctx *c, int line, struct value *in, struct value *pat, struct value *repl,
 		struct rxopts o, long long maxcount, struct value **out)
 {
-	regex_t re;
+	struct rx *re;
 	if (tmpl_py_regex(c, line, pat, tmpl_arg_bool(o.ignorecase, 0),
 			  tmpl_arg_bool(o.multiline, 0), &re) < 0)
 		return -1;
@@ -698,14 +499,14 @@ int tmpl_rx_sub(struct ctx *c, int line, struct value *in, struct value *pat, st
 	int rc = 0;
 	long long done = 0;
 	while (pos <= s.n && (maxcount <= 0 || done < maxcount)) {
-		regmatch_t m[NGROUPS];
+		struct rx_span m[NGROUPS];
 		int found;
-		if ((rc = tmpl_rx_exec(c, line, &re, s.s, pos, s.n, m, NGROUPS, &found)) < 0 ||
+		if ((rc = tmpl_rx_exec(c, line, re, s.s, pos, s.n, m, NGROUPS, &found)) < 0 ||
 		    !found)
 			break;
-		size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+		size_t so = (size_t)m[0].so, eo = (size_t)m[0].eo;
 		buf_put(&b, s.s + pos, so - pos);
-		if ((rc = tmpl_expand_repl(c, line, &r, s.s, m, re.re_nsub, &b)) < 0)
+		if ((rc = tmpl_expand_repl(c, line, re, &r, s.s, m, &b)) < 0)
 			break;
 		done++;
 		if (eo == so) {
@@ -720,7 +521,7 @@ int tmpl_rx_sub(struct ctx *c, int line, struct value *in, struct value *pat, st
 	}
 	if (rc == 0 && pos < s.n)
 		buf_put(&b, s.s + pos, s.n - pos);
-	regfree(&re);
+	rx_free(re);
 	tmpl_sv_free(&s);
 	tmpl_sv_free(&r);
 	if (rc < 0) {

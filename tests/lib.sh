@@ -53,3 +53,25 @@ done_testing() {
 }
 
 PY=/usr/bin/python3
+
+# local_cluster NAME: `ezk new NAME` with a hosts file of one host, 127.0.0.9
+# in etcd, kube_master and kube_node, never contacted (for plays on
+# localhost), and the [all:vars] `ezk check` wants.
+local_cluster() {
+	"$EZK" new "$1" >/dev/null || fail "ezk new $1"
+	cat >"$EZK_HOME/clusters/$1/hosts" <<'EOF'
+[etcd]
+127.0.0.9
+[kube_master]
+127.0.0.9
+[kube_node]
+127.0.0.9
+[all:vars]
+ansible_user=root
+CONTAINER_RUNTIME="containerd"
+CLUSTER_NETWORK="calico"
+SERVICE_CIDR="10.68.0.0/16"
+CLUSTER_CIDR="172.20.0.0/16"
+k8s_nodename=''
+EOF
+}

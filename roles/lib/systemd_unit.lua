@@ -56,7 +56,7 @@
 -- acts (not under --check) and reports what it did or would do. Under
 -- --diff: the unit's state before and after (ActiveState, enabled).
 
-local q, trim, lines, mode_str, role_file, read_remote, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.read_remote, ezk.text_diff
+local q, trim, lines, mode_str, role_file, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.text_diff
 
 local reload_pending = false
 -- unit name -> {role, change}: the role (ezk._role_seq) whose task started
@@ -107,28 +107,9 @@ ezk.module("systemd_unit", function(a, ctx)
   else
     return { failed = true, msg = "content, src or template is required" }
   end
-  local args = { dest = dest, content = content, src = content == nil and src or nil,
-    mode = mode_str(a.mode or "0644"), mkdir = true }
-  local res = { changed = false }
-  if ctx.check or ctx.diff then
-    args.check = true
-    local would, err = ezk.upload(args)
-    if would == nil then return { failed = true, msg = err } end
-    if not would then return res end
-    res.changed = true
-    if ctx.diff then
-      local new = content or ezk.read_local(src) or ""
-      res.diff = { before = read_remote(dest) or "", after = new, name = dest }
-    end
-    if ctx.check then return res end
-    args.check = false
-  end
-  local changed, err = ezk.upload(args)
-  if changed == nil then return { failed = true, msg = err } end
-  if changed then
-    res.changed = true
-    reload_pending = true
-  end
+  local res = ezk.put({ dest = dest, content = content, src = content == nil and src or nil,
+    mode = mode_str(a.mode or "0644"), mkdir = true }, ctx)
+  if res.changed and not ctx.check then reload_pending = true end
   return res
 end)
 
