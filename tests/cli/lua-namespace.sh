@@ -28,7 +28,11 @@ misplaced=$(printf '%s\n' "$rows" | while IFS='|' read -r _ mods file _; do
 done)
 is "$misplaced" "" "every module is in the file roles/lib/README.md names, named after it"
 listed=$(printf '%s\n' "$rows" | cut -d'|' -f3 | tr -d ' ' | sort -u | paste -sd' ')
-is "$listed" "$(cd "$EZK_SRC/roles/lib" && ls *.lua | grep -vx task.lua | paste -sd' ')" "... and every module file is listed"
+helpers=$(awk '/^## The helper files/ { on = 1; next } /^## / { on = 0 } on && /^\| [a-z_]*\.lua/' \
+	"$EZK_SRC/roles/lib/README.md" | cut -d'|' -f2 | tr -d ' ')
+is "$listed" "$(cd "$EZK_SRC/roles/lib" && ls *.lua | grep -vx task.lua | grep -vxF "$helpers" | paste -sd' ')" \
+	"... and every module file is listed (the helper files in their own table)"
+unlike "$(for f in $helpers; do grep -l '^ezk.module(' "$EZK_SRC/roles/lib/$f"; done 2>&1)" . "the helper files define no module"
 
 # ---- static: luac -l lists every global read (GETTABUP _ENV "x") and write
 LUAC=$(command -v luac5.4 || true)
