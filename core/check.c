@@ -1,9 +1,8 @@
 /*
  * check.c - runs the roles' check files (check.h): the mechanism (a Lua
- * state, the cluster's variables, a network parser, where a finding
+ * state, the cluster's variables, where a finding
  * points); what is checked is the roles' knowledge.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -16,6 +15,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
+#include "luanet.h"
 #include "luavalue.h"
 #include "value.h"
 
@@ -25,7 +25,6 @@ struct state {
 };
 
 static const char STATE_KEY[] = "ezk.check";
-static const char NET_META[] = "ezk.net";
 
 static struct state *state_of(lua_State *L)
 {
@@ -145,140 +144,9 @@ static int l_warning(lua_State *L)
 	return say(L, false);
 }
 
-/* ---- networks: ezk.net(s) ---- */
-
-struct net {
-	int family; /* 4 or 6 */
-	unsigned char addr[16];
-	int bits;
-};
-
-/* "10.68.0.0/16" (host bits zero) or an address (all bits): 0, or -1 */
-static int net_parse(const char *s, struct net *n)
-{
-	char a[64];
-	const char *slash = strchr(s, '/');
-	size_t al = slash ? (size_t)(slash - s) : strlen(s);
-	if (al == 0 || al >= sizeof a)
-		return -1;
-	memcpy(a, s, al);
-	a[al] = '\0';
-	if (inet_pton(AF_INET, a, n->addr) == 1)
-		n->family = 4, n->bits = 32;
-	else if (inet_pton(AF_INET6, a, n->addr) == 1)
-		n->family = 6, n->bits = 128;
-	else
-		return -1;
-	if (!slash)
-		return 0;
-	char *end;
-	if (slash[1] < '0' || slash[1] > '9')
-		return -1;
-	long bits = strtol(slash + 1, &end, 10);
-	if (*end || bits > n->bits)
-		return -1;
-	n->bits = (int)bits;
-	for (int i = 0; i < (n->family == 4 ? 4 : 16); i++) {
-		int keep = n->bits - i * 8;
-		unsigned char mask = keep >= 8	 ? 0xff
-				     : keep <= 0 ? 0
-						 : (unsigned char)(0xff << (8 - keep));
-		if (n->addr[i] & ~mask)
-			return -1;
-	}
-	return 0;
-}
-
-/* a contains the first address of b, within a's prefix */
-static bool net_contains(const struct net *a, const struct net *b)
-{
-	if (a->family != b->family || b->bits < a->bits)
-		return false;
-	int full = a->bits / 8, rest = a->bits % 8;
-	if (memcmp(a->addr, b->addr, (size_t)full) != 0)
-		return false;
-	if (!rest)
-		return true;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (a->addr[full] & mask) == (b->addr[full] & mask);
-}
-
-static void push_net(lua_State *L, const struct net *n)
-{
-	struct net *u = lua_newuserdatauv(L, sizeof *u, 0);
-	*u = *n;
-	luaL_setmetatable(L, NET_META);
-}
-
-/* a net argument: a net, or a string parsed as one */
-static struct net net_arg(lua_State *L, int idx)
-{
-	struct net *u = luaL_testudata(L, idx, NET_META);
-	if (u)
-		return *u;
-	struct net n;
-	if (net_parse(luaL_checkstring(L, idx), &n) < 0)
-		luaL_argerror(L, idx, "not an address or network");
-	return n;
-}
-
-static int l_net(lua_State *L)
-{
-	struct net n;
-	if (lua_type(L, 1) != LUA_TSTRING || net_parse(lua_tostring(L, 1), &n) < 0) {
-		const char *s = luaL_tolstring(L, 1, NULL);
-		lua_pushnil(L);
-		lua_pushfstring(L, "'%s' is not an address or a network with a prefix length", s);
-		return 2;
-	}
-	push_net(L, &n);
-	return 1;
-}
-
-static int net_m_contains(lua_State *L)
-{
-	struct net a = net_arg(L, 1), b = net_arg(L, 2);
-	lua_pushboolean(L, net_contains(&a, &b));
-	return 1;
-}
-
-static int net_m_overlaps(lua_State *L)
-{
-	struct net a = net_arg(L, 1), b = net_arg(L, 2);
-	lua_pushboolean(L, net_contains(&a, &b) || net_contains(&b, &a));
-	return 1;
-}
-
-static int net_m_index(lua_State *L)
-{
-	struct net n = net_arg(L, 1);
-	const char *k = luaL_checkstring(L, 2);
-	if (!strcmp(k, "family"))
-		lua_pushinteger(L, n.family);
-	else if (!strcmp(k, "bits"))
-		lua_pushinteger(L, n.bits);
-	else if (!strcmp(k, "contains"))
-		lua_pushcfunction(L, net_m_contains);
-	else if (!strcmp(k, "overlaps"))
-		lua_pushcfunction(L, net_m_overlaps);
-	else
-		lua_pushnil(L);
-	return 1;
-}
-
-static int net_m_tostring(lua_State *L)
-{
-	struct net n = net_arg(L, 1);
-	char a[INET6_ADDRSTRLEN];
-	inet_ntop(n.family == 4 ? AF_INET : AF_INET6, n.addr, a, sizeof a);
-	lua_pushfstring(L, "%s/%d", a, n.bits);
-	return 1;
-}
-
-static const luaL_Reg check_funcs[] = {
-    {"var", l_var},	{"config", l_config},	{"host_at", l_host_at},
-    {"error", l_error}, {"warning", l_warning}, {"net", l_net},
-    {NULL, NULL}};
+static const luaL_Reg check_funcs[] = {{"var", l_var},	       {"config", l_config},
+				       {"host_at", l_host_at}, {"error", l_error},
+				       {"warning", l_warning}, {NULL, NULL}};
 
 static lua_State *new_state(struct state *s)
 {
@@ -288,13 +156,8 @@ static lua_State *new_state(struct state *s)
 	luaL_openlibs(L);
 	lua_pushlightuserdata(L, s);
 	lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
-	luaL_newmetatable(L, NET_META);
-	lua_pushcfunction(L, net_m_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, net_m_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pop(L, 1);
 	luaL_newlib(L, check_funcs);
+	luanet_open(L);
 	struct inventory *inv = s->c->inv;
 	size_t nh = inventory_nhosts(inv);
 	lua_createtable(L, (int)nh, 0);

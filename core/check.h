@@ -24,7 +24,8 @@
  *                                 says where itself ("file:line: ...")
  *     ezk.net(s)                  "10.68.0.0/16" or an address -> a net, or
  *                                 nil, why; net:contains(x), net:overlaps(n),
- *                                 net.family (4 or 6), net.bits, tostring(net)
+ *                                 net:host(i), net.family (4 or 6), net.bits,
+ *                                 tostring(net) (core/luanet.c, as roles have it)
  *
  * A Lua error in a check file is reported as an error with its file:line.
  */

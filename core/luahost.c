@@ -20,6 +20,7 @@
 #include "facts.h"
 #include "fsutil.h"
 #include "luadeploy.h"
+#include "luanet.h"
 #include "luarx.h"
 #include "luavalue.h"
 #include "pki.h"
@@ -483,6 +484,7 @@ lua_State *luahost_new(struct hostrun *h)
 	luaL_newlib(L, ezk_funcs);
 	luapki_open(L);
 	luadeploy_open(L);
+	luanet_open(L);
 	luarx_open(L);
 	lua_pushstring(L, h->name);
 	lua_setfield(L, -2, "host");

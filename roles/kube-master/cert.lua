@@ -23,7 +23,7 @@ for _, lb in ipairs(vars.groups.ex_lb or {}) do
   add(ezk.hostvar(lb, "EX_APISERVER_VIP"))
 end
 for _, m in ipairs(masters) do add(m) end
-add(ezk.cidr_host(vars.SERVICE_CIDR, 1))
+add(assert(ezk.net(vars.SERVICE_CIDR)):host(1))
 for _, h in ipairs(ezk.list(vars.MASTER_CERT_HOSTS)) do add(h) end
 local domain = vars.CLUSTER_DNS_DOMAIN or "cluster.local"
 for _, n in ipairs({ "kubernetes", "kubernetes.default", "kubernetes.default.svc",

@@ -107,7 +107,7 @@ local kubelet = {
   cgroup_driver = vars.CGROUP_DRIVER or "systemd",
   cgroup_root = vars.KUBELET_CGROUP_ROOT or "",
   cluster_dns = (vars.ENABLE_LOCAL_DNS_CACHE == true or vars.ENABLE_LOCAL_DNS_CACHE == "true")
-    and vars.LOCAL_DNS_CACHE or ezk.cidr_host(vars.SERVICE_CIDR, 2),
+    and vars.LOCAL_DNS_CACHE or assert(ezk.net(vars.SERVICE_CIDR)):host(2),
   runtime_endpoint = sock,
   resolv_conf = (resolv and resolv.type == "file") and "/run/systemd/resolve/resolv.conf" or "/etc/resolv.conf",
   kube_reserved = yes(vars.KUBE_RESERVED_ENABLED),
