@@ -23,7 +23,7 @@ UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 EZK := $(if $(filter build,$(B)),ezk,$(B)/ezk)
 
-.PHONY: all test check fuzz bench demo install clean deps units format
+.PHONY: all test check fuzz bench demo install clean deps units format kubernetes
 all: $(EZK)
 
 $(B)/%.o: %.c $(wildcard core/*.h core/tmpl/*.h ssh/*.h)
@@ -56,13 +56,23 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 deps:
 	@scripts/install-deps.sh
 
-test: deps
+# The test bed's Kubernetes binaries, built from Debian's source once per
+# machine and cached (scripts/build-kubernetes.sh; README: "Kubernetes from
+# Debian's source"). Tests that need them skip, saying why, when they could
+# not be built (or without root).
+kubernetes: deps
+	@if [ "$$(id -u)" = 0 ]; then \
+		scripts/build-kubernetes.sh >/dev/null || \
+			echo "make: the Kubernetes build failed; tests that need it will skip" >&2; \
+	fi
+
+test: deps kubernetes
 	@$(MAKE) --no-print-directory all units
 	@EZK_BIN=$(CURDIR)/$(EZK) EZK_UNIT_DIR=$(CURDIR)/$(B)/tests \
 		EZK_TOOL_DIR=$(CURDIR)/$(B)/tools tests/run.sh
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-check: deps
+check: deps kubernetes
 	@$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g $(SAN)" LIBS="$(LIBS) $(SAN)" all units
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		EZK_BIN=$(CURDIR)/build-san/ezk EZK_UNIT_DIR=$(CURDIR)/build-san/tests \

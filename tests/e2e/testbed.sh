@@ -1,0 +1,397 @@
+# The test bed (tests/harness --net hosts, scripts/bin-from-debian.sh):
+# - bin-from-debian fills $EZK_HOME/bin and images/ the way the offline
+#   bundle will; a second run copies nothing; the images are reproducible;
+#   the six Kubernetes binaries (when built on this machine) say v1.20.2 and
+#   write their default configs without a crash;
+# - three --net hosts: each in a network namespace of its own on 198.18.K.0/24,
+#   pinging the others; iptables rules and net.* sysctls of one host are
+#   nowhere else; the kernel values a kubelet insists on are presented in the
+#   hosts and never set on the machine; a cgroup namespace and pivot_root;
+# - containerd from $EZK_HOME/bin in a host imports the pause and busybox
+#   archives and runs them (the systemd cgroup driver too), runc exec sees
+#   the container's root, busybox's httpd answers the machine and the other
+#   hosts;
+# - stopping the hosts leaves no namespace, link, cgroup, mount or process,
+#   and the machine's kernel values and iptables are what they were.
+. "$EZK_SRC/tests/lib.sh"
+. "$EZK_SRC/tests/harness/lib.sh"
+th_skip_unless_root
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# What the machine has before: none of it may change.
+MACHINE_SYSCTLS="net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.ipv4.conf.all.forwarding
+net.bridge.bridge-nf-call-iptables kernel.panic_on_oops kernel.panic vm.overcommit_memory
+vm.panic_on_oom net.netfilter.nf_conntrack_max vm.swappiness"
+machine_sysctls() {
+	local k
+	for k in $MACHINE_SYSCTLS; do echo "$k=$(sysctl -n "$k" 2>/dev/null)"; done
+}
+machine_rules() { iptables-save 2>/dev/null | grep -v '^#'; }
+sysctls0=$(machine_sysctls)
+rules0=$(machine_rules)
+routes0=$(ip -4 route show table all 2>/dev/null | grep -v "198\.18\." | sort)
+
+# ------------------------------------------------------------ bin-from-debian
+BFD=$EZK_SRC/scripts/bin-from-debian.sh
+t0=$(ms)
+run "$BFD" --no-build "$EZK_HOME"
+t1=$(ms)
+is "$rc" 0 "bin-from-debian fills \$EZK_HOME (first run: $((t1 - t0)) ms)"
+[ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
+for b in etcd etcdctl containerd-bin/containerd containerd-bin/containerd-shim-runc-v2 \
+	containerd-bin/ctr containerd-bin/runc nginx nginx-modules/ngx_stream_module.so \
+	cni-bin/bridge cni-bin/host-local cni-bin/loopback cni-bin/portmap; do
+	[ -f "$EZK_HOME/bin/$b" ] && [ -x "$EZK_HOME/bin/$b" ] && pass "bin/$b" || fail "bin/$b"
+done
+like "$out" 'containerd-bin/runc +runc version' "... each binary's version is printed"
+kdir=$("$EZK_SRC/scripts/build-kubernetes.sh" --cached 2>/dev/null) || kdir=""
+sums1=$(cd "$EZK_HOME" && find bin images -type f -print0 | sort -z | xargs -0 sha256sum)
+t0=$(ms)
+run "$BFD" --no-build "$EZK_HOME"
+t1=$(ms)
+is "$rc" 0 "a second run ($((t1 - t0)) ms)"
+unlike "$out" ' updated' "... copies and changes nothing"
+is "$(cd "$EZK_HOME" && find bin images -type f -print0 | sort -z | xargs -0 sha256sum)" "$sums1" "... every file is the same"
+# Reproducible: made anew, the images are the same bytes.
+imgs1=$(cd "$EZK_HOME/images" && sha256sum -- *)
+rm -rf "$EZK_HOME/images"
+run "$BFD" --no-build "$EZK_HOME"
+is "$(cd "$EZK_HOME/images" && sha256sum -- *)" "$imgs1" "images are reproducible: made anew, the same bytes"
+
+BB=easzlab.io.local:5000/library/busybox:$(dpkg-query -W -f='${Version}' busybox-static | sed 's/^[0-9]*://; s/-.*//')
+PAUSE=easzlab.io.local:5000/easzlab/pause:3.10
+bbtar=$EZK_HOME/images/busybox_${BB##*:}.tar
+pausetar=$EZK_HOME/images/pause_3.10.tar
+[ -f "$bbtar" ] && pass "images/${bbtar##*/}" || fail "images/${bbtar##*/}"
+like "$(tar -xOf "$bbtar" index.json)" "\"io.containerd.image.name\":\"$BB\".*\"org.opencontainers.image.ref.name\":\"${BB##*:}\"" \
+	"... index.json names it $BB"
+
+if [ -n "$kdir" ]; then
+	pass "Kubernetes is built on this machine ($kdir: $(grep -E '^seconds ' "$kdir/BUILDINFO" 2>/dev/null))"
+	for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+		run "$EZK_HOME/bin/$b" --version
+		is "$out" "Kubernetes v1.20.2" "bin/$b --version"
+	done
+	run "$EZK_HOME/bin/kubectl" version --client --short
+	is "$out" "Client Version: v1.20.2" "bin/kubectl version --client"
+	run "$EZK_HOME/bin/kube-proxy" --write-config-to "$T/kube-proxy.yaml"
+	no_crash "kube-proxy --write-config-to"
+	like "$(cat "$T/kube-proxy.yaml" 2>/dev/null)" '^kind: KubeProxyConfiguration' "... writes its default config"
+	# (kube-scheduler 1.20 wants a kubeconfig even for this; it connects nowhere)
+	printf '%s\n' "apiVersion: v1" "kind: Config" "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]" \
+		"contexts: [{name: c, context: {cluster: c, user: u}}]" "current-context: c" "users: [{name: u, user: {token: x}}]" >"$T/dummy.kubeconfig"
+	run "$EZK_HOME/bin/kube-scheduler" --kubeconfig "$T/dummy.kubeconfig" --write-config-to "$T/kube-scheduler.yaml"
+	no_crash "kube-scheduler --write-config-to"
+	like "$(cat "$T/kube-scheduler.yaml" 2>/dev/null)" '^kind: KubeSchedulerConfiguration' "... writes its default config"
+	# The map-encoding crash of reflect2 1.0.1 under Go >= 1.18 (Debian's kubectl 1.20 has it)
+	run "$EZK_HOME/bin/kubectl" --kubeconfig "$T/kc" config set-credentials u --token=secret
+	no_crash "kubectl config set-credentials"
+	like "$("$EZK_HOME/bin/kubectl" --kubeconfig "$T/kc" config view -o json 2>&1)" '"name": "u"' "... and config view"
+	[ -f "$pausetar" ] && pass "images/${pausetar##*/}" || fail "images/${pausetar##*/}"
+else
+	skip "Kubernetes is not built on this machine: scripts/build-kubernetes.sh (make test runs it first)"
+fi
+
+# ------------------------------------------------------------- --net hosts
+t0=$(ms)
+th_start --net 3 || {
+	fail "3 --net hosts start"
+	done_testing
+	exit 1
+}
+pass "3 --net hosts start ($(($(ms) - t0)) ms, $TH_NET)"
+like "$TH_NET $TH_GW ${TH_ADDRS[*]}" '^198\.18\.[0-9]+\.0/24 198\.18\.[0-9]+\.1 (198\.18\.[0-9]+\.[0-9]+ ?){3}$' \
+	"subnet, gateway and addresses from 198.18.0.0/15"
+K=${TH_NET#198.18.}
+K=${K%%.*}
+is "$(ip -br -4 addr show dev "$TH_BRIDGE" 2>/dev/null | awk '{print $3}')" "$TH_GW/24" "the machine has $TH_GW on $TH_BRIDGE"
+
+machine_net=$(readlink /proc/self/ns/net)
+nets="" cgns=""
+for i in 0 1 2; do
+	n=${TH_NAMES[$i]} a=${TH_ADDRS[$i]}
+	is "$(th_exec $i systemctl is-system-running)" running "$n: systemd is up"
+	nets="$nets $(th_exec $i readlink /proc/1/ns/net)"
+	cgns="$cgns $(th_exec $i readlink /proc/1/ns/cgroup)"
+	is "$(th_exec $i ip -o -4 addr show | awk '{print $2, $4}' | tr '\n' ' ')" "lo 127.0.0.1/8 eth0 $a/24 " \
+		"$n: lo and eth0 with $a, nothing else"
+	is "$(th_exec $i ip -4 route | tr '\n' ' ' | sed 's/  */ /g')" \
+		"default via $TH_GW dev eth0 $TH_NET dev eth0 proto kernel scope link src $a " "$n: its routes"
+	is "$(th_exec $i ss -Hltn sport = :22 | awk '{print $4}' | sort -u | tr '\n' ' ')" "$a:22 " "$n: sshd listens on $a"
+	is "$(th_ssh $i hostname)" "$n" "$n: the machine logs in over SSH at $a"
+	ok=""
+	for j in 0 1 2; do
+		[ $j = $i ] && continue
+		th_exec $i ping -c 1 -W 5 "${TH_ADDRS[$j]}" >/dev/null && ok="$ok ${TH_NAMES[$j]}"
+	done
+	is "$ok" "$(for j in 0 1 2; do [ $j = $i ] || printf ' %s' "${TH_NAMES[$j]}"; done)" "$n pings the others"
+	is "$(th_exec $i ls /sys/class/net | tr '\n' ' ')" "eth0 lo " "$n: /sys/class/net is its own"
+	like "$(th_exec $i cat /run/ezk-testhost)" "EZK_TESTHOST_ADDRESS=$a" "$n: /run/ezk-testhost describes it"
+done
+is "$(echo $nets | tr ' ' '\n' | sort -u | wc -l)" 3 "three network namespaces"
+unlike "$nets" "$machine_net" "... none the machine's"
+is "$(echo $cgns | tr ' ' '\n' | sort -u | wc -l)" 3 "three cgroup namespaces"
+is "$(th_exec 0 bash -c "exec 3<>/dev/tcp/${TH_ADDRS[1]}/22 && head -c 7 <&3")" "SSH-2.0" "h1 reaches h2's sshd over TCP"
+
+# iptables: a host's rules are its own, and real (a DROP in h1 stops h2's
+# ping, not h3's).
+th_exec 0 iptables -w -N EZK-TESTBED
+th_exec 0 iptables -w -A INPUT -p icmp -s "${TH_ADDRS[1]}" -j EZK-TESTBED
+th_exec 0 iptables -w -A EZK-TESTBED -j DROP
+like "$(th_exec 0 iptables -w -S)" 'EZK-TESTBED' "h1 has its iptables chain"
+unlike "$(th_exec 1 iptables -w -S; th_exec 2 iptables -w -S)" 'EZK-TESTBED' "... h2 and h3 do not"
+unlike "$(machine_rules)" 'EZK-TESTBED' "... nor the machine"
+run th_exec 1 ping -c 1 -W 2 "${TH_ADDRS[0]}"
+isnt=$rc
+[ "$isnt" != 0 ] && pass "h1's rule drops h2's ping" || fail "h1's rule drops h2's ping"
+run th_exec 2 ping -c 1 -W 5 "${TH_ADDRS[0]}"
+is "$rc" 0 "... not h3's"
+
+# sysctls: net.* is each host's own; the kubelet's kernel values are
+# presented; the rest of /proc/sys is read-only.
+th_exec 0 sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
+is "$(th_exec 0 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "1 1 " "h1 sets net.ipv4.ip_forward and route_localnet"
+is "$(th_exec 1 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... h2 keeps its own"
+is "$(th_exec 2 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... so does h3"
+is "$(th_exec 0 sysctl -n net.bridge.bridge-nf-call-iptables)" 1 "h1 has br_netfilter's net.bridge.bridge-nf-call-iptables"
+is "$(th_exec 0 sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops \
+	kernel.keys.root_maxkeys kernel.keys.root_maxbytes | tr '\n' ' ')" "1 0 10 1 1000000 25000000 " \
+	"the kernel values a kubelet insists on are presented"
+th_exec 0 sh -c 'echo 0 > /proc/sys/kernel/panic_on_oops; echo 65536 > /proc/sys/net/netfilter/nf_conntrack_max'
+is "$(th_exec 0 sysctl -n kernel.panic_on_oops net.netfilter.nf_conntrack_max | tr '\n' ' ')" "0 65536 " \
+	"... writable in the host (as kubelet and kube-proxy write them)"
+is "$(th_exec 1 sysctl -n kernel.panic_on_oops)" 1 "... h2 keeps its own"
+run th_exec 0 sysctl -w vm.swappiness=7
+[ "$rc" != 0 ] && pass "vm.swappiness (the machine's) is read-only in a host" || fail "vm.swappiness is read-only in a host"
+is "$(machine_sysctls)" "$sysctls0" "the machine's kernel values are unchanged"
+
+# cgroups: a namespace rooted at the host's own cgroup, the hierarchies
+# mounted inside; pivot_root (no machine mount in the host's table).
+like "$(th_exec 0 cat /proc/1/cgroup)" '^[0-9]+:memory:/init\.scope$' "h1's systemd sees its cgroup as /init.scope"
+is "$(th_exec 0 sh -c 'cat /proc/self/cgroup | cut -d: -f3 | sort -u')" "/" "th_exec runs in the host's root cgroup"
+[ -d "/sys/fs/cgroup/memory/ezk-testhosts/${TH_DIR##*/}-${TH_NAMES[0]}/init.scope" ] &&
+	pass "... which is the machine's ezk-testhosts/${TH_DIR##*/}-${TH_NAMES[0]}" || fail "... the machine's ezk-testhosts cgroup"
+is "$(th_exec 0 sh -c 'cat /sys/fs/cgroup/cpuset/cpuset.cpus')" "$(cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "h1's cpuset has the machine's CPUs"
+unlike "$(th_exec 0 awk '{print $5}' /proc/self/mountinfo)" "^($TH_DIR|/work|/tmp/)" "h1's mount points are its own: nothing of the machine's (pivot_root)"
+is "$(th_exec 0 findmnt -n -o FSTYPE /var/lib/containerd)" tmpfs "/var/lib/containerd is a tmpfs (overlayfs snapshots)"
+
+# ---------------------------------------------- containerd in a --net host
+# The bundle's containerd, as a unit like kubeasz's, the systemd cgroup
+# driver for CRI; images from $EZK_HOME/images.
+put() { th_exec "$1" sh -c "mkdir -p \"\$(dirname '$3')\" && cat > '$3' && chmod ${4:-644} '$3'" <"$2"; }
+for b in containerd containerd-shim-runc-v2 ctr runc; do
+	put 0 "$EZK_HOME/bin/containerd-bin/$b" "/opt/kube/bin/containerd-bin/$b" 755
+done
+th_exec 0 sh -c 'mkdir -p /etc/containerd && cat > /etc/containerd/config.toml' <<EOF
+version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = true
+EOF
+th_exec 0 sh -c 'cat > /etc/systemd/system/containerd.service' <<'EOF'
+[Unit]
+Description=containerd (e2e/testbed)
+After=network.target
+[Service]
+Environment="PATH=/opt/kube/bin/containerd-bin:/bin:/sbin:/usr/bin:/usr/sbin"
+ExecStart=/opt/kube/bin/containerd-bin/containerd --config /etc/containerd/config.toml
+Type=notify
+Delegate=yes
+KillMode=process
+OOMScoreAdjust=-999
+LimitNOFILE=1048576
+EOF
+th_exec 0 systemctl daemon-reload
+run th_exec 0 systemctl start containerd
+is "$rc" 0 "containerd starts in h1"
+[ "$rc" = 0 ] || th_exec 0 journalctl -u containerd --no-pager | tail -20 | sed 's/^/# /'
+ctr() { th_exec 0 /opt/kube/bin/containerd-bin/ctr -n k8s.io "$@"; }
+put 0 "$bbtar" /root/busybox.tar
+run ctr images import /root/busybox.tar
+is "$rc" 0 "ctr images import ${bbtar##*/}"
+if [ -f "$pausetar" ]; then
+	put 0 "$pausetar" /root/pause.tar
+	run ctr images import /root/pause.tar
+	is "$rc" 0 "ctr images import ${pausetar##*/}"
+fi
+like "$(ctr images ls -q)" "^$BB\$" "... the image has its full name"
+is "$(ctr run --rm "$BB" t1 sh -c 'echo hello from $(busybox | head -1 | cut -d" " -f2) as $(id -un)')" \
+	"hello from v${BB##*:} as root" "ctr run runs busybox"
+like "$(ctr run --rm --runc-systemd-cgroup --cgroup system.slice:ezk:t2 "$BB" t2 cat /proc/self/cgroup)" \
+	'^[0-9]+:memory:/system\.slice/ezk-t2\.scope$' "... with the systemd cgroup driver: a scope of the host's systemd"
+ctr run -d "$BB" t3 sleep 600 >/dev/null
+is "$(ctr task exec --exec-id e1 t3 ls / | tr '\n' ' ')" "bin dev etc proc root run sys tmp var " \
+	"ctr task exec sees the container's root"
+is "$(th_exec 0 /opt/kube/bin/containerd-bin/runc --root /run/containerd/runc/k8s.io exec t3 cat /etc/passwd | head -1)" \
+	"root:x:0:0:root:/root:/bin/sh" "runc exec sees the container's root filesystem, not the host's"
+if [ -f "$pausetar" ]; then
+	like "$(ctr run --rm "$PAUSE" p0 /pause -v 2>&1)" '^pause\.c k8s-v1\.20\.2' "the pause image runs"
+	ctr run -d "$PAUSE" p1 >/dev/null
+	like "$(ctr task ls)" 'p1 +[0-9]+ +RUNNING' "... and keeps running"
+	is "$(th_exec 0 sh -c 'ps -o uid= -p $(pgrep -x pause)' | tr -d ' ')" 65535 "... as 65535"
+fi
+# busybox's httpd in the host's network: the machine and h2 ask it.
+ctr run -d --net-host "$BB" web httpd -f -p "${TH_ADDRS[0]}:8080" -h /var/www >/dev/null
+got=""
+for _ in $(seq 100); do
+	got=$(th_exec 1 bash -c "exec 3<>/dev/tcp/${TH_ADDRS[0]}/8080 && printf 'GET /cgi-bin/hostname HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null | tail -1) && [ -n "$got" ] && break
+	sleep 0.05
+done
+is "$got" "${TH_NAMES[0]}" "h2 gets h1's busybox httpd (GET /cgi-bin/hostname)"
+got=$(bash -c "exec 3<>/dev/tcp/${TH_ADDRS[0]}/8080 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null | tail -1)
+is "$got" "ezk busybox httpd" "... and the machine gets its index.html"
+
+# ------------------------------------------- Kubernetes in --net hosts
+# h2 a master and a node, h3 a node: kubelet (systemd cgroup driver),
+# containerd's CRI, kube-proxy (iptables), the bridge CNI plugin, routes
+# between the nodes' pod subnets; services 198.18.128.0/20, pods
+# 198.19.0.0/16. The settings are tests/harness/k8s-by-hand.sh's.
+# wait_for SECONDS CMD...: polls CMD (each second) until it succeeds.
+wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt $end ] || return 1
+		sleep 1
+	done
+}
+if [ -n "$kdir" ] && [ -f "$pausetar" ]; then
+	api=${TH_ADDRS[1]}
+	kc() { th_exec "$1" /opt/kube/bin/kubectl --kubeconfig /etc/k/kubeconfig "${@:2}"; }
+	hand() { th_exec "$1" bash -s -- "$2" "$api" <"$EZK_SRC/tests/harness/k8s-by-hand.sh"; }
+	for i in 1 2; do
+		bins="kubelet kube-proxy kubectl containerd-bin/containerd containerd-bin/containerd-shim-runc-v2 containerd-bin/ctr containerd-bin/runc"
+		[ $i = 1 ] && bins="$bins kube-apiserver kube-controller-manager kube-scheduler"
+		for b in $bins; do put $i "$EZK_HOME/bin/$b" "/opt/kube/bin/$b" 755; done
+		for b in bridge host-local loopback portmap; do put $i "$EZK_HOME/bin/cni-bin/$b" "/opt/cni/bin/$b" 755; done
+	done
+	t0=$(ms)
+	run hand 1 master
+	is "$rc" 0 "h2: etcd, kube-apiserver, controller-manager, scheduler configured and started"
+	wait_for 180 kc 1 get --raw /readyz
+	is "$(kc 1 get --raw /readyz 2>&1)" ok "... the apiserver is ready ($(($(ms) - t0)) ms)"
+	for f in ca.pem admin.pem admin.key; do th_exec 1 cat /etc/k/$f | th_exec 2 sh -c "mkdir -p /etc/k && cat > /etc/k/$f"; done
+	for i in 1 2; do
+		n=${TH_NAMES[$i]}
+		run hand $i node
+		is "$rc" 0 "$n: containerd started, kubelet and kube-proxy configured"
+		put $i "$bbtar" /root/busybox.tar
+		put $i "$pausetar" /root/pause.tar
+		th_exec $i /opt/kube/bin/containerd-bin/ctr -n k8s.io images import /root/busybox.tar >/dev/null
+		th_exec $i /opt/kube/bin/containerd-bin/ctr -n k8s.io images import /root/pause.tar >/dev/null
+		run hand $i kubelet
+		is "$rc" 0 "$n: kubelet and kube-proxy started"
+	done
+	cidr=()
+	for i in 1 2; do
+		n=${TH_NAMES[$i]}
+		wait_for 180 hand $i cni
+		cidr[$i]=$(hand $i cni)
+		like "${cidr[$i]}" '^198\.19\.[0-9]+\.0/24$' "$n: the controller gave it a pod subnet, the bridge CNI config uses it"
+	done
+	th_exec 1 ip route add "${cidr[2]}" via "${TH_ADDRS[2]}"
+	th_exec 2 ip route add "${cidr[1]}" via "${TH_ADDRS[1]}"
+	ready() { [ "$(kc 1 get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+	for i in 1 2; do
+		n=${TH_NAMES[$i]}
+		wait_for 240 ready "$n"
+		ready "$n" && pass "node $n is Ready ($(($(ms) - t0)) ms)" ||
+			fail "node $n is Ready" "$(th_exec $i journalctl -u kubelet --no-pager | grep -E ' [EF][0-9]{4} ' | tail -8)"
+	done
+	wait_for 120 kc 1 get serviceaccount default
+	kc 1 apply -f - >/dev/null <<-EOF
+		apiVersion: v1
+		kind: Service
+		metadata: {name: web}
+		spec:
+		  selector: {app: web}
+		  ports: [{port: 80, targetPort: 80}]
+		---
+		$(for i in 1 2; do printf '%s\n' "apiVersion: v1" "kind: Pod" \
+			"metadata: {name: web-${TH_NAMES[$i]}, labels: {app: web}}" \
+			"spec:" "  nodeName: ${TH_NAMES[$i]}" "  containers:" "  - name: httpd" \
+			"    image: $BB" "    imagePullPolicy: Never" \
+			"    command: [sh, -c, 'echo serving on \$(hostname); exec httpd -f -p 80 -h /var/www']" "---"; done)
+	EOF
+	running() { [ "$(kc 1 get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
+	for i in 1 2; do
+		p=web-${TH_NAMES[$i]}
+		wait_for 180 running "$p"
+		running "$p" && pass "pod $p runs on ${TH_NAMES[$i]}" || fail "pod $p runs" "$(kc 1 describe pod "$p" | tail -6)"
+	done
+	podip=$(kc 1 get pod "web-${TH_NAMES[1]}" -o jsonpath='{.status.podIP}')
+	like "$podip" '^198\.19\.' "... with addresses from 198.19.0.0/16 ($podip)"
+	vip=$(kc 1 get service web -o jsonpath='{.spec.clusterIP}')
+	like "$vip" '^198\.18\.1(2[89]|3[0-9]|4[0-3])\.' "service web has a ClusterIP in 198.18.128.0/20 ($vip)"
+	seen=" "
+	for _ in $(seq 60); do
+		got=$(th_exec 2 bash -c "exec 3<>/dev/tcp/$vip/80 && printf 'GET /cgi-bin/hostname HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null | tail -1)
+		case "$seen" in *" $got "*) ;; *) [ -n "$got" ] && seen="$seen$got " ;; esac
+		[ "$(echo $seen | wc -w)" = 2 ] && break
+		sleep 0.2
+	done
+	is "$(echo $seen | tr ' ' '\n' | sort | tr '\n' ' ')" "web-${TH_NAMES[1]} web-${TH_NAMES[2]} " \
+		"h3 reaches both pods, one on each node, through the ClusterIP (kube-proxy, routes between nodes)"
+	is "$(kc 1 exec "web-${TH_NAMES[2]}" -- sh -c "printf 'GET /cgi-bin/hostname HTTP/1.0\r\n\r\n' | nc $podip 80 | tail -1")" \
+		"web-${TH_NAMES[1]}" "kubectl exec: a pod on h3 reaches the pod on h2 by its address"
+	is "$(kc 1 exec "web-${TH_NAMES[1]}" -- ls / | tr '\n' ' ')" "bin dev etc proc root sys tmp var " "kubectl exec sees the pod's root filesystem"
+	is "$(kc 1 logs "web-${TH_NAMES[2]}")" "serving on web-${TH_NAMES[2]}" "kubectl logs"
+	th_exec 1 test -d /sys/fs/cgroup/memory/kubepods.slice/kubepods-besteffort.slice &&
+		pass "the pods' cgroups are systemd slices in h2's own cgroup" || fail "kubepods.slice in h2"
+	like "$(th_exec 2 iptables -w -t nat -S KUBE-SERVICES)" "$vip/32" "kube-proxy's rules are in h3's iptables"
+	is "$(th_exec 2 sysctl -n net.netfilter.nf_conntrack_max)" 131072 "kube-proxy set nf_conntrack_max (the host's presented value)"
+else
+	skip "Kubernetes is not built on this machine: no cluster in --net hosts (scripts/build-kubernetes.sh)"
+fi
+
+# ----------------------------------------------------------------- stop
+dir=$TH_DIR
+cgid=${TH_DIR##*/}
+br=$TH_BRIDGE net=$TH_NET
+pids=$(cut -d' ' -f3 "$TH_DIR/hosts")
+nsl=" "
+for p in $pids; do nsl="$nsl$(readlink /proc/$p/ns/net) $(readlink /proc/$p/ns/pid) $(readlink /proc/$p/ns/mnt) $(readlink /proc/$p/ns/cgroup) "; done
+# procs_of_hosts: "pid starttime" of every process of the hosts, zombies
+# left out (a host's unshare, reparented to the machine's init, may wait a
+# moment to be reaped): in their namespaces, or in their cgroups
+# (containers have namespaces of their own). One pass over /proc.
+procs_of_hosts() {
+	{
+		find /proc/[0-9]*/ns -maxdepth 1 \( -name net -o -name pid -o -name mnt -o -name cgroup \) \
+			-printf '%h %l\n' 2>/dev/null | awk -v nsl="$nsl" 'index(nsl, " " $2 " ") { sub("/ns$", "", $1); sub("^/proc/", "", $1); print $1 }'
+		grep -l "/ezk-testhosts/$cgid-" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+	} | sort -u | while read -r p; do
+		# state and start time: the fields after the command name
+		s=$(cat /proc/$p/stat 2>/dev/null) || continue
+		s=${s##*) }
+		set -- $s
+		[ "$1" = Z ] || echo "$p ${20}"
+	done
+}
+inside=$(procs_of_hosts)
+t3pid=$(head -1 "/sys/fs/cgroup/pids/ezk-testhosts/$cgid-${TH_NAMES[0]}/k8s.io/t3/cgroup.procs" 2>/dev/null)
+like "$inside" "^${t3pid:-none} " "(container t3's sleep is among them)"
+like "$(echo "$inside" | wc -l)" '^[0-9]{2,}$' "(there were $(echo "$inside" | wc -l) processes in the hosts)"
+t0=$(ms)
+th_stop
+echo "# stopped 3 --net hosts in $(($(ms) - t0)) ms"
+# (namespace inode numbers are recycled: a process counts as left if it
+# was there before, same pid and start time)
+is "$(comm -12 <(echo "$inside" | sort) <(procs_of_hosts | sort) | tr '\n' ' ')" "" \
+	"stop: no process of the hosts is left, in their namespaces or cgroups"
+
+is "$(ip -o link show 2>/dev/null | grep -oE "^[0-9]+: (ezkv${K}h[0-9]+|$br)[@:]")" "" "stop: no veth, no bridge"
+is "$(grep -c "$dir" /proc/self/mountinfo)" 0 "stop: no mount left"
+is "$(find /sys/fs/cgroup -maxdepth 3 -name "$cgid-*" 2>/dev/null)" "" "stop: no cgroup left"
+[ ! -e "$dir" ] && pass "stop: state dir removed" || fail "stop: state dir removed"
+is "$(machine_sysctls)" "$sysctls0" "the machine's kernel values are as they were"
+is "$(machine_rules)" "$rules0" "the machine's iptables are as they were"
+is "$(ip -4 route show table all 2>/dev/null | grep -v "198\.18\." | sort)" "$routes0" "the machine's routes are as they were"
+is "$(ip -4 route show table all 2>/dev/null | grep -c "198\.18\.$K\.")" 0 "... and none to $net is left"
+
+done_testing
