@@ -50,7 +50,12 @@ return {
     { hosts = "localhost", roles = { "kube-node/cert" } },
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
-  { id = "06", alias = "network", plays = {} },
+  { id = "06", alias = "network", plays = {
+    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes
+    { hosts = "localhost", roles = { "network" } },
+    -- the CLUSTER_NETWORK's role acts; the others return at once
+    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+  } },
   { id = "07", alias = "addons", plays = {} },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
