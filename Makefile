@@ -75,6 +75,7 @@ SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poi
 check: deps kubernetes
 	@$(MAKE) --no-print-directory B=build-san CFLAGS="-O1 -g $(SAN)" LIBS="$(LIBS) $(SAN)" all units
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		EZK_TEST_CLUSTERS=0 \
 		EZK_BIN=$(CURDIR)/build-san/ezk EZK_UNIT_DIR=$(CURDIR)/build-san/tests \
 		EZK_TOOL_DIR=$(CURDIR)/build-san/tools tests/run.sh
 

@@ -129,6 +129,13 @@ const struct cmd cmd_setup = {
 	    "  02 etcd     a TLS etcd cluster from [etcd] (etcd, etcdctl from $EZK_HOME/bin);\n"
 	    "              rerun after adding a member: it joins, the others restart one\n"
 	    "              at a time\n"
+	    "  03 runtime  containerd, runc, the CNI plugins; offline images imported\n"
+	    "  04 master   kube-lb, kube-apiserver, controller-manager, scheduler on\n"
+	    "              [kube_master]; changed ones restart one master at a time\n"
+	    "  05 node     kube-lb, kubelet, kube-proxy on [kube_node]; nodes Ready,\n"
+	    "              labelled, masters cordoned\n"
+	    "  06 network  CLUSTER_NETWORK host-gw: each node's pod subnet routed\n"
+	    "              through it (no image; nodes on one L2 segment)\n"
 	    "A step that is made of steps (90 all: 01..07) runs them; before any host is\n"
 	    "touched, the check.lua of every role of the steps runs ('ezk check').\n",
     .examples = "Examples:\n"

@@ -93,7 +93,7 @@ local script = table.concat({
   "PROTO=186",
   "CLUSTER_CIDR=" .. tostring(cidr),
   "ROUTES='" .. table.concat(routes, "\n") .. "'",
-  [[check=0; [ "${1:-}" = --check ] && check=1
+  [==[check=0; [ "${1:-}" = --check ] && check=1
 differs=0
 want=$(printf '%s\n' "$ROUTES" | sed '/^$/d' | sort)
 have=$(ip -4 route show proto $PROTO | awk '{print $1, $3}' | sort)
@@ -115,7 +115,7 @@ if ! iptables -w -t nat -C POSTROUTING "$@" 2>/dev/null; then
 	differs=1
 	[ $check = 1 ] || iptables -w -t nat -A POSTROUTING "$@"
 fi
-[ $check = 0 ] || [ $differs = 0 ]]], "" }, "\n")
+[ $check = 0 ] || [ $differs = 0 ]]==], "" }, "\n")
 copy { dest = "/etc/ezk/host-gw.sh", content = script, mode = "0755", tags = "config" }
 systemd_unit { name = "ezk-host-gw.service", tags = "config", content = [[
 # Written by ezk (step 06, CLUSTER_NETWORK host-gw): the pod network's

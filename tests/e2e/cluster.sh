@@ -15,6 +15,7 @@
 # new MASTER_CERT_HOSTS entry restarts the API servers one at a time while a
 # kubectl loop through kube-lb on a node never fails; a master's API server
 # stopped leaves kubectl through kube-lb working on every host.
+# ezk-test: cluster
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
@@ -37,6 +38,8 @@ th_start --net 5 || { fail "5 --net test hosts start"; done_testing; exit 1; }
 A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]}
 . "$EZK_SRC/tests/harness/events.sh"
 hx() { th_exec "$@" 2>&1; }
+# the failed tasks of a run, as TAP comments (when it did not exit 0)
+failed_tasks() { [ "$rc" = 0 ] || grep -P '\t(failed|unreachable)\t' "$T/$1.tasks" | head -10 | sed 's/^/# /'; }
 
 "$EZK" new c >/dev/null
 CD=$EZK_HOME/clusters/c
