@@ -55,6 +55,18 @@ R2=$EZK_SRC/roles/steps.lua
 like "$(grep -E 'id = "90"' "$R2")" 'alias = "all", steps = \{ "01", "02", "03", "04", "05", "06", "07" \}' \
 	"roles/steps.lua: 90 all is 01..07, in steps.lua, not in the engine"
 
+# ---- a step id or alias named twice is refused (it used to run the first)
+cp "$R/steps.lua" "$T/steps.good"
+sed -i 's/{ id = "02", alias = "b"/{ id = "01", alias = "b"/' "$R/steps.lua"
+run "$EZK" setup c1 a
+is "$rc" 2 "two steps with the id 01: exit 2"
+like "$err" "steps.lua: steps 1 and 2 are both named '01'" "... naming both"
+cp "$T/steps.good" "$R/steps.lua"
+sed -i 's/{ id = "03", alias = "c"/{ id = "03", alias = "a"/' "$R/steps.lua"
+run "$EZK" setup c1 02
+like "$err" "steps.lua: steps 1 and 3 are both named 'a'" "an alias named twice too"
+cp "$T/steps.good" "$R/steps.lua"
+
 # ---- the roles' checks before a step runs
 run "$EZK" setup c1 picky --json
 is "$rc" 0 "a role's check.lua warning does not stop its step"

@@ -211,7 +211,7 @@ cat >"$R/leak/main.lua" <<'EOF'
 command { cmd = "echo the password is " .. ezk.vars.ansible_ssh_pass .. " >/dev/null", changed_when = false }
 EOF
 sed -i 's/^ansible_user=root$/ansible_user=root\nansible_ssh_pass="Sup3r-Secret-77"/' "$HOSTS"
-sed -i 's/^}$/  { id = "08", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"
+sed -i 's/^}$/  { id = "09", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"
 run $S leak -v
 is "$rc" 0 "-v run: exit 0"
 like "$err" "exec: echo the password is \\*+ >/dev/null" "-v shows the command, the password redacted"
