@@ -129,7 +129,10 @@ is "$(printf '%s\n' "$members" | grep -c ', started, etcd-')" 3 "member list: 3 
 is "$(ctl --endpoints="https://$A:2379" put ezk-key "from $A")" "OK" "put on $A"
 is "$(ctl --endpoints="https://$C:2379" get ezk-key --print-value-only)" "from $A" "read back from $C"
 is "$(etcdctl --cacert="$SSL/ca.pem" --cert="$SSL/admin.pem" --key="$SSL/admin-key.pem" --endpoints="https://$B:2379" get ezk-key --print-value-only 2>&1)" "from $A" "the admin client certificate works too"
-listen=$(ss -ltnH 'sport = :2379' | awk '{ print $4 }' | sort | paste -sd' ' -)
+# (Each host's own etcd, by process: the hosts share the machine's network
+# namespace, where other tests' etcd may listen on :2379 too, and a host's
+# ss names only the processes of its own PID namespace.)
+listen=$(for i in 0 1 2; do th_exec $i ss -ltnHp 'sport = :2379' | awk '/"etcd"/ { print $4 }'; done | sort | paste -sd' ' -)
 is "$listen" "$(printf '%s:2379\n' "$A" "$B" "$C" | sort | paste -sd' ' -)" "clients: https on each member's address only (no plain http on 127.0.0.1, kubeasz's default)"
 for i in 0 1 2; do
 	h=${TH_ADDRS[$i]}
