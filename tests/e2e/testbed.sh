@@ -149,10 +149,14 @@ is "$rc" 0 "... not h3's"
 
 # sysctls: net.* is each host's own; the kubelet's kernel values are
 # presented; the rest of /proc/sys is read-only.
-th_exec 0 sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
-is "$(th_exec 0 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "1 1 " "h1 sets net.ipv4.ip_forward and route_localnet"
-is "$(th_exec 1 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... h2 keeps its own"
-is "$(th_exec 2 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... so does h3"
+netvals() { th_exec "$1" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' '; }
+before0=$(netvals 0) before1=$(netvals 1) before2=$(netvals 2)
+like "$before0" '^[01] [01] $' "h1 reads its net.ipv4.ip_forward and route_localnet ($before0)"
+set -- $before0
+th_exec 0 sysctl -q -w net.ipv4.ip_forward=$((1 - $1)) net.ipv4.conf.all.route_localnet=$((1 - $2))
+is "$(netvals 0)" "$((1 - $1)) $((1 - $2)) " "h1 changes them"
+is "$(netvals 1)" "$before1" "... h2 keeps its own"
+is "$(netvals 2)" "$before2" "... so does h3"
 is "$(th_exec 0 sysctl -n net.bridge.bridge-nf-call-iptables)" 1 "h1 has br_netfilter's net.bridge.bridge-nf-call-iptables"
 is "$(th_exec 0 sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops \
 	kernel.keys.root_maxkeys kernel.keys.root_maxbytes | tr '\n' ' ')" "1 0 10 1 1000000 25000000 " \
