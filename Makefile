@@ -101,6 +101,8 @@ install: all
 	install -m 0644 inventories/* $(DESTDIR)$(PREFIX)/share/ezk/inventories/
 	cp -R roles/. $(DESTDIR)$(PREFIX)/share/ezk/roles/
 	./ezk completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ezk
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	./ezk help --man > $(DESTDIR)$(PREFIX)/share/man/man1/ezk.1
 
 format:
 	clang-format -i core/*.c core/*.h core/tmpl/*.[ch] $(wildcard ssh/*.[ch]) tests/unit/*.c tests/unit/*.h $(wildcard tests/fuzz/*.c)

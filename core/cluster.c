@@ -529,15 +529,12 @@ int vars_resolve_all(struct cluster *c, size_t host, struct value **out,
 	}
 	free(keys);
 	value_unref(m);
+	*out = res; /* what evaluated, even when some did not (Ansible: lazily) */
 	if (rc < 0) {
 		ezk_fail("%s", first);
 		free(first);
-		value_unref(res);
-		*out = NULL;
-		return -1;
 	}
-	*out = res;
-	return 0;
+	return rc;
 }
 
 void vars_forget(struct cluster *c, size_t host)

@@ -74,9 +74,11 @@ int cluster_add_defaults(struct cluster *c, const struct value *map);
 int vars_get(struct cluster *c, size_t host, const char *name, struct value **out);
 /* Every variable of a host, unevaluated, merged by precedence (new map). */
 struct value *vars_merged(struct cluster *c, size_t host);
-/* Every variable of a host, evaluated (new map, keys sorted). On errors
- * returns -1; each failing variable is reported through warn(ud, msg) if
- * warn is given (so all of them can be shown), the last message is set. */
+/* Every variable of a host, evaluated: *out is a new map (keys sorted) of
+ * every one that evaluates, also when some do not (as Ansible, which fails
+ * only what uses one). Returns -1 when some did not: each is reported
+ * through warn(ud, msg) if warn is given (file:line first), and the first
+ * message is set. */
 int vars_resolve_all(struct cluster *c, size_t host, struct value **out,
 		     void (*warn)(void *ud, const char *msg), void *ud);
 /* Forget the memoised values of a host (to bound memory on big runs). */

@@ -95,8 +95,8 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	struct report r = {0, 0, value_map()};
 	for (size_t h = 0; h < inventory_nhosts(cl->inv); h++) {
 		struct value *all;
-		if (vars_resolve_all(cl, h, &all, warn_cb, &r) == 0)
-			value_unref(all);
+		vars_resolve_all(cl, h, &all, warn_cb, &r);
+		value_unref(all);
 	}
 	char *path = engine_roles_path();
 	size_t ndirs = 0, nfiles = 0;

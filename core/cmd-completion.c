@@ -40,11 +40,15 @@ static void bash(void)
 	for (const struct cmd *const *c = ezk_commands; *c; c++) {
 		const char *words = "";
 		if ((*c)->complete && strcmp((*c)->complete, "command") == 0) {
-			printf("    %s) [[ $nargs == 0 ]] && COMPREPLY=($(compgen -W \"",
-			       (*c)->name);
+			printf(
+			    "    %s)\n      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"",
+			    (*c)->name);
+			cmd_print_option_names(*c, stdout);
+			printf("\" -- \"$cur\"))\n      elif [[ $nargs == 0 ]]; then "
+			       "COMPREPLY=($(compgen -W \"");
 			for (const struct cmd *const *d = ezk_commands; *d; d++)
 				printf("%s ", (*d)->name);
-			puts("\" -- \"$cur\")) ;;");
+			puts("\" -- \"$cur\")); fi ;;");
 			continue;
 		}
 		if ((*c)->complete && strcmp((*c)->complete, "cluster") == 0)

@@ -19,7 +19,7 @@ extern const struct cmd cmd_inventory;
 
 static void warn_line(void *ud, const char *msg)
 {
-	(void)ud;
+	(*(int *)ud)++;
 	fprintf(stderr, "%s\n", msg);
 }
 
@@ -53,7 +53,7 @@ static int got(void *ud, int id, const char *value)
 
 static int run(int argc, char **argv, const struct ezk_globals *g)
 {
-	int rc = EZK_OK;
+	int rc = EZK_OK, nbad = 0;
 	struct args a = {0, NULL, value_map()};
 	int optind = cmd_parse(&cmd_inventory, argc, argv, got, &a);
 	int list = a.list;
@@ -83,9 +83,11 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		if (h < 0) {
 			ezk_fail("%s: no host '%s' in the inventory", cl->hosts_path, host);
 			rc = cmd_error(EZK_USAGE);
-		} else if (vars_resolve_all(cl, (size_t)h, &out, warn_line, NULL) < 0) {
-			fprintf(stderr, "ezk: variables of %s could not be evaluated\n", host);
-			rc = EZK_USAGE;
+		} else if (vars_resolve_all(cl, (size_t)h, &out, warn_line, &nbad) < 0) {
+			/* every other variable is shown; these are named, file:line */
+			fprintf(stderr, "ezk: %d variable%s of %s could not be evaluated\n", nbad,
+				nbad == 1 ? "" : "s", host);
+			rc = EZK_FAILED;
 		}
 	}
 	if (out) {
@@ -108,8 +110,8 @@ const struct cmd cmd_inventory = {
     .name = "inventory",
     .args = "<cluster> --list | --host <host> [-e k=v]",
     .summary = "show the inventory as JSON, or one host's resolved variables",
-    .help = "--host shows every variable it can evaluate; one that cannot be is named\n"
-	    "with its file:line on stderr (exit 2).\n"
+    .help = "--host shows every variable it can evaluate; each one that cannot be is\n"
+	    "named on stderr with its file:line (exit 1), as Ansible fails only what uses it.\n"
 	    "Passwords (ansible_ssh_pass, ansible_become_pass, ...) are shown as ********.\n",
     .complete = "cluster",
     .options = options,

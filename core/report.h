@@ -1,7 +1,7 @@
 /*
  * report.h - what commands that act on hosts print: an aligned table on
  * the terminal, or with --json one JSON object per line, each with an
- * "event" field (DESIGN.md). Events may be emitted from worker threads;
+ * "event" field (docs/events.md). Events may be emitted from worker threads;
  * each line is written whole.
  *
  *     struct table t = TABLE_INIT;

@@ -95,6 +95,22 @@ int steps_load(struct engine *e)
 			ezk_fail("%s: step %zu has no id", file, i + 1);
 			goto out;
 		}
+		/* an id or alias named twice would run whichever comes first */
+		for (size_t k = 0; k < i; k++) {
+			const struct step *o = &e->steps[k];
+			const char *dup = !strcmp(o->id, s->id)			 ? s->id
+					  : s->alias && !strcmp(o->id, s->alias) ? s->alias
+					  : o->alias && !strcmp(o->alias, s->id) ? s->id
+					  : o->alias && s->alias && !strcmp(o->alias, s->alias)
+					      ? s->alias
+					      : NULL;
+			if (dup) {
+				lua_pop(L, 1);
+				ezk_fail("%s: steps %zu and %zu are both named '%s'", file, k + 1,
+					 i + 1, dup);
+				goto out;
+			}
+		}
 		lua_getfield(L, -1, "steps");
 		s->nsteps = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
 		s->steps = xcalloc(s->nsteps + 1, sizeof *s->steps);

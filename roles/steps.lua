@@ -1,5 +1,5 @@
 -- The steps of `ezk setup <cluster> <steps>`, kubeasz's numbering and names
--- (DESIGN.md). Each step is a list of plays, or a list of other steps; a
+-- (docs/design.md). Each step is a list of plays, or a list of other steps; a
 -- play names its hosts (a --limit pattern) and its roles, and may set
 -- any_errors_fatal, serial, run_once and become (roles/lib/README.md).
 -- Adding a step is a change here (and its roles'); the engine knows no step

@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 		struct value *all;
 		if (vars_resolve_all(c, h, &all, NULL, NULL) < 0) {
 			fprintf(stderr, "%s\n", ezk_err_msg());
+			value_unref(all);
 			return 1;
 		}
 		nvars += value_len(all);

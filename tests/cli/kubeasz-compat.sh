@@ -69,9 +69,12 @@ if [ -d "$KE" ]; then
 	cp "$KE/hosts.multi-node" "$c/hosts"
 	cp "$KE/config.yml" "$c/config.yml"
 	run "$EZK" inventory multi --host 192.168.1.1
-	is "$rc" 2 "--host with an unevaluable template exits 2"
+	is "$rc" 1 "--host with an unevaluable template exits 1"
 	line=$(grep -n '^calico_ver_main:' "$KE/config.yml" | cut -d: -f1)
 	like "$err" "config.yml:$line: " "the failing variable's file:line is named"
+	is "$(printf '%s' "$out" | hv CLUSTER_NETWORK)" "calico" "... and every variable that evaluates is shown (Ansible evaluates lazily)"
+	is "$(printf '%s' "$out" | hv calico_ver)" "__calico__" "... the placeholder itself too"
+	is "$(printf '%s' "$out" | $PY -c 'import json,sys; print("calico_ver_main" in json.load(sys.stdin))')" "False" "... not the one that fails"
 	no_crash "--host on the raw example"
 	run "$EZK" check multi
 	is "$rc" 2 "check on the raw example reports the error"

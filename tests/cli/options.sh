@@ -24,15 +24,17 @@ for c in $commands; do
 		done
 	done <<<"$opts"
 	is "$refused" "" "$c: every option 'ezk help $c' lists is accepted"
-	# every letter it does not list is refused
+	# the letters some command takes, and a few no command takes: refused
+	# where it does not list them (one run each: ASan on a loaded machine
+	# makes the 52 letters of every command a quarter of an hour; -h is
+	# ezk's own, help, for every command)
 	accepted=""
-	# (-h is ezk's own: help, for every command)
-	for l in a b c d e f g i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W X Y Z; do
+	for l in b C e f k K l m n t T u v a q x Z; do
 		case " $listed " in *" -$l "*) continue ;; esac
 		run "$EZK" "$c" "-$l" nocluster
 		case $err in *"unknown option '-$l'"*) ;; *) accepted="$accepted -$l" ;; esac
 	done
-	is "$accepted" "" "$c: no other one-letter option is accepted"
+	is "$accepted" "" "$c: the one-letter options it does not list are refused"
 done
 # -C was accepted by setup and documented nowhere
 like "$("$EZK" help setup)" "^  -C, --check " "setup's -C is documented (Ansible's short --check)"

@@ -7,7 +7,7 @@
 local_cluster c1
 R=$T/roles
 export EZK_ROLES=$R:$EZK_SRC/roles
-mkdir -p "$R/mark" "$R/picky" "$R/grumpy"
+mkdir -p "$R/mark" "$R/picky" "$R/grumpy" "$R/other" "$R/uses"
 cat >"$R/steps.lua" <<'EOF'
 return {
   { id = "01", alias = "a", plays = { { hosts = "localhost", roles = { "mark" } } } },
@@ -17,6 +17,7 @@ return {
   { id = "91", alias = "twice", steps = { "02", "90" } },
   { id = "92", alias = "picky", plays = { { hosts = "localhost", roles = { "picky/run" } } } },
   { id = "93", alias = "grumpy", plays = { { hosts = "localhost", roles = { "grumpy" } } } },
+  { id = "94", alias = "lazy", plays = { { hosts = "localhost", roles = { "other", "uses" } } } },
 }
 EOF
 cat >"$R/mark/main.lua" <<EOF
@@ -55,6 +56,18 @@ R2=$EZK_SRC/roles/steps.lua
 like "$(grep -E 'id = "90"' "$R2")" 'alias = "all", steps = \{ "01", "02", "03", "04", "05", "06", "07" \}' \
 	"roles/steps.lua: 90 all is 01..07, in steps.lua, not in the engine"
 
+# ---- a step id or alias named twice is refused (it used to run the first)
+cp "$R/steps.lua" "$T/steps.good"
+sed -i 's/{ id = "02", alias = "b"/{ id = "01", alias = "b"/' "$R/steps.lua"
+run "$EZK" setup c1 a
+is "$rc" 2 "two steps with the id 01: exit 2"
+like "$err" "steps.lua: steps 1 and 2 are both named '01'" "... naming both"
+cp "$T/steps.good" "$R/steps.lua"
+sed -i 's/{ id = "03", alias = "c"/{ id = "03", alias = "a"/' "$R/steps.lua"
+run "$EZK" setup c1 02
+like "$err" "steps.lua: steps 1 and 3 are both named 'a'" "an alias named twice too"
+cp "$T/steps.good" "$R/steps.lua"
+
 # ---- the roles' checks before a step runs
 run "$EZK" setup c1 picky --json
 is "$rc" 0 "a role's check.lua warning does not stop its step"
@@ -70,6 +83,27 @@ like "$err" "1 error in the roles' checks: nothing was run" "... and nothing ran
 unlike "$out" "ran" "... the role did not run"
 run "$EZK" setup c1 a
 unlike "$err" "picky|grumpy" "only the checks of the roles of the steps run"
+
+# ---- a variable that cannot be evaluated fails where it is used (Ansible
+# evaluates lazily): kubeasz's example config.yml with a placeholder left in
+printf 'ezk.report("network", "ok", ezk.vars.CLUSTER_NETWORK)\n' >"$R/other/main.lua"
+printf '\nezk.report("calico", "ok", ezk.vars.calico_ver_main)\n' >"$R/uses/main.lua"
+cp "$EZK_HOME/clusters/c1/config.yml" "$T/config.good"
+cat >>"$EZK_HOME/clusters/c1/config.yml" <<'EOF'
+calico_ver: "__calico__"
+calico_ver_main: "{{ calico_ver.split('.')[0] }}.{{ calico_ver.split('.')[1] }}"
+EOF
+bad_line=$(grep -n '^calico_ver_main:' "$EZK_HOME/clusters/c1/config.yml" | cut -d: -f1)
+run "$EZK" setup c1 lazy --json
+is "$rc" 1 "setup: the host that uses it fails (exit 1), not the run (exit 2)"
+like "$out" '"task":"network","host":"localhost","status":"ok","msg":"calico"' "a task that does not use it runs"
+like "$out" "\"status\":\"failed\",\"msg\":\"$R/uses/main.lua:2: [^\"]*config.yml:$bad_line: " \
+	"the task that uses it fails, naming the role's line and the variable's file:line"
+run "$EZK" inventory c1 --host 127.0.0.9
+is "$rc" 1 "inventory --host: exit 1"
+like "$err" "config.yml:$bad_line: " "... naming the variable it cannot evaluate"
+like "$out" '"CLUSTER_NETWORK": "calico"' "... and showing every other"
+cp "$T/config.good" "$EZK_HOME/clusters/c1/config.yml"
 
 # ---- ezk check runs every check.lua
 run "$EZK" check c1

@@ -102,7 +102,7 @@ statuses() { echo "$1" | sed -n 's/.*"host":"\([^"]*\)","status":"\([a-z]*\)".*/
 run $S 01 --json
 is "$rc" 0 "setup 01: exit 0"
 is "$(statuses "$out")" "$(want_each changed 2)" "first run: every task changed on every host"
-like "$(echo "$out" | head -1)" '^\{"event":"task","step":"01","role":"one","task":"copy /etc/ezk-one/conf","host":"[0-9.]+","status":"changed","msg":"","ms":[0-9]+\}$' "task events have the fields DESIGN.md names"
+like "$(echo "$out" | head -1)" '^\{"event":"task","step":"01","role":"one","task":"copy /etc/ezk-one/conf","host":"[0-9.]+","status":"changed","msg":"","ms":[0-9]+\}$' "task events have the fields docs/events.md names"
 like "$(echo "$out" | tail -1)" "^\\{\"event\":\"recap\",\"hosts\":\\{.*\"$A\":\\{\"ok\":0,\"changed\":2,\"failed\":0,\"skipped\":0,\"unreachable\":0\\}.*\\},\"ms\":[0-9]+\\}\$" "the recap is the last line"
 is "$(th_exec 1 cat /etc/ezk-one/conf)" "node=$B" "the host's own variables reach its files"
 run $S one --json
@@ -211,7 +211,7 @@ cat >"$R/leak/main.lua" <<'EOF'
 command { cmd = "echo the password is " .. ezk.vars.ansible_ssh_pass .. " >/dev/null", changed_when = false }
 EOF
 sed -i 's/^ansible_user=root$/ansible_user=root\nansible_ssh_pass="Sup3r-Secret-77"/' "$HOSTS"
-sed -i 's/^}$/  { id = "08", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"
+sed -i 's/^}$/  { id = "09", alias = "leak", plays = { { hosts = "kube_master", roles = { "leak" } } } },\n}/' "$R/steps.lua"
 run $S leak -v
 is "$rc" 0 "-v run: exit 0"
 like "$err" "exec: echo the password is \\*+ >/dev/null" "-v shows the command, the password redacted"

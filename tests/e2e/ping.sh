@@ -61,7 +61,7 @@ assert rc["event"] == "recap" and set(rc["hosts"]) == set(hosts), rc
 assert all(v == {"ok": 1, "failed": 0, "unreachable": 0} for v in rc["hosts"].values()), rc
 print("ok")
 EOF
-is "$out" ok "events are valid JSON with the fields DESIGN.md names"
+is "$out" ok "events are valid JSON with the fields docs/events.md names"
 
 # ---- --limit
 run "$EZK" ping c1 --key "$TH_KEY" -l kube_node --json

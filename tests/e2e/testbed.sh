@@ -12,24 +12,14 @@
 #   the container's root, busybox's httpd answers the machine and the other
 #   hosts;
 # - stopping the hosts leaves no namespace, link, cgroup, mount or process,
-#   and the machine's kernel values and iptables are what they were.
+#   and the machine's kernel values, iptables and routes are what they were.
+# e2e/testbed-cluster runs Kubernetes itself in such hosts.
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# What the machine has before: none of it may change.
-MACHINE_SYSCTLS="net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.ipv4.conf.all.forwarding
-net.bridge.bridge-nf-call-iptables kernel.panic_on_oops kernel.panic vm.overcommit_memory
-vm.panic_on_oom net.netfilter.nf_conntrack_max vm.swappiness"
-machine_sysctls() {
-	local k
-	for k in $MACHINE_SYSCTLS; do echo "$k=$(sysctl -n "$k" 2>/dev/null)"; done
-}
-machine_rules() { iptables-save 2>/dev/null | grep -v '^#'; }
-sysctls0=$(machine_sysctls)
-rules0=$(machine_rules)
-routes0=$(ip -4 route show table all 2>/dev/null | grep -v "198\.18\." | sort)
+machine0=$(th_machine_state) # none of it may change
 
 # ------------------------------------------------------------ bin-from-debian
 BFD=$EZK_SRC/scripts/bin-from-debian.sh
@@ -140,7 +130,7 @@ th_exec 0 iptables -w -A INPUT -p icmp -s "${TH_ADDRS[1]}" -j EZK-TESTBED
 th_exec 0 iptables -w -A EZK-TESTBED -j DROP
 like "$(th_exec 0 iptables -w -S)" 'EZK-TESTBED' "h1 has its iptables chain"
 unlike "$(th_exec 1 iptables -w -S; th_exec 2 iptables -w -S)" 'EZK-TESTBED' "... h2 and h3 do not"
-unlike "$(machine_rules)" 'EZK-TESTBED' "... nor the machine"
+unlike "$(iptables-save 2>/dev/null)" 'EZK-TESTBED' "... nor the machine"
 run th_exec 1 ping -c 1 -W 2 "${TH_ADDRS[0]}"
 isnt=$rc
 [ "$isnt" != 0 ] && pass "h1's rule drops h2's ping" || fail "h1's rule drops h2's ping"
@@ -149,10 +139,14 @@ is "$rc" 0 "... not h3's"
 
 # sysctls: net.* is each host's own; the kubelet's kernel values are
 # presented; the rest of /proc/sys is read-only.
-th_exec 0 sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
-is "$(th_exec 0 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "1 1 " "h1 sets net.ipv4.ip_forward and route_localnet"
-is "$(th_exec 1 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... h2 keeps its own"
-is "$(th_exec 2 sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' ')" "0 0 " "... so does h3"
+netvals() { th_exec "$1" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.route_localnet | tr '\n' ' '; }
+before0=$(netvals 0) before1=$(netvals 1) before2=$(netvals 2)
+like "$before0" '^[01] [01] $' "h1 reads its net.ipv4.ip_forward and route_localnet ($before0)"
+set -- $before0
+th_exec 0 sysctl -q -w net.ipv4.ip_forward=$((1 - $1)) net.ipv4.conf.all.route_localnet=$((1 - $2))
+is "$(netvals 0)" "$((1 - $1)) $((1 - $2)) " "h1 changes them"
+is "$(netvals 1)" "$before1" "... h2 keeps its own"
+is "$(netvals 2)" "$before2" "... so does h3"
 is "$(th_exec 0 sysctl -n net.bridge.bridge-nf-call-iptables)" 1 "h1 has br_netfilter's net.bridge.bridge-nf-call-iptables"
 is "$(th_exec 0 sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops \
 	kernel.keys.root_maxkeys kernel.keys.root_maxbytes | tr '\n' ' ')" "1 0 10 1 1000000 25000000 " \
@@ -163,7 +157,7 @@ is "$(th_exec 0 sysctl -n kernel.panic_on_oops net.netfilter.nf_conntrack_max | 
 is "$(th_exec 1 sysctl -n kernel.panic_on_oops)" 1 "... h2 keeps its own"
 run th_exec 0 sysctl -w vm.swappiness=7
 [ "$rc" != 0 ] && pass "vm.swappiness (the machine's) is read-only in a host" || fail "vm.swappiness is read-only in a host"
-is "$(machine_sysctls)" "$sysctls0" "the machine's kernel values are unchanged"
+is "$(th_machine_state)" "$machine0" "the machine's kernel values, iptables and routes are unchanged"
 
 # cgroups: a namespace rooted at the host's own cgroup, the hierarchies
 # mounted inside; pivot_root (no machine mount in the host's table).
@@ -178,9 +172,8 @@ is "$(th_exec 0 findmnt -n -o FSTYPE /var/lib/containerd)" tmpfs "/var/lib/conta
 # ---------------------------------------------- containerd in a --net host
 # The bundle's containerd, as a unit like kubeasz's, the systemd cgroup
 # driver for CRI; images from $EZK_HOME/images.
-put() { th_exec "$1" sh -c "mkdir -p \"\$(dirname '$3')\" && cat > '$3' && chmod ${4:-644} '$3'" <"$2"; }
 for b in containerd containerd-shim-runc-v2 ctr runc; do
-	put 0 "$EZK_HOME/bin/containerd-bin/$b" "/opt/kube/bin/containerd-bin/$b" 755
+	th_put 0 "$EZK_HOME/bin/containerd-bin/$b" "/opt/kube/bin/containerd-bin/$b" 755
 done
 th_exec 0 sh -c 'mkdir -p /etc/containerd && cat > /etc/containerd/config.toml' <<EOF
 version = 2
@@ -211,11 +204,11 @@ run th_exec 0 systemctl start containerd
 is "$rc" 0 "containerd starts in h1"
 [ "$rc" = 0 ] || th_exec 0 journalctl -u containerd --no-pager | tail -20 | sed 's/^/# /'
 ctr() { th_exec 0 /opt/kube/bin/containerd-bin/ctr -n k8s.io "$@"; }
-put 0 "$bbtar" /root/busybox.tar
+th_put 0 "$bbtar" /root/busybox.tar
 run ctr images import /root/busybox.tar
 is "$rc" 0 "ctr images import ${bbtar##*/}"
 if [ -f "$pausetar" ]; then
-	put 0 "$pausetar" /root/pause.tar
+	th_put 0 "$pausetar" /root/pause.tar
 	run ctr images import /root/pause.tar
 	is "$rc" 0 "ctr images import ${pausetar##*/}"
 fi
@@ -246,152 +239,25 @@ is "$got" "${TH_NAMES[0]}" "h2 gets h1's busybox httpd (GET /cgi-bin/hostname)"
 got=$(bash -c "exec 3<>/dev/tcp/${TH_ADDRS[0]}/8080 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null | tail -1)
 is "$got" "ezk busybox httpd" "... and the machine gets its index.html"
 
-# ------------------------------------------- Kubernetes in --net hosts
-# h2 a master and a node, h3 a node: kubelet (systemd cgroup driver),
-# containerd's CRI, kube-proxy (iptables), the bridge CNI plugin, routes
-# between the nodes' pod subnets; services 198.18.128.0/20, pods
-# 198.19.0.0/16. The settings are tests/harness/k8s-by-hand.sh's.
-# wait_for SECONDS CMD...: polls CMD (each second) until it succeeds.
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt $end ] || return 1
-		sleep 1
-	done
-}
-if [ -n "$kdir" ] && [ -f "$pausetar" ]; then
-	api=${TH_ADDRS[1]}
-	kc() { th_exec "$1" /opt/kube/bin/kubectl --kubeconfig /etc/k/kubeconfig "${@:2}"; }
-	hand() { th_exec "$1" bash -s -- "$2" "$api" <"$EZK_SRC/tests/harness/k8s-by-hand.sh"; }
-	for i in 1 2; do
-		bins="kubelet kube-proxy kubectl containerd-bin/containerd containerd-bin/containerd-shim-runc-v2 containerd-bin/ctr containerd-bin/runc"
-		[ $i = 1 ] && bins="$bins kube-apiserver kube-controller-manager kube-scheduler"
-		for b in $bins; do put $i "$EZK_HOME/bin/$b" "/opt/kube/bin/$b" 755; done
-		for b in bridge host-local loopback portmap; do put $i "$EZK_HOME/bin/cni-bin/$b" "/opt/cni/bin/$b" 755; done
-	done
-	t0=$(ms)
-	run hand 1 master
-	is "$rc" 0 "h2: etcd, kube-apiserver, controller-manager, scheduler configured and started"
-	wait_for 180 kc 1 get --raw /readyz
-	is "$(kc 1 get --raw /readyz 2>&1)" ok "... the apiserver is ready ($(($(ms) - t0)) ms)"
-	for f in ca.pem admin.pem admin.key; do th_exec 1 cat /etc/k/$f | th_exec 2 sh -c "mkdir -p /etc/k && cat > /etc/k/$f"; done
-	for i in 1 2; do
-		n=${TH_NAMES[$i]}
-		run hand $i node
-		is "$rc" 0 "$n: containerd started, kubelet and kube-proxy configured"
-		put $i "$bbtar" /root/busybox.tar
-		put $i "$pausetar" /root/pause.tar
-		th_exec $i /opt/kube/bin/containerd-bin/ctr -n k8s.io images import /root/busybox.tar >/dev/null
-		th_exec $i /opt/kube/bin/containerd-bin/ctr -n k8s.io images import /root/pause.tar >/dev/null
-		run hand $i kubelet
-		is "$rc" 0 "$n: kubelet and kube-proxy started"
-	done
-	cidr=()
-	for i in 1 2; do
-		n=${TH_NAMES[$i]}
-		wait_for 180 hand $i cni
-		cidr[$i]=$(hand $i cni)
-		like "${cidr[$i]}" '^198\.19\.[0-9]+\.0/24$' "$n: the controller gave it a pod subnet, the bridge CNI config uses it"
-	done
-	th_exec 1 ip route add "${cidr[2]}" via "${TH_ADDRS[2]}"
-	th_exec 2 ip route add "${cidr[1]}" via "${TH_ADDRS[1]}"
-	ready() { [ "$(kc 1 get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-	for i in 1 2; do
-		n=${TH_NAMES[$i]}
-		wait_for 240 ready "$n"
-		ready "$n" && pass "node $n is Ready ($(($(ms) - t0)) ms)" ||
-			fail "node $n is Ready" "$(th_exec $i journalctl -u kubelet --no-pager | grep -E ' [EF][0-9]{4} ' | tail -8)"
-	done
-	wait_for 120 kc 1 get serviceaccount default
-	kc 1 apply -f - >/dev/null <<-EOF
-		apiVersion: v1
-		kind: Service
-		metadata: {name: web}
-		spec:
-		  selector: {app: web}
-		  ports: [{port: 80, targetPort: 80}]
-		---
-		$(for i in 1 2; do printf '%s\n' "apiVersion: v1" "kind: Pod" \
-			"metadata: {name: web-${TH_NAMES[$i]}, labels: {app: web}}" \
-			"spec:" "  nodeName: ${TH_NAMES[$i]}" "  containers:" "  - name: httpd" \
-			"    image: $BB" "    imagePullPolicy: Never" \
-			"    command: [sh, -c, 'echo serving on \$(hostname); exec httpd -f -p 80 -h /var/www']" "---"; done)
-	EOF
-	running() { [ "$(kc 1 get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
-	for i in 1 2; do
-		p=web-${TH_NAMES[$i]}
-		wait_for 180 running "$p"
-		running "$p" && pass "pod $p runs on ${TH_NAMES[$i]}" || fail "pod $p runs" "$(kc 1 describe pod "$p" | tail -6)"
-	done
-	podip=$(kc 1 get pod "web-${TH_NAMES[1]}" -o jsonpath='{.status.podIP}')
-	like "$podip" '^198\.19\.' "... with addresses from 198.19.0.0/16 ($podip)"
-	vip=$(kc 1 get service web -o jsonpath='{.spec.clusterIP}')
-	like "$vip" '^198\.18\.1(2[89]|3[0-9]|4[0-3])\.' "service web has a ClusterIP in 198.18.128.0/20 ($vip)"
-	seen=" "
-	for _ in $(seq 60); do
-		got=$(th_exec 2 bash -c "exec 3<>/dev/tcp/$vip/80 && printf 'GET /cgi-bin/hostname HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null | tail -1)
-		case "$seen" in *" $got "*) ;; *) [ -n "$got" ] && seen="$seen$got " ;; esac
-		[ "$(echo $seen | wc -w)" = 2 ] && break
-		sleep 0.2
-	done
-	is "$(echo $seen | tr ' ' '\n' | sort | tr '\n' ' ')" "web-${TH_NAMES[1]} web-${TH_NAMES[2]} " \
-		"h3 reaches both pods, one on each node, through the ClusterIP (kube-proxy, routes between nodes)"
-	is "$(kc 1 exec "web-${TH_NAMES[2]}" -- sh -c "printf 'GET /cgi-bin/hostname HTTP/1.0\r\n\r\n' | nc $podip 80 | tail -1")" \
-		"web-${TH_NAMES[1]}" "kubectl exec: a pod on h3 reaches the pod on h2 by its address"
-	is "$(kc 1 exec "web-${TH_NAMES[1]}" -- ls / | tr '\n' ' ')" "bin dev etc proc root sys tmp var " "kubectl exec sees the pod's root filesystem"
-	is "$(kc 1 logs "web-${TH_NAMES[2]}")" "serving on web-${TH_NAMES[2]}" "kubectl logs"
-	th_exec 1 test -d /sys/fs/cgroup/memory/kubepods.slice/kubepods-besteffort.slice &&
-		pass "the pods' cgroups are systemd slices in h2's own cgroup" || fail "kubepods.slice in h2"
-	like "$(th_exec 2 iptables -w -t nat -S KUBE-SERVICES)" "$vip/32" "kube-proxy's rules are in h3's iptables"
-	is "$(th_exec 2 sysctl -n net.netfilter.nf_conntrack_max)" 131072 "kube-proxy set nf_conntrack_max (the host's presented value)"
-else
-	skip "Kubernetes is not built on this machine: no cluster in --net hosts (scripts/build-kubernetes.sh)"
-fi
-
 # ----------------------------------------------------------------- stop
 dir=$TH_DIR
 cgid=${TH_DIR##*/}
 br=$TH_BRIDGE net=$TH_NET
-pids=$(cut -d' ' -f3 "$TH_DIR/hosts")
-nsl=" "
-for p in $pids; do nsl="$nsl$(readlink /proc/$p/ns/net) $(readlink /proc/$p/ns/pid) $(readlink /proc/$p/ns/mnt) $(readlink /proc/$p/ns/cgroup) "; done
-# procs_of_hosts: "pid starttime" of every process of the hosts, zombies
-# left out (a host's unshare, reparented to the machine's init, may wait a
-# moment to be reaped): in their namespaces, or in their cgroups
-# (containers have namespaces of their own). One pass over /proc.
-procs_of_hosts() {
-	{
-		find /proc/[0-9]*/ns -maxdepth 1 \( -name net -o -name pid -o -name mnt -o -name cgroup \) \
-			-printf '%h %l\n' 2>/dev/null | awk -v nsl="$nsl" 'index(nsl, " " $2 " ") { sub("/ns$", "", $1); sub("^/proc/", "", $1); print $1 }'
-		grep -l "/ezk-testhosts/$cgid-" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
-	} | sort -u | while read -r p; do
-		# state and start time: the fields after the command name
-		s=$(cat /proc/$p/stat 2>/dev/null) || continue
-		s=${s##*) }
-		set -- $s
-		[ "$1" = Z ] || echo "$p ${20}"
-	done
-}
-inside=$(procs_of_hosts)
+nsl=$(th_namespaces)
+inside=$(th_procs_of "$nsl" "$cgid")
 t3pid=$(head -1 "/sys/fs/cgroup/pids/ezk-testhosts/$cgid-${TH_NAMES[0]}/k8s.io/t3/cgroup.procs" 2>/dev/null)
-like "$inside" "^${t3pid:-none} " "(container t3's sleep is among them)"
+like "$inside" "^${t3pid:-none} " "(container t3's sleep is among the hosts' processes)"
 like "$(echo "$inside" | wc -l)" '^[0-9]{2,}$' "(there were $(echo "$inside" | wc -l) processes in the hosts)"
 t0=$(ms)
 th_stop
 echo "# stopped 3 --net hosts in $(($(ms) - t0)) ms"
-# (namespace inode numbers are recycled: a process counts as left if it
-# was there before, same pid and start time)
-is "$(comm -12 <(echo "$inside" | sort) <(procs_of_hosts | sort) | tr '\n' ' ')" "" \
+is "$(comm -12 <(echo "$inside" | sort) <(th_procs_of "$nsl" "$cgid" | sort) | tr '\n' ' ')" "" \
 	"stop: no process of the hosts is left, in their namespaces or cgroups"
-
 is "$(ip -o link show 2>/dev/null | grep -oE "^[0-9]+: (ezkv${K}h[0-9]+|$br)[@:]")" "" "stop: no veth, no bridge"
 is "$(grep -c "$dir" /proc/self/mountinfo)" 0 "stop: no mount left"
 is "$(find /sys/fs/cgroup -maxdepth 3 -name "$cgid-*" 2>/dev/null)" "" "stop: no cgroup left"
 [ ! -e "$dir" ] && pass "stop: state dir removed" || fail "stop: state dir removed"
-is "$(machine_sysctls)" "$sysctls0" "the machine's kernel values are as they were"
-is "$(machine_rules)" "$rules0" "the machine's iptables are as they were"
-is "$(ip -4 route show table all 2>/dev/null | grep -v "198\.18\." | sort)" "$routes0" "the machine's routes are as they were"
+is "$(th_machine_state)" "$machine0" "the machine's kernel values, iptables and routes are as they were"
 is "$(ip -4 route show table all 2>/dev/null | grep -c "198\.18\.$K\.")" 0 "... and none to $net is left"
 
 done_testing

@@ -6,10 +6,13 @@
 #       $T/NAME.tasks: "HOST<TAB>TASK<TAB>STATUS<TAB>MSG" per task event (a
 #       newline in MSG as " | "), "check<TAB>LEVEL<TAB>MSG" per finding of the
 #       roles' checks and "recap<TAB>HOST<TAB>ok=N changed=N failed=N
-#       skipped=N unreachable=N" per host; $tasks is that file's text.
+#       skipped=N unreachable=N" per host; $tasks is that file's text. A line
+#       that is not a JSON event, or no recap at the end, fails the test (a
+#       "broken<TAB>why" line, which ev_failed_any reports).
 #   ev_recap NAME HOST             the host's recap ("ok=.. changed=.. ...")
 #   ev_changed NAME HOST           its changed count
 #   ev_failed_any NAME             the recap lines with a failed or unreachable host
+#                                  (and the broken line, if the events were)
 #   ev_titles NAME HOST STATUS     its tasks with that status: titles, sorted, comma-separated
 #   ev_msg NAME HOST TITLE         that task's msg (the last task of that title)
 #   st HOST TITLE, msg HOST TITLE  a task's status, msg in the last ev_setup ("" if none)
@@ -17,19 +20,29 @@
 _EV_PY=$T/.events.py
 cat >"$_EV_PY" <<'EOF'
 import json, sys
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if not line.startswith("{"):
-        continue
-    e = json.loads(line)
-    if e.get("event") == "task":
+# Every line of `ezk setup --json` is one JSON event and the last is the
+# recap: anything else is a broken stream, said on stderr with exit 1.
+recap = None
+for n, line in enumerate(open(sys.argv[1]), 1):
+    try:
+        e = json.loads(line)
+        if not isinstance(e, dict) or "event" not in e:
+            raise ValueError("not an event")
+    except ValueError as x:
+        sys.exit("line %d is not a JSON event (%s): %s" % (n, x, line.strip()[:200]))
+    if recap is not None:
+        sys.exit("line %d: an event after the recap" % n)
+    if e["event"] == "task":
         print("\t".join([e["host"], e["task"], e["status"], (e.get("msg") or "").replace("\n", " | ")]))
-    elif e.get("event") == "check":
+    elif e["event"] == "check":
         print("\t".join(["check", e["level"], e["msg"].replace("\n", " | ")]))
-    elif e.get("event") == "recap":
+    elif e["event"] == "recap":
+        recap = e
         for h, v in sorted(e["hosts"].items()):
             print("recap\t%s\tok=%d changed=%d failed=%d skipped=%d unreachable=%d" % (
                 h, v["ok"], v["changed"], v["failed"], v["skipped"], v["unreachable"]))
+if recap is None:
+    sys.exit("no recap event")
 EOF
 
 ev_setup() {
@@ -41,12 +54,17 @@ ev_setup() {
 	echo "# setup $name ($c $*): $((($(date +%s%N) - t0) / 1000000)) ms, exit $rc"
 	out=$(cat "$T/$name.json")
 	err=$(cat "$T/$name.err")
-	/usr/bin/python3 "$_EV_PY" "$T/$name.json" >"$T/$name.tasks" || echo "# $name: unparsable events"
+	if ! /usr/bin/python3 "$_EV_PY" "$T/$name.json" >"$T/$name.tasks" 2>"$T/$name.broken"; then
+		# a broken stream fails the test here, and every question about it
+		# after (ev_failed_any says so instead of "")
+		fail "$name: ezk setup's JSON events are whole" "$(cat "$T/$name.broken")"
+		printf 'broken\t%s\n' "$(head -c 300 "$T/$name.broken")" >>"$T/$name.tasks"
+	fi
 	tasks=$(cat "$T/$name.tasks")
 }
 ev_recap() { awk -F'\t' -v h="$2" '$1 == "recap" && $2 == h { print $3 }' "$T/$1.tasks"; }
 ev_changed() { ev_recap "$1" "$2" | sed -n 's/.*changed=\([0-9]*\).*/\1/p'; }
-ev_failed_any() { awk -F'\t' '$1 == "recap" && ($3 ~ /failed=[1-9]/ || $3 ~ /unreachable=[1-9]/)' "$T/$1.tasks"; }
+ev_failed_any() { awk -F'\t' '$1 == "broken" || ($1 == "recap" && ($3 ~ /failed=[1-9]/ || $3 ~ /unreachable=[1-9]/))' "$T/$1.tasks"; }
 ev_titles() {
 	awk -F'\t' -v h="$2" -v s="$3" '$1 == h && $3 == s { print $2 }' "$T/$1.tasks" | LC_ALL=C sort | paste -sd, -
 }

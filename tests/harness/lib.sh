@@ -13,6 +13,11 @@
 #   th_adduser I USER PW [--sudo]   a user with that password (never in argv)
 #   th_kill_sshd I             kills host I's sshd and its sessions
 #   th_upper I                 prints host I's overlay upper dir
+#   th_put I FILE DEST [MODE]  copies a file of the machine into host I
+#   th_wait_for SECONDS CMD... polls CMD each second until it succeeds
+#   th_namespaces, th_procs_of NS ID   the hosts' namespaces; "pid starttime"
+#                              of every process in them or in their cgroups
+#   th_machine_state           the machine's kernel values, iptables, routes
 #   th_stop                    stops the hosts now (also done on EXIT)
 #
 # See tests/harness/testhosts for what a host is.
@@ -184,4 +189,65 @@ th_upper_digest() {
 		find . \( -path ./var/log -o -path ./var/lib/sudo -o -path ./var/lib/systemd \) -prune -o \
 			-type f -print0 | sort -z | xargs -0 -r sha256sum
 	) | sha256sum | cut -d' ' -f1
+}
+
+# th_put I FILE DEST [MODE]: FILE (on the machine) becomes DEST in host I
+# (its directory made), mode MODE (default 644).
+th_put() {
+	th_exec "$1" sh -c "mkdir -p \"\$(dirname '$3')\" && cat > '$3' && chmod ${4:-644} '$3'" <"$2"
+}
+
+# th_wait_for SECONDS CMD...: runs CMD each second until it succeeds (for
+# what takes its time: a node becoming Ready); fails after SECONDS.
+th_wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 1
+	done
+}
+
+# th_namespaces: the net, pid, mount and cgroup namespaces of the current
+# hosts (their PID 1s), for th_procs_of once they are stopped.
+th_namespaces() {
+	local p ns
+	for p in "${TH_PIDS[@]}"; do
+		for ns in net pid mnt cgroup; do readlink "/proc/$p/ns/$ns" 2>/dev/null; done
+	done | tr '\n' ' '
+}
+
+# th_procs_of NAMESPACES STATEID: "pid starttime" of every process in those
+# namespaces (th_namespaces) or in the cgroups of the hosts of state dir
+# STATEID (containers have namespaces of their own). Zombies are left out
+# (a host's unshare, reparented to the machine's init, may wait a moment to
+# be reaped). Taken before th_stop and after: namespace inode numbers are
+# recycled, pid and start time are not.
+th_procs_of() {
+	local nsl=" $1 " id=$2 p s
+	{
+		find /proc/[0-9]*/ns -maxdepth 1 \( -name net -o -name pid -o -name mnt -o -name cgroup \) \
+			-printf '%h %l\n' 2>/dev/null |
+			awk -v nsl="$nsl" '$2 != "" && index(nsl, " " $2 " ") { sub("/ns$", "", $1); sub("^/proc/", "", $1); print $1 }'
+		grep -l "/ezk-testhosts/$id-" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+	} | sort -u | while read -r p; do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) } # the fields after the command name: state first
+		set -- $s
+		[ "$1" = Z ] || echo "$p ${20}"
+	done
+}
+
+# th_machine_state: what --net hosts must never change on the machine: its
+# kernel values (the kubelet's, forwarding, conntrack), its iptables and its
+# routes other than to 198.18.0.0/15. Equal before and after a test.
+th_machine_state() {
+	local k
+	for k in net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.route_localnet \
+		net.bridge.bridge-nf-call-iptables net.netfilter.nf_conntrack_max kernel.panic_on_oops \
+		kernel.panic vm.overcommit_memory vm.panic_on_oom vm.swappiness; do
+		echo "$k=$(sysctl -n "$k" 2>/dev/null)"
+	done
+	iptables-save 2>/dev/null | grep -v '^#'
+	ip -4 route show table all 2>/dev/null | grep -vE '198\.1[89]\.' | sort
 }
