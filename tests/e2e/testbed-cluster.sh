@@ -7,7 +7,8 @@
 # kubectl exec and logs; stopped, nothing is left and the machine is as it
 # was. Needs the Kubernetes build (scripts/build-kubernetes.sh): skipped,
 # saying so, without it.
-. "$EZK_SRC/tests/cli/lib.sh"
+# ezk-test: cluster
+. "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 ms() { echo $(($(date +%s%N) / 1000000)); }
