@@ -27,9 +27,14 @@ run_one() {
 	# A hung test fails (its last TAP line shows where) instead of hanging CI.
 	# (A test that makes whole clusters gets twice the time: it is not hung
 	# at 15 minutes on a loaded 2-core machine.)
-	local limit=${EZK_TEST_FILE_TIMEOUT:-900}
-	if [ -f "${!#}" ] && grep -q '^# ezk-test: cluster' "${!#}"; then limit=$((limit * 2)); fi
-	timeout -k 10 "$limit" "$@" >"$log" 2>&1
+	# Whole-cluster tests also take a machine-wide lock: two clusters at once
+	# on 2 cores starve etcd (request timeouts), whoever started them.
+	local limit=${EZK_TEST_FILE_TIMEOUT:-900} lock=""
+	if [ -f "${!#}" ] && grep -q '^# ezk-test: cluster' "${!#}"; then
+		limit=$((limit * 2))
+		lock="flock /tmp/ezk-cluster-tests.lock"
+	fi
+	$lock timeout -k 10 "$limit" "$@" >"$log" 2>&1
 	local rc=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	local p=$(grep -cE '^ok [0-9]+' "$log")
