@@ -59,6 +59,111 @@ return {
   { id = "07", alias = "addons", plays = {} },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
+
+  -- ---- the cluster's lifecycle: steps the commands of their names run
+  -- (`command`; `ezk setup` refuses them), with kubeasz's numbers (21-23,
+  -- 31-33). core/lifecycle.h: the run's inventory already has the host
+  -- added (NODE_TO_ADD) or taken out of its group (NODE_TO_DEL, kept in
+  -- [ezk_leaving] when in no other group); hosts changes after a success.
+  -- An add does the new hosts first, all reachable (any_errors_fatal),
+  -- before any other host changes; then every host is brought where `setup
+  -- all` would bring it, so a setup afterwards changes nothing.
+  { id = "21", alias = "add-etcd", command = "add-etcd", plays = {
+    -- (each operation first reaches every host: one that cannot be reached
+    -- stops it before anything changed)
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- step 02: the new member joins (member add, started with the cluster
+    -- as it is), the others restart one at a time for the new certificate
+    { hosts = "localhost", roles = { "etcd/cert" } },
+    { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "etcd/join" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+    -- the API servers' --etcd-servers, one master at a time
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+  } },
+  { id = "22", alias = "add-node", command = "add-node", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
+      any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
+      any_errors_fatal = true },
+    -- the others: /etc/hosts names the new nodes; the pod network
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    { hosts = "localhost", roles = { "network" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+  } },
+  { id = "23", alias = "add-master", command = "add-master", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
+      any_errors_fatal = true },
+    -- the API server certificate names the new master
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-master" }, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-master/start" }, any_errors_fatal = true,
+      serial = 1 },
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-node", "kube-node/ready" },
+      any_errors_fatal = true },
+    -- the others: /etc/hosts, every kube-lb balances to it, the other
+    -- masters take the new certificate one at a time, the pod network
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
+    { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
+    { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "localhost", roles = { "network" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+  } },
+  -- A deletion: the host leaves first (drained, out of what points at it,
+  -- stopped and cleaned, deleted from the cluster), then the others follow.
+  { id = "31", alias = "del-etcd", command = "del-etcd", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    -- every member answers, and the members that stay make a quorum
+    { hosts = "etcd", roles = { "etcd/quorum" }, any_errors_fatal = true, run_once = true },
+    -- the API servers stop using it, one master at a time
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/remove" }, any_errors_fatal = true, run_once = true },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}", roles = { "etcd/clean" } },
+    -- the certificate without its address: the members restart one at a time
+    { hosts = "localhost", roles = { "etcd/cert" } },
+    { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+  } },
+  { id = "32", alias = "del-node", command = "del-node", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-node/drain" } },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}",
+      roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
+    { hosts = "localhost", roles = { "kube-node/delete" } },
+    { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+    { hosts = "localhost", roles = { "network" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+  } },
+  { id = "33", alias = "del-master", command = "del-master", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    -- the kubeconfigs of the deploy node point at a master that stays
+    { hosts = "localhost", roles = { "deploy" } },
+    { hosts = "localhost", roles = { "kube-node/drain" } },
+    -- every kube-lb stops sending to it
+    { hosts = "kube_master:kube_node", roles = { "kube-lb" } },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}",
+      roles = { "kube-master/clean", "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
+    { hosts = "localhost", roles = { "kube-node/delete" } },
+    -- the API server certificate without its address, one master at a time
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+    { hosts = "localhost", roles = { "network" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+  } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
