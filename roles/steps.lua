@@ -165,6 +165,22 @@ return {
     { hosts = "kube_master:kube_node", roles = { "host-gw" } },
   } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
+  -- ezk upgrade: the binaries of $EZK_HOME/bin (K8S_VER must say their
+  -- version) on every master, one at a time, the API answering throughout
+  -- (kube-master/start takes a restarting API server out of every
+  -- kube-lb); then the nodes in batches, each drained first, Ready with
+  -- the new kubelet, and uncordoned. etcd and containerd are left as they are.
+  { id = "93", alias = "upgrade", command = "upgrade", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "kube_master", roles = { "kube-lb", "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    -- the masters that are not nodes too: cordoned, nothing to drain
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "kube_master:!kube_node", roles = { "kube-node", "kube-node/ready" } },
+    { hosts = "kube_node", roles = { "kube-node/upgrade", "kube-lb", "kube-node", "kube-node/ready",
+                                     "kube-node/uncordon" }, serial = "20%" },
+  } },
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
 }
