@@ -181,6 +181,35 @@ return {
     { hosts = "kube_node", roles = { "kube-node/upgrade", "kube-lb", "kube-node", "kube-node/ready",
                                      "kube-node/uncordon" }, serial = "20%" },
   } },
+  -- ezk kca-renew: a new CA and every certificate and kubeconfig reissued,
+  -- in three phases (roles/kca-renew/main.lua): every host trusts both CAs,
+  -- then every certificate is the new CA's, then the old CA is trusted no
+  -- more. Each phase is distributed everywhere and restarted one etcd
+  -- member, one master at a time, so the API answers throughout.
+  { id = "96", alias = "kca-renew", command = "kca-renew", plays = (function()
+    local function phase(role)
+      return {
+        { hosts = "localhost", roles = { role } },
+        { hosts = "localhost", roles = { "deploy" } },
+        { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+        { hosts = "localhost", roles = { "etcd/cert" } },
+        { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+        { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+        { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+        { hosts = "localhost", roles = { "kube-master/cert" } },
+        { hosts = "kube_master", roles = { "kube-master" } },
+        { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+        { hosts = "localhost", roles = { "kube-node/cert" } },
+        { hosts = "kube_master:kube_node", roles = { "kube-node", "kube-node/ready" } },
+      }
+    end
+    local plays = { { hosts = "all", roles = {}, any_errors_fatal = true } }
+    for _, r in ipairs({ "kca-renew", "kca-renew/leaves", "kca-renew/finish" }) do
+      for _, p in ipairs(phase(r)) do plays[#plays + 1] = p end
+    end
+    plays[#plays + 1] = { hosts = "localhost", roles = { "kca-renew/done" } }
+    return plays
+  end)() },
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
 }
