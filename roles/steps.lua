@@ -210,6 +210,10 @@ return {
     plays[#plays + 1] = { hosts = "localhost", roles = { "kca-renew/done" } }
     return plays
   end)() },
+  -- ezk kcfg-adm -A/-D: a user's kubeconfig and ClusterRoleBinding
+  { id = "97", alias = "kcfg-adm", command = "kcfg-adm", plays = {
+    { hosts = "localhost", roles = { "kcfg-adm" } },
+  } },
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
 }
