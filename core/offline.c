@@ -887,7 +887,9 @@ int offline_download(const struct offline_opts *o, struct offline_result *r)
 		rc = packages(&p);
 		worst = rc == BAD ? BAD : rc < 0 ? FAILED : worst;
 	}
-	if (worst != BAD) {
+	/* download.json describes a home that has everything; a run with
+	 * failures leaves the last one */
+	if (worst == 0) {
 		struct value *rec = value_map();
 		value_map_set(rec, "arch", value_str(p.arch));
 		value_map_set(rec, "os", value_str(p.os));

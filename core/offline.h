@@ -10,7 +10,8 @@
  *     packages/<os>/<pkg>.deb            the hosts' OS packages
  *     download.json                      what was fetched: versions, arch,
  *                                        os, every binary's source and sha256,
- *                                        every image's digest (bundle.h reads it)
+ *                                        every image's digest (bundle.h reads it);
+ *                                        written only by a run without failures
  *     down/                              the cache: archives and checksum files
  *                                        as their URLs name them, image blobs
  *                                        (down/blobs/sha256/<hex>); not bundled
