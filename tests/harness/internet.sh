@@ -162,7 +162,7 @@ http {
 		location /v2/ {
 			proxy_pass http://$NET_REG;
 			proxy_set_header Host \$http_host;
-			proxy_buffering off;
+			proxy_buffering on; # limit_rate is not kept on unbuffered answers
 			proxy_http_version 1.1;
 		}
 	}
