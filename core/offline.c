@@ -578,6 +578,18 @@ static int run_capture(char *const argv[], const char *dir, struct buf *out, str
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static int mkdir_p_parent(const char *path)
+{
+	char *dir = xstrdup(path), *sl = strrchr(dir, '/');
+	int rc = 0;
+	if (sl) {
+		*sl = '\0';
+		rc = mkdir_p(dir, 0755);
+	}
+	free(dir);
+	return rc;
+}
+
 /* "debian_12" of this machine, from /etc/os-release. */
 static char *machine_os(void)
 {
@@ -635,7 +647,14 @@ static int packages(struct plan *p)
 	if (vars_get(p->cl, p->local, "packages", &over) == 0 && over->type == V_MAP &&
 	    value_map_get(over, p->os))
 		list = value_map_get(over, p->os);
-	if (!list || list->type != V_LIST || list->u.list.n == 0) {
+	if (!list || list->type != V_LIST) {
+		value_unref(over);
+		return ezk_fail_at(p->o->versions, all ? all->line : 0,
+				   "packages has no list for %s (the hosts' OS, setting os; -e os= "
+				   "fetches no packages)",
+				   p->os);
+	}
+	if (list->u.list.n == 0) {
 		value_unref(over);
 		return 0;
 	}
@@ -653,8 +672,11 @@ static int packages(struct plan *p)
 	struct buf dir = BUF_INIT, status = BUF_INIT, o1 = BUF_INIT, e1 = BUF_INIT;
 	buf_printf(&dir, "%s/packages/%s", p->o->home, p->os);
 	buf_printf(&status, "%s/down/apt-empty-status", p->o->home);
-	if (mkdir_p(dir.s, 0755) < 0 || file_write_atomic(status.s, "", 0, 0644) < 0)
+	if (mkdir_p(dir.s, 0755) < 0 || mkdir_p_parent(status.s) < 0 ||
+	    file_write_atomic(status.s, "", 0, 0644) < 0) {
+		fprintf(stderr, "ezk: packages: %s\n", ezk_err_msg());
 		rc = FAILED;
+	}
 	/* the closure a fresh host lacks: apt with an empty dpkg status */
 	struct buf st_opt = BUF_INIT;
 	buf_printf(&st_opt, "Dir::State::status=%s", status.s);
@@ -681,13 +703,16 @@ static int packages(struct plan *p)
 	}
 	int x = rc == 0 ? run_capture(argv, NULL, &o1, &e1) : -1;
 	if (rc == 0 && x != 0) {
-		rc = ezk_fail("apt-get --print-uris install ... failed (exit %d): %s", x,
-			      e1.len ? e1.s : "");
+		fprintf(stderr,
+			"ezk: packages: apt-get --print-uris install ... failed (exit %d): %s\n", x,
+			x < 0	 ? ezk_err_msg()
+			: e1.len ? e1.s
+				 : "");
+		p->res->failed++;
 		rc = FAILED;
 	}
 	/* 'URL' FILE SIZE HASH  ->  name, version, file */
 	struct value *want = value_map(); /* file -> "name=version" */
-	struct value *names = value_map();
 	for (char *l = o1.s ? strtok(o1.s, "\n") : NULL; rc == 0 && l; l = strtok(NULL, "\n")) {
 		if (l[0] != '\'')
 			continue;
@@ -701,44 +726,63 @@ static int packages(struct plan *p)
 			buf_printf(&nv, "%.*s=%.*s", (int)(u1 - dec), dec, (int)(u2 - u1 - 1),
 				   u1 + 1);
 			value_map_set(want, file, value_str(nv.s));
-			value_map_set(names, nv.s, value_str(file));
 			buf_free(&nv);
 		}
 		free(dec);
 	}
-	/* drop what every host of the OS has (Priority: required) unless asked for */
+	/* drop what every host of the OS has unless asked for: the packages
+	 * that are required or essential, and what they depend on (the set
+	 * debootstrap's minbase installs), as this machine of the same OS has
+	 * them */
 	if (rc == 0 && value_len(want) > 0) {
-		struct buf o2 = BUF_INIT, e2 = BUF_INIT;
-		size_t m = value_len(want);
-		char **av = xcalloc(m + 4, sizeof *av);
-		av[0] = "apt-cache";
-		av[1] = "show";
-		av[2] = "--no-all-versions";
-		for (size_t i = 0; i < m; i++)
-			av[3 + i] = value_map_val(want, i)->u.str.s;
-		if (run_capture(av, NULL, &o2, &e2) == 0 && o2.s) {
-			char pkg[256] = "", ver[256] = "";
+		struct buf o2 = BUF_INIT, e2 = BUF_INIT, o3 = BUF_INIT, e3 = BUF_INIT;
+		char *q[] = {"dpkg-query", "-W", "-f=${Package} ${Priority} ${Essential}\n", NULL};
+		struct value *req = value_list();
+		if (run_capture(q, NULL, &o2, &e2) == 0 && o2.s)
 			for (char *l = strtok(o2.s, "\n"); l; l = strtok(NULL, "\n")) {
-				if (!strncmp(l, "Package: ", 9))
-					snprintf(pkg, sizeof pkg, "%s", l + 9);
-				else if (!strncmp(l, "Version: ", 9))
-					snprintf(ver, sizeof ver, "%s", l + 9);
-				else if (!strcmp(l, "Priority: required")) {
-					int asked = 0;
-					for (size_t i = 0; i < n; i++)
-						asked |= !strcmp(list->u.list.v[i]->u.str.s, pkg);
-					struct buf nv = BUF_INIT;
-					buf_printf(&nv, "%s=%s", pkg, ver);
-					const struct value *f = value_map_get(names, nv.s);
-					if (!asked && f)
-						value_map_del(want, f->u.str.s);
-					buf_free(&nv);
-				}
+				char nm[256], pr[64] = "", es[16] = "";
+				if (sscanf(l, "%255s %63s %15s", nm, pr, es) >= 2 &&
+				    (!strcmp(pr, "required") || !strcmp(es, "yes")))
+					value_list_push(req, value_str(nm));
 			}
+		size_t m = value_len(req);
+		char **av = xcalloc(m + 12, sizeof *av);
+		size_t j = 0;
+		const char *fixed[] = {"apt-cache",	 "depends",	    "--recurse",
+				       "--installed",	 "--no-recommends", "--no-suggests",
+				       "--no-conflicts", "--no-breaks",	    "--no-replaces",
+				       "--no-enhances"};
+		for (size_t i = 0; i < 10; i++)
+			av[j++] = (char *)fixed[i];
+		for (size_t i = 0; i < m; i++)
+			av[j++] = value_list_get(req, i)->u.str.s;
+		struct value *base = value_map();
+		if (m && run_capture(av, NULL, &o3, &e3) == 0 && o3.s)
+			for (char *l = strtok(o3.s, "\n"); l; l = strtok(NULL, "\n"))
+				if (l[0] != ' ' && l[0] != '<') {
+					l[strcspn(l, ":")] = '\0'; /* libc6:amd64 */
+					value_map_set(base, l, value_bool(1));
+				}
+		for (size_t i = value_len(want); i-- > 0;) {
+			const char *nv = value_map_val(want, i)->u.str.s;
+			char *nm = xstrndup(nv, strcspn(nv, "="));
+			int asked = 0;
+			for (size_t k2 = 0; k2 < n; k2++)
+				asked |= !strcmp(list->u.list.v[k2]->u.str.s, nm);
+			if (!asked && value_map_get(base, nm)) {
+				char *key = xstrdup(value_map_key(want, i));
+				value_map_del(want, key);
+				free(key);
+			}
+			free(nm);
 		}
+		value_unref(base);
+		value_unref(req);
 		free(av);
 		buf_free(&o2);
 		buf_free(&e2);
+		buf_free(&o3);
+		buf_free(&e3);
 	}
 	/* fetch what is missing (apt checks each against the signed archive) */
 	struct value *missing = value_list();
@@ -797,7 +841,6 @@ static int packages(struct plan *p)
 	}
 	value_unref(missing);
 	value_unref(want);
-	value_unref(names);
 	free(argv);
 	value_unref(over);
 	buf_free(&st_opt);
@@ -900,7 +943,7 @@ int offline_download(const struct offline_opts *o, struct offline_result *r)
 		value_to_json(rec, &js, 1, 0);
 		buf_putc(&js, '\n');
 		char *path = path_join(o->home, "download.json");
-		if (file_write_atomic(path, js.s, js.len, 0644) < 0) {
+		if (mkdir_p(o->home, 0755) < 0 || file_write_atomic(path, js.s, js.len, 0644) < 0) {
 			fprintf(stderr, "ezk: %s\n", ezk_err_msg());
 			worst = FAILED;
 		}

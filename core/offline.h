@@ -31,7 +31,10 @@
  * machine, which must run the hosts' OS (packages/debian_12 on Debian 12):
  * the dependency closure of the list as a fresh host lacks it (apt asked
  * with an empty dpkg status), less the packages every host of that OS has
- * (Priority: required), fetched with `apt-get download` (apt checks them
+ * (the required and essential ones and what they depend on: debootstrap's
+ * minbase, as dpkg-query and apt-cache depends --installed show them on
+ * this machine of the same OS) unless the list names them, fetched with
+ * `apt-get download` (apt checks them
  * against the signed archive); .deb files of an older run not in the
  * closure are removed.
  *
