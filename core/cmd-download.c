@@ -106,7 +106,9 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 	progress_free(p);
 	value_unref(extra);
 	free(versions);
-	return rc == 0 ? EZK_OK : rc == -1 ? EZK_USAGE : rc > 0 ? rc : EZK_FAILED;
+	if (rc > 0)
+		return rc; /* the bundle's exit status, already reported */
+	return rc == 0 ? EZK_OK : rc == -1 ? EZK_USAGE : EZK_FAILED;
 }
 
 const struct cmd cmd_download = {

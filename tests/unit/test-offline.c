@@ -35,12 +35,12 @@ int main(void)
 {
 	char hex[65];
 	/* sha256sum's lines, SHA256SUMS of a release, a bare digest */
-	ok(checksum_lookup(H1 "  etcd-v3.6.5-linux-amd64.tar.gz\n", "etcd-v3.6.5-linux-amd64.tar.gz",
-			   hex) == 0 &&
+	ok(checksum_lookup(H1 "  etcd-v3.6.5-linux-amd64.tar.gz\n",
+			   "etcd-v3.6.5-linux-amd64.tar.gz", hex) == 0 &&
 	       !strcmp(hex, H1),
 	   "a sha256sum line");
-	ok(checksum_lookup(H2 "  etcd-arm64.tar.gz\n" H1 "  etcd-amd64.tar.gz\n", "etcd-amd64.tar.gz",
-			   hex) == 0 &&
+	ok(checksum_lookup(H2 "  etcd-arm64.tar.gz\n" H1 "  etcd-amd64.tar.gz\n",
+			   "etcd-amd64.tar.gz", hex) == 0 &&
 	       !strcmp(hex, H1),
 	   "the right line of several");
 	ok(checksum_lookup(H1 " *bin/runc.amd64\n", "runc.amd64", hex) == 0 && !strcmp(hex, H1),
@@ -48,12 +48,13 @@ int main(void)
 	ok(checksum_lookup(H1 "\n", "kube-apiserver", hex) == 0 && !strcmp(hex, H1),
 	   "a file that is only the digest (dl.k8s.io's .sha256)");
 	ok(checksum_lookup(H1, "kube-apiserver", hex) == 0, "... without a newline");
-	ok(checksum_lookup(H2 "  other\n", "etcd.tar.gz", hex) < 0, "no line for the file: an error");
+	ok(checksum_lookup(H2 "  other\n", "etcd.tar.gz", hex) < 0,
+	   "no line for the file: an error");
 	ok(strstr(ezk_err_msg(), "etcd.tar.gz") != NULL, "... naming it");
 	ok(checksum_lookup("<html>404</html>\n", "x", hex) < 0, "an HTML page is no checksum file");
 	ok(checksum_lookup(H1 "\n" H2 "\n", "x", hex) < 0, "two bare digests name nothing");
-	ok(checksum_lookup("4E26B3DE2EB936CB3D160D294A9C920DB8746E3153D3ED147B786ADA4F607530  x\n", "x",
-			   hex) == 0 &&
+	ok(checksum_lookup("4E26B3DE2EB936CB3D160D294A9C920DB8746E3153D3ED147B786ADA4F607530  x\n",
+			   "x", hex) == 0 &&
 	       !strcmp(hex, H1),
 	   "upper-case hex is read as lower case");
 
@@ -67,10 +68,13 @@ int main(void)
 	ref("quay.io/cilium/cilium@sha256:" H1, "quay.io/cilium/cilium@sha256:" H1);
 	ref("ghcr.io/flannel-io/flannel:v0.27.4@sha256:" H1,
 	    "ghcr.io/flannel-io/flannel:v0.27.4@sha256:" H1);
-	ref("Calico/cni", "image 'Calico/cni': not a valid reference ([registry/]repository[:tag][@digest])");
-	ref("calico/cni:bad tag", "image 'calico/cni:bad tag': not a valid reference ([registry/]repository[:tag][@digest])");
+	ref("Calico/cni",
+	    "image 'Calico/cni': not a valid reference ([registry/]repository[:tag][@digest])");
+	ref("calico/cni:bad tag", "image 'calico/cni:bad tag': not a valid reference "
+				  "([registry/]repository[:tag][@digest])");
 	ref("x@sha256:abc", "image 'x@sha256:abc': the digest is not sha256:<64 hex digits>");
-	ref("a/../b", "image 'a/../b': not a valid reference ([registry/]repository[:tag][@digest])");
+	ref("a/../b",
+	    "image 'a/../b': not a valid reference ([registry/]repository[:tag][@digest])");
 
 	char *n = oci_archive_name("easzlab.io.local:5000/easzlab/pause:3.10");
 	is_str(n, "pause_3.10.tar", "archive name: the last part, ':' as '_'");
