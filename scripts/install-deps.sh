@@ -28,10 +28,15 @@ openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
 util-linux procps iproute2 attr etcd-server etcd-client chrony
 containerd runc containernetworking-plugins nginx libnginx-mod-stream
 busybox-static iptables conntrack iputils-ping lua5.4"
+# the offline tests' "internet" on loopback (tests/harness/internet.sh):
+# nginx (the file server), docker-registry (the registry, with token auth),
+# skopeo (pushes the test images, reads the pulled archives back), curl
+# (waits for them); containerd imports a pulled archive in a throwaway root
+OFFLINE="nginx docker-registry skopeo curl containerd"
 # make fuzz: clang's libFuzzer runtime
 FUZZ="clang libclang-rt-14-dev"
 
-want="$BUILD $TEST"
+want="$BUILD $TEST $OFFLINE"
 [ "${1:-}" = "--fuzz" ] && want="$want $FUZZ"
 
 missing=""
