@@ -278,11 +278,19 @@ for i in 0 1 2 3 4; do
 done
 th_exec 0 systemctl start kube-apiserver
 
-# ---- a sixth host joins [kube_node]: 01 and 03 on it, then 05-06 everywhere
+# ---- a sixth host joins [kube_node]: 01 everywhere (every master and node resolves its name:
+# the API server reaches its kubelet by it), 03 on it, then 05-06 everywhere
 sed -i "/^\[kube_node\]/a $F k8s_nodename='worker-03'" "$CD/hosts"
-ev_setup add01 c 01,03 -l "$F"
-is "$rc" 0 "the new node: 01,03 -l $F exit 0"
+ev_setup add01 c 01
+is "$rc" 0 "01 with the new node in [kube_node]: exit 0"
 failed_tasks add01
+for h in $A $B $C $D $E; do
+	is "$(ev_titles add01 $h changed)" "hosts_block /etc/hosts" "... on $h only /etc/hosts changed (worker-03's line)"
+done
+is "$(hx 0 getent hosts worker-03 | awk '{print $1}')" "$F" "... $A resolves worker-03 to $F"
+ev_setup add03 c 03 -l "$F"
+is "$rc" 0 "the new node: 03 -l $F exit 0"
+failed_tasks add03
 ev_setup add56 c 05-06
 is "$rc" 0 "05-06 with the new node in [kube_node]: exit 0"
 failed_tasks add56
