@@ -94,20 +94,20 @@ done
 sed -i -E 's|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|
 	s|^LOCAL_DNS_CACHE:.*|LOCAL_DNS_CACHE: "198.18.254.10"|
 	s|^ENABLE_MIRROR_REGISTRY:.*|ENABLE_MIRROR_REGISTRY: true|; s|^ENABLE_CLUSTER_AUDIT:.*|ENABLE_CLUSTER_AUDIT: true|' "$KC/config.yml"
-addrs=$($PY - "$KC/hosts" "$KC/config.yml" <<'EOF'
+# addresses FILE...: the addresses outside 127.0.0.0/8 and 198.18.0.0/15 in
+# the files' lines (comments left out), as file:line: address
+addresses() {
+	$PY - "$@" <<'EOF'
 import ipaddress, re, sys
-bad = []
+ok = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("198.18.0.0/15")]
 for f in sys.argv[1:]:
     for n, line in enumerate(open(f), 1):
-        line = line.split("#", 1)[0]
-        for a in re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", line):
-            ip = ipaddress.ip_address(a)
-            if not (ip in ipaddress.ip_network("127.0.0.0/8") or ip in ipaddress.ip_network("198.18.0.0/15")):
-                bad.append("%s:%d: %s" % (f, n, a))
-print("\n".join(bad))
+        for a in re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", line.split("#", 1)[0]):
+            if not any(ipaddress.ip_address(a) in net for net in ok):
+                print("%s:%d: %s" % (f, n, a))
 EOF
-)
-is "$addrs" "" "every address in hosts and config.yml is in 127.0.0.0/8 or 198.18.0.0/15"
+}
+is "$(addresses "$KC/hosts" "$KC/config.yml")" "" "kubeasz's hosts and config.yml: every address in 127.0.0.0/8 or 198.18.0.0/15"
 (
 	$PY "$COMPAT/kubeasz_render.py" --kubeasz "$KZ" --inventory "$KC/hosts" --config "$KC/config.yml" \
 		--work "$T/ansible" --out "$T/kubeasz" 03.runtime.yml 04.kube-master.yml 05.kube-node.yml \
@@ -129,6 +129,7 @@ is "$rc" 0 "ezk's config.yml: its template with kubeasz's values"
 [ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
 printf '%s\n' "$out" | awk -F'\t' '$1 == "note" { print "# note: ezk new sets " $2 " apart from ezctl new: " $3 }'
 for k in $MOVED; do sed -i "/^$k:/d" "$CD/config.yml"; done # in the inventory, as on kubeasz's side
+is "$(addresses "$CD/hosts" "$CD/config.yml")" "" "ezk's hosts and config.yml: every address in 127.0.0.0/8 or 198.18.0.0/15"
 run "$EZK" check c
 is "$rc" 0 "ezk check accepts kubeasz's inventory and config.yml"
 [ "$rc" = 0 ] || echo "$err" | head -5 | sed 's/^/# /'
