@@ -21,6 +21,7 @@ import sys
 import jinja2
 import yaml
 
+sys.dont_write_bytecode = True  # (no __pycache__ in the source tree)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 
@@ -98,35 +99,35 @@ def unit_cases(path, text):
         changed(path, text, t3, m.group(1) + " changed", "[Service] " + m.group(1))
 
 
+def leaves(o, pre=()):
+    """(path, value) of each scalar in nested data, in order (a list of
+    scalars is one value, as compare.flatten has it)"""
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from leaves(v, pre + (k,))
+    elif isinstance(o, list) and any(isinstance(e, (dict, list)) for e in o):
+        for i, v in enumerate(o):
+            yield from leaves(v, pre + (i,))
+    else:
+        yield pre, o
+
+
 def data_cases(path, text, load, dump):
     data = load(text)
     same(path, text, dump(data, True), "re-written with its keys in another order")
-    flat = compare.flatten(data)
-    # the last leaf with a scalar value gets another value
-    key = [k for k, v in flat.items() if isinstance(v, (str, int, bool)) and not isinstance(v, dict)][-1]
+    # the last scalar gets another value: the difference is the one key
+    # whose value that changes in compare.flatten's view
+    p, v = [(p, v) for p, v in leaves(data) if isinstance(v, (str, int, bool))][-1]
     d2 = json.loads(json.dumps(data))
-
-    def setv(o, path_keys, v):
-        for p in path_keys[:-1]:
-            o = o[p]
-        o[path_keys[-1]] = v
-    # find the key path again by walking (flatten's names are for display)
-    def walk(o, pre, acc):
-        if isinstance(o, dict):
-            for k2, v in o.items():
-                walk(v, pre + [k2], acc)
-        elif isinstance(o, list) and any(isinstance(e, (dict, list)) for e in o):
-            for i, v in enumerate(o):
-                walk(v, pre + [i], acc)
-        else:
-            acc.append((pre, o))
-    leaves = [(p, v) for p, v in (lambda a: (walk(data, [], a), a)[1])([]) if isinstance(v, (str, int, bool))]
-    p, v = leaves[-1]
-    setv(d2, p, (v + "-x") if isinstance(v, str) else (not v if isinstance(v, bool) else v + 1))
-    changed(path, text, dump(d2, False), "a value changed", key)
-    d3 = json.loads(json.dumps(data))
-    if isinstance(d3, dict):
-        d3["compatSelftest"] = 1
+    o = d2
+    for k in p[:-1]:
+        o = o[k]
+    o[p[-1]] = (v + "-x") if isinstance(v, str) else (not v if isinstance(v, bool) else v + 1)
+    f1, f2 = compare.flatten(data), compare.flatten(d2)
+    key = [k for k in f1 if f1[k] != f2.get(k)]
+    changed(path, text, dump(d2, False), "a value changed", key[0] if len(key) == 1 else key)
+    if isinstance(data, dict):
+        d3 = dict(data, compatSelftest=1)
         changed(path, text, dump(d3, False), "a key added", "compatSelftest")
 
 
