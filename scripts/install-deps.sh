@@ -7,7 +7,8 @@ set -eu
 
 BUILD="gcc make pkg-config libssh-dev libyaml-dev liblua5.4-dev libgit2-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev"
-# ansible: the reference that inventory tests compare against;
+# ansible: the reference that inventory tests compare against, and the renderer
+# of kubeasz's templates in e2e/kubeasz-render (with its python3-jinja2);
 # python3-yaml: PyYAML, the reference for config.yml loading
 # git: reads the clusters' histories (made with libgit2) in tests/cli/history.sh
 # the test hosts of tests/harness (namespaces, systemd, sshd, sudo, logins
