@@ -51,7 +51,12 @@ return {
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
   { id = "06", alias = "network", plays = {} },
-  { id = "07", alias = "addons", plays = {} },
+  { id = "07", alias = "addons", plays = {
+    -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
+    -- as config.yml switches them: rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl
+    { hosts = "localhost", roles = { "cluster-addon" } },
+  } },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
