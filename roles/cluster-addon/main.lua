@@ -1,6 +1,6 @@
 -- cluster-addon (step 07, a play on localhost: the deploy node): kubeasz's
 -- add-ons, each switched on in config.yml, rendered into
--- clusters/<c>/yml/<add-on>.yaml (tag config) and applied with the deploy
+-- clusters/<c>/yml/<add-on>.yaml (tags config and apply) and applied with the deploy
 -- node's kubectl and the admin kubeconfig (tag apply), in kubeasz's order:
 --
 --   coredns                 dns_install: "yes"             the cluster's DNS, Service kube-dns
@@ -67,7 +67,7 @@ local ADDONS = {
 
 local function record(a) return yml .. "/.applied/" .. a.name .. ".yaml" end
 
--- ---- render (tag config)
+-- ---- render (tags config and apply)
 local any = false
 for _, a in ipairs(ADDONS) do
   any = any or a.on or ezk.stat_local(record(a)) ~= nil
@@ -78,8 +78,9 @@ for _, a in ipairs(ADDONS) do
     local out, terr = ezk.template(text, extra, src)
     if not out then ezk.fail(terr) end
     a.manifest = out
+    -- (tagged apply too: what is applied is always what yml/ shows)
     copy { title = "render " .. a.name, dest = yml .. "/" .. a.name .. ".yaml", content = out, mode = "0644",
-           tags = "config" }
+           tags = { "config", "apply" } }
   end
 end
 

@@ -30,8 +30,17 @@ local function changes(out)
   return #t > 0 and table.concat(t, ", ") or "nothing changed"
 end
 
-local function first_line(s)
-  return trim(s):match("^[^\n]*") or ""
+-- kubectl's error lines (the first, or all) but its log lines
+-- (discovery complains there while an aggregated API has no backend)
+local function errors(s, all)
+  local t = {}
+  for _, l in ipairs(ezk.lines(s)) do
+    if trim(l) ~= "" and not l:match("^[IWEF]%d%d%d%d ") then
+      t[#t + 1] = trim(l)
+      if not all then break end
+    end
+  end
+  return #t > 0 and table.concat(t, "; ") or trim(s)
 end
 
 ezk.module("kube_apply", function(a, ctx)
@@ -58,7 +67,7 @@ ezk.module("kube_apply", function(a, ctx)
   else
     local g = ezk.exec(kubectl .. " get -f - -o name", { stdin = text, timeout = 120 })
     if g.rc == 0 then return { changed = false, msg = "applied, every object there" } end
-    why = "objects missing: " .. first_line(g.stderr ~= "" and g.stderr or g.stdout)
+    why = "objects missing: " .. errors(g.stderr ~= "" and g.stderr or g.stdout)
   end
   local diff = { before = applied or "", after = text }
   if ctx.check then return { changed = true, msg = "would apply (" .. why .. ")", diff = diff } end
@@ -66,7 +75,7 @@ ezk.module("kube_apply", function(a, ctx)
   local r = ezk.exec(kubectl .. " apply -f -", { stdin = text, timeout = a.timeout or 300 })
   if r.rc ~= 0 then
     return { failed = true, msg = why .. "; kubectl apply: exit " .. r.rc .. ": " ..
-      trim(r.stderr ~= "" and r.stderr or r.stdout) }
+      errors(r.stderr ~= "" and r.stderr or r.stdout, true) }
   end
   ezk.upload({ dest = a.record, content = text, mode = "0644", mkdir = true })
   return { changed = true, msg = why .. ": " .. changes(r.stdout), diff = diff }
