@@ -118,6 +118,8 @@ compare() {
 	is "$rc" 0 "$name: ezk setup 07 -t config --check --diff"
 	[ "$rc" = 0 ] || printf '%s\n' "$out" "$err" | tail -10 | sed 's/^/# /'
 	[ -e "$y" ] && fail "$name: --check writes no yml/" || pass "$name: --check writes no yml/"
+	local shown
+	shown=$(printf '%s\n' "$out" | sed -n 's|^+++ .*/yml/\(.*\)\.yaml (after)$|\1|p' | sort | paste -sd' ')
 	run "$EZK" setup "$name" 07 -t config
 	is "$rc" 0 "$name: ezk setup 07 -t config renders yml/"
 
@@ -125,6 +127,8 @@ compare() {
 	is "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
 		"$(cd "$kout" && ls | sed -E 's/^headlamp-values\.yaml$/headlamp/; s/^local-storage-local-path-storage\.yaml$/local-path-provisioner/; /^(headlamp|local-storage)-/d; s/\.yaml$//' | sort | paste -sd' ')" \
 		"$name: the same add-ons rendered"
+	is "$shown" "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
+		"$name: --check --diff showed each of them"
 	local a
 	for a in coredns nodelocaldns metrics-server; do
 		[ -f "$kout/$a.yaml" ] || continue
