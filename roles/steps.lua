@@ -92,19 +92,24 @@ return {
   { id = "22", alias = "add-node", command = "add-node", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- step 01's /etc/hosts block on every other master, node and etcd member
+    -- names the new nodes before their kubelets register: the API server
+    -- reaches a kubelet by its node name (logs, exec, metrics)
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
       any_errors_fatal = true },
     { hosts = "localhost", roles = { "kube-node/cert" } },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
-    -- the others: /etc/hosts names the new nodes; the pod network
-    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    -- the others: the pod network routes to the new nodes' pods
     { hosts = "localhost", roles = { "network" } },
     { hosts = "kube_master:kube_node", roles = { "host-gw" } },
   } },
   { id = "23", alias = "add-master", command = "add-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- every other host's /etc/hosts names the new master first (as add-node)
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
       any_errors_fatal = true },
     -- the API server certificate names the new master
@@ -115,9 +120,8 @@ return {
     { hosts = "localhost", roles = { "kube-node/cert" } },
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
-    -- the others: /etc/hosts, every kube-lb balances to it, the other
-    -- masters take the new certificate one at a time, the pod network
-    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    -- the others: every kube-lb balances to it, the other masters take the
+    -- new certificate one at a time, the pod network
     { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
