@@ -7,7 +7,7 @@
 local_cluster c
 C=$EZK_HOME/clusters/c
 # the test ranges (tests/harness/README.md), though nothing is contacted
-sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|' "$C/hosts"
+sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^CLUSTER_NETWORK=.*|CLUSTER_NETWORK="host-gw"|' "$C/hosts"
 cp "$C/config.yml" "$T/config.yml"
 run "$EZK" check c
 is "$rc" 0 "the template's add-on settings pass"
