@@ -3,7 +3,9 @@
 -- A member is removed by a raft proposal, which needs a quorum of the
 -- cluster as it is (N members: N/2+1 answering), and afterwards the members
 -- that stay must make the quorum of the smaller cluster. Each member is
--- asked for its health over https with the cluster's certificates.
+-- asked for its status over https with the cluster's certificates (a
+-- member answers its status without a quorum, where `endpoint health`, a
+-- read through raft, fails on every member once the quorum is lost).
 local vars, q = ezk.vars, ezk.q
 local ctl = "ETCDCTL_API=3 " .. q(vars.bin_dir .. "/etcdctl") .. " --cacert=" .. q(vars.ca_dir .. "/ca.pem") ..
   " --cert=" .. q(vars.ca_dir .. "/etcd.pem") .. " --key=" .. q(vars.ca_dir .. "/etcd-key.pem")
@@ -19,7 +21,7 @@ for h in pairs(leaving) do members[#members + 1] = h end
 local probes = {}
 for _, m in ipairs(members) do
   probes[#probes + 1] = "if " .. ctl .. " --endpoints=" .. q("https://" .. m .. ":2379") ..
-    " --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1; then echo " .. q(m) .. " up; " ..
+    " --dial-timeout=2s --command-timeout=3s endpoint status >/dev/null 2>&1; then echo " .. q(m) .. " up; " ..
     "else echo " .. q(m) .. " down; fi"
 end
 local r = command { title = "etcd: every member answers", check_mode = false, changed_when = false,
