@@ -95,9 +95,8 @@ cat >>"$CD/config.yml" <<'EOF'
 
 # the test hosts are containers: containerd cannot raise OOM scores there
 CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
-# the test workload's image, imported from $EZK_HOME/images like the pause image
-EXTRA_IMAGES:
-  - "easzlab.io.local:5000/library/busybox:1.35.0"
+# (no EXTRA_IMAGES: under INSTALL_SOURCE offline every image the bundle
+# carries reaches every host, the test workload's busybox with the pause image)
 EOF
 unlike "$(grep -hv '^ *#' "$CD/hosts" "$CD/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
 	"no private (RFC 1918) address in hosts or config.yml"
