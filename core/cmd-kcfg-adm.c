@@ -211,7 +211,7 @@ const struct cmd cmd_kcfg_adm = {
     .help = "Manages kubeconfigs for people and tools, as ezctl kcfg-adm. -A makes a user\n"
 	    "USER-<YYYYmmddHHMM> (a new name each time: a user made again is not the one an\n"
 	    "old certificate names): a client certificate signed by the cluster's CA that\n"
-	    "expires after -e (ssl/users/), its kubeconfig (users/<user>.kubeconfig, for\n"
+	    "expires after -e (ssl/<user>.pem), its kubeconfig (users/<user>.kubeconfig, for\n"
 	    "the first master), and the ClusterRoleBinding crb-<user> to cluster-admin (-r\n"
 	    "admin) or view (-r view). -D deletes the binding, which takes the user's rights\n"
 	    "away (Kubernetes cannot revoke a certificate), and the files. -L lists the users\n"

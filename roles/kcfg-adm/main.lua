@@ -2,7 +2,8 @@
 -- ezctl kcfg-adm makes them.
 --   KCFG_ACTION=add: a client certificate for KCFG_USER (CN the user, O
 --     k8s), signed by the cluster's CA, living KCFG_EXPIRY, in
---     ssl/users/<user>.pem (key 0600); the kubeconfig
+--     ssl/<user>.pem (key 0600; beside the CA, which signs only in its own
+--     folder); the kubeconfig
 --     users/<user>.kubeconfig (the first master, CLUSTER_NAME); and the
 --     ClusterRoleBinding crb-<user> to cluster-admin (KCFG_ROLE admin) or
 --     view, kept as users/<user>.yaml, whose first lines say the role and
@@ -21,7 +22,7 @@ if action == "del" then
             unless = "[ -z \"$(" .. kubectl .. " get clusterrolebinding " .. q("crb-" .. user) ..
               " -o name --ignore-not-found)\" ]",
             cmd = kubectl .. " delete clusterrolebinding " .. q("crb-" .. user) }
-  for _, f in ipairs({ ssl .. "/users/" .. user .. ".pem", ssl .. "/users/" .. user .. "-key.pem",
+  for _, f in ipairs({ ssl .. "/" .. user .. ".pem", ssl .. "/" .. user .. "-key.pem",
                        users .. "/" .. user .. ".kubeconfig", manifest }) do
     file { path = f, state = "absent" }
   end
@@ -32,11 +33,10 @@ if action ~= "add" then ezk.fail("KCFG_ACTION is add or del, not " .. tostring(a
 local role = ({ admin = "cluster-admin", view = "view" })[vars.KCFG_ROLE]
 if not role then ezk.fail("KCFG_ROLE is admin or view, not " .. tostring(vars.KCFG_ROLE)) end
 local masters = vars.groups.kube_master or {}
-file { path = ssl .. "/users", state = "directory", mode = "0700" }
 file { path = users, state = "directory", mode = "0700" }
-local c = cert { dir = ssl .. "/users", ca = "../ca", name = user, profile = "client", cn = user, o = "k8s",
+local c = cert { name = user, profile = "client", cn = user, o = "k8s",
                  expiry = vars.KCFG_EXPIRY, algo = vars.CERT_KEY_ALGO or "rsa" }
-kubeconfig { dest = users .. "/" .. user .. ".kubeconfig", dir = ssl .. "/users", ca = "../ca", cert = user,
+kubeconfig { dest = users .. "/" .. user .. ".kubeconfig", cert = user,
              cluster = vars.CLUSTER_NAME or "cluster1", user = user, context = (vars.CLUSTER_NAME or "cluster1") ..
                "-" .. user, server = "https://" .. masters[1] .. ":" .. tostring(vars.SECURE_PORT or 6443) }
 local expires = c.not_after and os.date("!%Y-%m-%d %H:%M UTC", c.not_after) or "?"
