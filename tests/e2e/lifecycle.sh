@@ -164,9 +164,9 @@ run $K rollout status deploy/web --timeout=180s
 is "$($K get pods -l app=web --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | paste -sd' ')" \
 	"host-2 host-2" "... its pod moved to the other node"
 like "$(grep -P '\tchanged\t' "$T/delnode.tasks" | cut -f2)" "drain host-3" "... drained first"
-# ([c]ontainerd: a pattern that does not match this sh's own command line;
-# the machine's Debian containerd.service in /lib is not ezk's)
-is "$(hx 2 sh -c 'pgrep -x kubelet; pgrep -x kube-proxy; pgrep -f [c]ontainerd; pgrep -f [k]ube-lb; ip -4 route show proto 186; ls /var/lib/kubelet /etc/kube-lb /etc/cni/net.d /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service /etc/systemd/system/kube-lb.service 2>/dev/null')" "" \
+# (processes by their names, never -f: this sh's own command line names
+# the paths; the machine's Debian containerd.service in /lib is not ezk's)
+is "$(hx 2 sh -c 'pgrep -x kubelet; pgrep -x kube-proxy; pgrep -x containerd; pgrep containerd-shim; pgrep -x kube-lb; ip -4 route show proto 186; ls /var/lib/kubelet /etc/kube-lb /etc/cni/net.d /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service /etc/systemd/system/kube-lb.service 2>/dev/null')" "" \
 	"... $C runs nothing of a node and keeps none of its files"
 for i in 0 1; do
 	unlike "$(hx $i ip -4 route show proto 186)" "via $C " "${TH_ADDRS[$i]} no longer routes to $C"
@@ -240,7 +240,7 @@ run $KU get nodes -o name
 is "$rc" 0 "... its kubeconfig reads the nodes"
 run $KU create namespace jacks
 like "$err" "Forbidden" "... but may not write (view)"
-end=$(date -d "$(openssl x509 -in "$CD/ssl/users/$U.pem" -noout -enddate | cut -d= -f2)" +%s)
+end=$(date -d "$(openssl x509 -in "$CD/ssl/$U.pem" -noout -enddate | cut -d= -f2)" +%s)
 left=$((end - $(date +%s)))
 [ "$left" -gt $((239 * 3600)) ] && [ "$left" -le $((240 * 3600)) ] && pass "... its certificate lives 240h" || fail "... its certificate lives 240h" "$left s"
 is "$(git -C "$CD" ls-files | grep -c "$U")" "0" "... neither its key nor its kubeconfig in the history"
