@@ -33,7 +33,8 @@ struct ssh_host {
 	bool local; /* the deploy node itself (local.c) */
 
 	/* ssh_host_stats(): commands run; with count_procs, processes the host
-	 * started (its PID namespace's ns_last_pid, read after each command) */
+	 * started (the last PID of its PID namespace, from /proc/loadavg, read after each command)
+	 */
 	bool count_procs;
 	unsigned long n_cmds;
 	long n_procs;

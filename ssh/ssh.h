@@ -177,7 +177,7 @@ int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r
 
 /* Counting, for measurements (ezk's per-task summary, make bench): the
  * commands run on h so far and, once count_procs is on, the processes the
- * host started meanwhile (the host's /proc/sys/kernel/ns_last_pid, read by
+ * host started meanwhile (the last PID in the host's /proc/loadavg, read by
  * the resident shell after each command without a process of its own; all
  * of the PID namespace's processes: on a test host, those of ezk's commands;
  * -1 when the host does not show it). */

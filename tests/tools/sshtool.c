@@ -103,6 +103,9 @@ int main(int argc, char **argv)
 		t.become_password = bpw = secret_read("become password: ");
 	t.addr = t.name = argv[optind++];
 	struct ssh_host *h = ssh_host_new(&conf, &t);
+	bool count = getenv("SSHTOOL_COUNT") != NULL;
+	if (count)
+		ssh_host_count_procs(h, true);
 	int rc = 0;
 	if (ssh_host_connect(h) < 0) {
 		fprintf(stderr, "sshtool: %s\n", ezk_err_msg());
@@ -276,6 +279,12 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		argv = av;
 		argc = ac;
+	}
+	if (count) {
+		unsigned long cmds;
+		long procs;
+		ssh_host_stats(h, &cmds, &procs);
+		printf("cmds=%lu procs=%ld\n", cmds, procs);
 	}
 out:
 	ssh_host_free(h);
