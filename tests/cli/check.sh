@@ -87,6 +87,7 @@ check_var "overlapping CIDRs" 'CLUSTER_CIDR: "10.68.128.0/17"' 2 "config.yml:@LI
 check_var "CIDR holding a host" 'SERVICE_CIDR: "10.0.0.0/24"' 2 "config.yml:@LINE@: error: SERVICE_CIDR contains the address of host 10.0.0.1"
 check_var "unknown CLUSTER_NETWORK" 'CLUSTER_NETWORK: "weave"' 2 "config.yml:@LINE@: error: CLUSTER_NETWORK 'weave' is not supported"
 check_var "kubeasz's calico" 'CLUSTER_NETWORK: "calico"' 0 "config.yml:@LINE@: warning: CLUSTER_NETWORK 'calico' is not installed by ezk yet: step 06 will stop"
+check_var "flannel: installed, no warning" 'CLUSTER_NETWORK: "flannel"' 0 "^$"
 check_var "unknown CONTAINER_RUNTIME" 'CONTAINER_RUNTIME: "cri-o"' 2 "config.yml:@LINE@: error: CONTAINER_RUNTIME 'cri-o' is not supported"
 check_var "undefined variable" 'X: "{{ nope }}"' 2 "config.yml:@LINE@: .*nope"
 check_var "dual stack is fine" 'SERVICE_CIDR: "10.68.0.0/16,fd00:10:68::/108"' 0 "^$"
