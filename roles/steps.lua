@@ -51,10 +51,14 @@ return {
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
   { id = "06", alias = "network", plays = {
-    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes
-    { hosts = "localhost", roles = { "network" } },
-    -- the CLUSTER_NETWORK's role acts; the others return at once
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
+    -- then the plugin's manifest rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
+    -- acts; the others return at once)
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    -- the nodes' part: host-gw's routes, or the default bridge config
+    -- removed once the plugin's own is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   { id = "07", alias = "addons", plays = {
     -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
@@ -102,8 +106,8 @@ return {
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
     -- the others: the pod network routes to the new nodes' pods
-    { hosts = "localhost", roles = { "network" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   { id = "23", alias = "add-master", command = "add-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -125,8 +129,8 @@ return {
     { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
-    { hosts = "localhost", roles = { "network" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   -- A deletion: the host leaves first (drained, out of what points at it,
   -- stopped and cleaned, deleted from the cluster), then the others follow.
@@ -152,8 +156,8 @@ return {
       roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
     { hosts = "localhost", roles = { "kube-node/delete" } },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   { id = "33", alias = "del-master", command = "del-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -170,8 +174,8 @@ return {
     { hosts = "kube_master", roles = { "kube-master" } },
     { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   -- ezk upgrade: the binaries of $EZK_HOME/bin (K8S_VER must say their
