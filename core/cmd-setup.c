@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "err.h"
 #include "history.h"
+#include "oprun.h"
 #include "targets.h"
 #include "value.h"
 
@@ -46,6 +47,7 @@ static const struct opt options[] = {
     OPT(OPT_SKIP_TAGS, 0, "skip-tags", "T1,T2", "not the tasks with these tags"),
     OPT(OPT_RESUME, 0, "resume", NULL, "start at the first step the last run did not finish"),
     OPT('v', 'v', "verbose", NULL, "commands and their output too (secrets redacted)"),
+    OPT('y', 'y', "yes", NULL, "no question before a step that destroys (99 clean)"),
     OPT_GROUP(run_options),
     OPT_END,
 };
@@ -53,6 +55,7 @@ static const struct opt options[] = {
 struct args {
 	struct engine_opts eo;
 	struct run_opts ro;
+	bool yes;
 };
 
 static int got(void *ud, int id, const char *value)
@@ -65,13 +68,14 @@ static int got(void *ud, int id, const char *value)
 	case OPT_SKIP_TAGS: a->eo.skip_tags = value; return 0;
 	case 'v': a->eo.verbose++; return 0;
 	case OPT_RESUME: a->eo.resume = true; return 0;
+	case 'y': a->yes = true; return 0;
 	}
 	return run_opts_parse(&a->ro, id, value) < 0 ? -1 : 0;
 }
 
 static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 {
-	struct args a = {{0}, {0}};
+	struct args a = {{0}, {0}, false};
 	run_opts_init(&a.ro);
 	int optind = cmd_parse(&cmd_setup, argc, argv, got, &a);
 	struct engine_opts eo = a.eo;
@@ -102,7 +106,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 	int rc;
 	if (targets_open(cl, &ro, g->home, &ts) < 0 || engine_open(cl, ts, &eo, &e) < 0) {
 		rc = cmd_error(EZK_USAGE);
-	} else {
+	} else if ((rc = op_confirm(e, cl, "setup", ts->n, eo.check, a.yes)) == 0) {
 		rc = engine_run(e);
 		record(cl, eo, e, rc);
 	}

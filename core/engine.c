@@ -168,6 +168,7 @@ void engine_close(struct engine *e)
 		}
 		free(s->plays);
 		strv_free(s->steps, s->nsteps);
+		free(s->confirm);
 		free(s->id);
 		free(s->alias);
 	}
@@ -442,4 +443,12 @@ int engine_run(struct engine *e)
 const char *engine_summary(struct engine *e)
 {
 	return e->summary;
+}
+
+const char *engine_confirm(const struct engine *e)
+{
+	for (size_t k = 0; k < e->nrun; k++)
+		if (e->steps[e->run_steps[k]].confirm)
+			return e->steps[e->run_steps[k]].confirm;
+	return NULL;
 }

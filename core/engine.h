@@ -31,6 +31,7 @@ struct targets;
 struct engine;
 
 struct engine_opts {
+	const char *command;	/* what runs it, for the log's name: "setup" when NULL */
 	const char *steps;	/* "02", "01-03", "etcd", "all" */
 	const char *roles_path; /* EZK_ROLES or the default search path */
 	const char *tags;	/* -t a,b (NULL: all tasks) */
@@ -48,6 +49,10 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 int engine_run(struct engine *e);
 /* One line: "3 hosts: ok=40 changed=2 failed=0 ..." for the history. */
 const char *engine_summary(struct engine *e);
+/* What a selected step asks before it runs (steps.lua's `confirm`: it
+ * destroys or replaces something), or NULL: the command asks the user
+ * (oprun.h) between engine_open and engine_run. */
+const char *engine_confirm(const struct engine *e);
 void engine_close(struct engine *e);
 
 /* The default roles search path: $EZK_ROLES, else the data dir's roles/. */

@@ -9,8 +9,8 @@ comp=$("$EZK" completion bash)
 for c in $commands; do
 	help=$("$EZK" help "$c")
 	# "  -C, --check   ..." / "      --diff   ...": the options and whether they take a value
-	opts=$(printf '%s\n' "$help" | sed -n '/^Options:$/,/^$/p' | sed -n 's/^ *\(-[A-Za-z], \)\{0,1\}\(--[a-z-]*\)\( [^ ]*\)\{0,1\}  .*/\1\2\3/p')
-	listed=$(printf '%s\n' "$opts" | grep -o -- '-[A-Za-z]\b\|--[a-z-]*' | LC_ALL=C sort | paste -sd' ')
+	opts=$(printf '%s\n' "$help" | sed -n '/^Options:$/,/^$/p' | sed -n 's/^ *\(-[A-Za-z], \)\{0,1\}\(--[a-z0-9-]*\)\( [^ ]*\)\{0,1\}  .*/\1\2\3/p')
+	listed=$(printf '%s\n' "$opts" | grep -o -- '-[A-Za-z]\b\|--[a-z0-9-]*' | LC_ALL=C sort | paste -sd' ')
 	completed=$(printf '%s\n' "$comp" | sed -n "/^    $c)\$/,/;;/p" | sed -n 's/.*compgen -W "\(-[^"]*\)".*/\1/p' | tr ' ' '\n' | LC_ALL=C sort | paste -sd' ')
 	is "$completed" "$listed" "$c: completion offers the options 'ezk help $c' lists"
 	[ -n "$listed" ] || continue
