@@ -61,5 +61,14 @@ return {
   { id = "11", alias = "harbor", plays = {} },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
-  { id = "99", alias = "clean", plays = {} },
+
+  -- ---- day-2 operations, each run by its own command (ezk start, stop,
+  -- backup, restore, destroy; kubeasz's playbook numbers). explicit: only
+  -- when named, never part of a range; confirm: asked before it runs
+  -- (--yes); resets: once done, `setup --resume` starts from 01 again.
+  { id = "99", alias = "clean", explicit = true, resets = true,
+    confirm = "removes what ezk installed on the hosts, etcd's data (the cluster's state) included", plays = {
+    { hosts = "kube_master:kube_node:etcd:ex_lb:chrony", roles = { "clean" } },
+    { hosts = "localhost", roles = { "clean/done" } },
+  } },
 }
