@@ -66,6 +66,23 @@ return {
   -- backup, restore, destroy; kubeasz's playbook numbers). explicit: only
   -- when named, never part of a range; confirm: asked before it runs
   -- (--yes); resets: once done, `setup --resume` starts from 01 again.
+  { id = "94", alias = "backup", explicit = true, plays = {
+    -- the first healthy member takes the snapshot; the deploy node keeps it
+    { hosts = "etcd", roles = { "cluster-backup" }, serial = 1 },
+    { hosts = "localhost", roles = { "cluster-backup/keep" } },
+  } },
+  { id = "95", alias = "restore", explicit = true,
+    confirm = "replaces the cluster's whole state (etcd, on every member) with the snapshot's; " ..
+      "the API is down meanwhile", plays = {
+    -- nothing stops before every member has the snapshot restored beside
+    -- its data
+    { hosts = "localhost", roles = { "cluster-restore/verify" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "cluster-restore" }, any_errors_fatal = true },
+    { hosts = "kube_master:kube_node", roles = { "cluster-restore/stop" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "cluster-restore/etcd" }, any_errors_fatal = true },
+    { hosts = "kube_master", roles = { "cluster-restore/start" } },
+    { hosts = "kube_node", roles = { "cluster-restore/start" } },
+  } },
   { id = "99", alias = "clean", explicit = true, resets = true,
     confirm = "removes what ezk installed on the hosts, etcd's data (the cluster's state) included", plays = {
     { hosts = "kube_master:kube_node:etcd:ex_lb:chrony", roles = { "clean" } },
