@@ -17,12 +17,12 @@
 extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_ping,
     cmd_keys, cmd_setup, cmd_log, cmd_diff, cmd_help, cmd_version, cmd_completion;
 /* day-2 operations (oprun.h) */
-extern const struct cmd cmd_backup, cmd_restore, cmd_destroy;
+extern const struct cmd cmd_start, cmd_stop, cmd_backup, cmd_restore, cmd_destroy;
 
 const struct cmd *const ezk_commands[] = {
-    &cmd_new,	  &cmd_list,  &cmd_checkout, &cmd_inventory,  &cmd_check,  &cmd_ping,
-    &cmd_keys,	  &cmd_setup, &cmd_log,	     &cmd_diff,	      &cmd_backup, &cmd_restore,
-    &cmd_destroy, &cmd_help,  &cmd_version,  &cmd_completion, NULL,
+    &cmd_new,	  &cmd_list, &cmd_checkout, &cmd_inventory,  &cmd_check, &cmd_ping,   &cmd_keys,
+    &cmd_setup,	  &cmd_log,  &cmd_diff,	    &cmd_start,	     &cmd_stop,	 &cmd_backup, &cmd_restore,
+    &cmd_destroy, &cmd_help, &cmd_version,  &cmd_completion, NULL,
 };
 
 const struct cmd *cmd_find(const char *name)

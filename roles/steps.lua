@@ -66,6 +66,18 @@ return {
   -- backup, restore, destroy; kubeasz's playbook numbers). explicit: only
   -- when named, never part of a range; confirm: asked before it runs
   -- (--yes); resets: once done, `setup --resume` starts from 01 again.
+  { id = "91", alias = "start", explicit = true, plays = {
+    { hosts = "etcd", roles = { "services/start-etcd" } },
+    { hosts = "kube_master", roles = { "services/start-master" } },
+    { hosts = "ex_lb", roles = { "services/start-ex-lb" } },
+    { hosts = "kube_master:kube_node", roles = { "services/start-node" } },
+  } },
+  { id = "92", alias = "stop", explicit = true, plays = {
+    { hosts = "kube_master:kube_node", roles = { "services/stop-node" } },
+    { hosts = "ex_lb", roles = { "services/stop-ex-lb" } },
+    { hosts = "kube_master", roles = { "services/stop-master" } },
+    { hosts = "etcd", roles = { "services/stop-etcd" } },
+  } },
   { id = "94", alias = "backup", explicit = true, plays = {
     -- the first healthy member takes the snapshot; the deploy node keeps it
     { hosts = "etcd", roles = { "cluster-backup" }, serial = 1 },
