@@ -57,7 +57,12 @@ return {
     { hosts = "kube_master:kube_node", roles = { "host-gw" } },
   } },
   { id = "07", alias = "addons", plays = {} },
-  { id = "10", alias = "ex-lb", plays = {} },
+  { id = "10", alias = "ex-lb", plays = {
+    -- haproxy and keepalived on each ex_lb host in turn (the VIP always
+    -- has a host), then the API through the VIP, from the deploy node
+    { hosts = "ex_lb", roles = { "ex-lb" }, serial = 1 },
+    { hosts = "localhost", roles = { "ex-lb/vip" } },
+  } },
   { id = "11", alias = "harbor", plays = {} },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },

@@ -21,13 +21,14 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # (kube-lb's TCP proxy), busybox-static (the busybox test image and its
 # httpd), iptables + conntrack (kube-proxy and the CNI bridge plugin inside
 # --net hosts; nothing here touches the machine's rules), iputils-ping
-# (e2e/testbed pings between hosts); lua5.4: its luac lists the globals
-# roles use (tests/cli/lua-namespace.sh)
+# (e2e/testbed pings between hosts), haproxy + keepalived (step 10 ex-lb's
+# balancer and floating VIP); lua5.4: its luac lists the globals roles use
+# (tests/cli/lua-namespace.sh)
 TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
 util-linux procps iproute2 attr etcd-server etcd-client chrony
 containerd runc containernetworking-plugins nginx libnginx-mod-stream
-busybox-static iptables conntrack iputils-ping lua5.4"
+busybox-static iptables conntrack iputils-ping haproxy keepalived lua5.4"
 # make fuzz: clang's libFuzzer runtime
 FUZZ="clang libclang-rt-14-dev"
 
