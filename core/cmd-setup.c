@@ -140,8 +140,13 @@ const struct cmd cmd_setup = {
 	    "              labelled, masters cordoned\n"
 	    "  06 network  CLUSTER_NETWORK host-gw: each node's pod subnet routed\n"
 	    "              through it (no image; nodes on one L2 segment)\n"
+	    "  10 ex-lb    haproxy in front of every master on EX_APISERVER_PORT and\n"
+	    "              keepalived holding EX_APISERVER_VIP on [ex_lb]\n"
 	    "A step that is made of steps (90 all: 01..07) runs them; before any host is\n"
-	    "touched, the check.lua of every role of the steps runs ('ezk check').\n",
+	    "touched, the check.lua of every role of the steps runs ('ezk check').\n"
+	    "The day-2 steps run only when named, never in a range (01-99): 91 start,\n"
+	    "92 stop, 94 backup, 95 restore and 99 clean, which their commands run (ezk\n"
+	    "start, stop, backup, restore, destroy). 95 and 99 ask first (--yes).\n",
     .examples = "Examples:\n"
 		"  ezk setup prod all\n"
 		"  ezk setup prod 02 --check --diff\n"
