@@ -123,7 +123,8 @@ if parts.node then
          "/etc/kubernetes/kubelet.kubeconfig", "/etc/kubernetes/kube-proxy.kubeconfig",
          ca .. "/kubelet.pem", ca .. "/kubelet-key.pem", "/root/.kube/config",
          "/etc/cni", "/var/lib/cni", "/run/flannel", "/etc/calico", "/var/lib/calico", "/var/log/calico",
-         "/etc/cilium", "/var/lib/kube-router", "/etc/ezk/host-gw.sh", "/var/lib/ezk/images" })
+         "/etc/cilium", "/var/lib/kube-router", "/etc/ezk/host-gw.sh", "/var/lib/ezk/images",
+         "/var/log/pods", "/var/log/containers" })
 end
 
 -- ---- the control plane
