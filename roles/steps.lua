@@ -96,7 +96,9 @@ return {
     { hosts = "localhost", roles = { "cluster-restore/verify" }, any_errors_fatal = true },
     { hosts = "etcd", roles = { "cluster-restore" }, any_errors_fatal = true },
     { hosts = "kube_master:kube_node", roles = { "cluster-restore/stop" }, any_errors_fatal = true },
+    -- every member stopped, its data swapped, before any starts again
     { hosts = "etcd", roles = { "cluster-restore/etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "cluster-restore/etcd-start" }, any_errors_fatal = true },
     { hosts = "kube_master", roles = { "cluster-restore/start" } },
     { hosts = "kube_node", roles = { "cluster-restore/start" } },
   } },

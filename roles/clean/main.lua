@@ -41,12 +41,25 @@ local parts = {
 local whole = (not is_node or parts.node) and (not member("kube_master") or parts.master) and
   (not member("etcd") or parts.etcd) and (not member("ex_lb") or parts.lb)
 
+-- (stopped, not `systemctl disable`d: where the distribution has a SysV
+-- script of the same name, Debian's etcd-server or containerd, disable
+-- would rewrite its /etc/rc?.d links; unit_gone removes the enablement ezk
+-- made instead)
 local function stop(names)
-  for _, s in ipairs(names) do service { name = s, state = "stopped", enabled = false } end
+  for _, s in ipairs(names) do service { name = s, state = "stopped" } end
 end
+-- ezk's unit files (in /etc/systemd/system), and the links that enabled
+-- them (those pointing at that file: a distribution's own enablement of a
+-- unit of the same name stays)
 local function unit_gone(names)
   for _, s in ipairs(names) do
-    systemd_unit { name = s, state = "absent" }
+    local u = s:find("%.") and s or (s .. ".service")
+    local f = "/etc/systemd/system/" .. u
+    local links = "for l in /etc/systemd/system/*.wants/" .. u .. " /etc/systemd/system/*.requires/" .. u ..
+      "; do [ -L \"$l\" ] && [ \"$(readlink \"$l\")\" = " .. q(f) .. " ] && echo \"$l\"; done"
+    command { title = "the links enabling " .. u, unless = "[ -z \"$(" .. links .. ")\" ]",
+              cmd = links .. " | xargs -r rm -f --" }
+    systemd_unit { name = u, state = "absent" }
   end
 end
 local function gone(paths)
@@ -124,7 +137,8 @@ if parts.node then
          ca .. "/kubelet.pem", ca .. "/kubelet-key.pem", "/root/.kube/config",
          "/etc/cni", "/var/lib/cni", "/run/flannel", "/etc/calico", "/var/lib/calico", "/var/log/calico",
          "/etc/cilium", "/var/lib/kube-router", "/etc/ezk/host-gw.sh", "/var/lib/ezk/images",
-         "/var/log/pods", "/var/log/containers" })
+         "/var/log/pods", "/var/log/containers", "/usr/libexec/kubernetes", "/root/.kube/cache",
+         "/root/.kube/http-cache" })
 end
 
 -- ---- the control plane
@@ -168,7 +182,7 @@ end
 -- ---- chrony: the distribution's, stopped and disabled (its package and
 -- the config step 01 wrote stay)
 if parts.chrony then
-  stop({ ezk.facts().pkg == "apt-get" and "chrony" or "chronyd" })
+  service { name = ezk.facts().pkg == "apt-get" and "chrony" or "chronyd", state = "stopped", enabled = false }
 end
 
 -- ---- the environment: the lines steps 01 and 04/05 put in root's .bashrc

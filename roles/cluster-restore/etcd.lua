@@ -1,14 +1,16 @@
 -- cluster-restore/etcd (ezk restore, step 95: every [etcd] member at once,
--- any_errors_fatal, once the API servers are stopped): etcd stops, the
+-- any_errors_fatal, once the API servers are stopped): etcd stops and the
 -- restored data takes the place of the member's (which is kept in
--- <ETCD_DATA_DIR>.before-restore until the next restore, for a way back),
--- etcd starts on every member and each waits until it answers healthy;
--- the member's copy of the snapshot goes.
+-- <ETCD_DATA_DIR>.before-restore until the next restore, for a way back).
+-- No member starts before every member has stopped (cluster-restore/
+-- etcd-start is the next play): the restored members keep the cluster's
+-- member and cluster ids, so a member still running the old data would
+-- be their leader and send them its state, undoing the restore.
 
 local vars, q = ezk.vars, ezk.q
 local S = ezk.shared["cluster-restore"]
 if not S then ezk.fail("cluster-restore/etcd runs after cluster-restore, in the same run") end
-local ip, ca, data = vars.inventory_hostname, vars.ca_dir, vars.ETCD_DATA_DIR
+local data = vars.ETCD_DATA_DIR
 
 service { name = "etcd", state = "stopped" }
 local old = data .. ".before-restore"
@@ -25,9 +27,3 @@ if S.wal ~= "" then
   swap[#swap + 1] = "mv " .. q(S.newwal) .. " " .. q(S.wal)
 end
 command { title = "etcd: the restored data in " .. data .. " (the old in " .. old .. ")", cmd = table.concat(swap, "\n") }
-command { title = "etcd: start", cmd = "systemctl start --no-block etcd" }
-wait_for { title = "etcd: etcd-" .. ip .. " healthy", sleep = 1, timeout = tonumber(vars.ETCD_HEALTH_TIMEOUT) or 120,
-           cmd = "ETCDCTL_API=3 " .. q(vars.bin_dir .. "/etcdctl") .. " --cacert=" .. q(ca .. "/ca.pem") ..
-             " --cert=" .. q(ca .. "/etcd.pem") .. " --key=" .. q(ca .. "/etcd-key.pem") ..
-             " --endpoints=https://" .. ip .. ":2379 --dial-timeout=2s --command-timeout=3s endpoint health" }
-file { path = S.work, state = "absent" }
