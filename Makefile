@@ -95,11 +95,12 @@ demo:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ezk/inventories \
-		$(DESTDIR)$(PREFIX)/share/ezk/roles \
+		$(DESTDIR)$(PREFIX)/share/ezk/roles $(DESTDIR)$(PREFIX)/share/ezk/offline \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 ezk $(DESTDIR)$(PREFIX)/bin/ezk
 	install -m 0644 inventories/* $(DESTDIR)$(PREFIX)/share/ezk/inventories/
 	cp -R roles/. $(DESTDIR)$(PREFIX)/share/ezk/roles/
+	install -m 0644 offline/versions.yml $(DESTDIR)$(PREFIX)/share/ezk/offline/
 	./ezk completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ezk
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	./ezk help --man > $(DESTDIR)$(PREFIX)/share/man/man1/ezk.1

@@ -15,14 +15,16 @@
 #include "err.h"
 
 extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_ping,
-    cmd_keys, cmd_setup, cmd_log, cmd_diff, cmd_help, cmd_version, cmd_completion;
+    cmd_keys, cmd_setup, cmd_log, cmd_diff, cmd_download, cmd_bundle, cmd_help, cmd_version,
+    cmd_completion;
 /* day-2 operations (oprun.h) */
 extern const struct cmd cmd_start, cmd_stop, cmd_backup, cmd_restore, cmd_destroy;
 
 const struct cmd *const ezk_commands[] = {
-    &cmd_new,	  &cmd_list, &cmd_checkout, &cmd_inventory,  &cmd_check, &cmd_ping,   &cmd_keys,
-    &cmd_setup,	  &cmd_log,  &cmd_diff,	    &cmd_start,	     &cmd_stop,	 &cmd_backup, &cmd_restore,
-    &cmd_destroy, &cmd_help, &cmd_version,  &cmd_completion, NULL,
+    &cmd_new,	  &cmd_list,	   &cmd_checkout, &cmd_inventory, &cmd_check,  &cmd_ping,
+    &cmd_keys,	  &cmd_setup,	   &cmd_log,	  &cmd_diff,	  &cmd_start,  &cmd_stop,
+    &cmd_backup,  &cmd_restore,	   &cmd_destroy,  &cmd_download,  &cmd_bundle, &cmd_help,
+    &cmd_version, &cmd_completion, NULL,
 };
 
 const struct cmd *cmd_find(const char *name)

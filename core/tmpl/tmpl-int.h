@@ -22,7 +22,7 @@
 
 #include "err.h"
 #include "rx.h"
-#include "template.h"
+#include "tmpl/template.h"
 
 /* Limits that keep hostile templates harmless (see template.h). */
 #define MAX_NEST 100	       /* parser recursion: parens, blocks */

@@ -16,6 +16,32 @@ echo "|---|---|---|---|---|"
 sed 's/_cluster_name_/bench/g; s|_ezk_home_|/etc/ezk|g' "$src/inventories/config.yml" >"$tmp/config.yml"
 "$src/build/bench/bench-vars" "$tmp/hosts" "$tmp/config.yml" "inventory + config.yml, all vars"
 
+# Bundles: a home of 384 MB (three 128 MB binaries of random bytes, as
+# incompressible as images' layers), packed, verified and imported; the
+# files are in the page cache (this measures ezk, not the disk).
+bh=$tmp/bundle-home
+mkdir -p "$bh/bin"
+for i in 1 2 3; do head -c 134217728 /dev/urandom >"$bh/bin/big$i"; done
+mb=384
+bundle_row() { # LABEL TARGET CMD...
+	local label=$1 target=$2 t0 ms mem
+	shift 2
+	t0=$(date +%s%N)
+	mem=$(/usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>&1 && echo "$(($(cat "$tmp/rss") / 1024)) MiB")
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "| $label | $mb MB | $ms ms ($((mb * 1000 / (ms > 0 ? ms : 1))) MB/s) | ${mem:-failed} | $target |"
+}
+bundle_row "ezk bundle create (no compression)" "≥ 100 MB/s, files fsynced" env EZK_HOME="$bh" "$src/ezk" bundle create "$tmp/b.ezk" -q
+bundle_row "ezk bundle verify" "≥ sha256sum's rate" "$src/ezk" bundle verify "$tmp/b.ezk" -q
+bundle_row "ezk bundle import (verify, unpack, fsync, rename)" "≥ 100 MB/s" env EZK_HOME="$tmp/site" "$src/ezk" bundle import "$tmp/b.ezk" -q
+bundle_row "ezk bundle create --compress zstd" "random bytes: the cost of zstd" env EZK_HOME="$bh" "$src/ezk" bundle create "$tmp/z.ezk" -q -z zstd
+bundle_row "ezk bundle verify (zstd)" "≥ sha256sum's rate" "$src/ezk" bundle verify "$tmp/z.ezk" -q
+t0=$(date +%s%N)
+sha256sum "$tmp/b.ezk" >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "| sha256sum of the same bundle, for scale | $mb MB | $ms ms ($((mb * 1000 / (ms > 0 ? ms : 1))) MB/s) | - | - |"
+rm -rf "$bh" "$tmp/site" "$tmp/b.ezk" "$tmp/z.ezk"
+
 # 2-5. The transport, on test hosts (tests/harness/testhosts): needs root.
 th=$src/tests/harness/testhosts
 if [ "$(id -u)" != 0 ] || ! unshare --mount --uts --pid --ipc --fork true 2>/dev/null; then

@@ -8,6 +8,7 @@ is "$rc" 0 "make install exits 0"
 [ -x "$P/bin/ezk" ] && pass "binary installed" || fail "binary installed" "$err"
 [ -f "$P/share/ezk/inventories/hosts.multi-node" ] && pass "templates installed" || fail "templates installed"
 [ -f "$P/share/ezk/roles/README.md" ] && pass "roles installed" || fail "roles installed"
+[ -f "$P/share/ezk/offline/versions.yml" ] && pass "offline/versions.yml installed" || fail "offline/versions.yml installed"
 [ -f "$P/share/bash-completion/completions/ezk" ] && pass "completion installed" || fail "completion installed"
 if bash -n "$P/share/bash-completion/completions/ezk" 2>/dev/null; then pass "installed completion is valid bash"; else fail "installed completion is valid bash"; fi
 # the manual page ezk(1), made from the command table

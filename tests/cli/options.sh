@@ -17,7 +17,7 @@ for c in $commands; do
 	# each one listed is accepted (whatever then goes wrong, not the option)
 	refused=""
 	while read -r line; do
-		for o in $(printf '%s\n' "$line" | grep -o -- '-[A-Za-z]\b\|--[a-z-]*'); do
+		for o in $(printf '%s\n' "$line" | grep -o -- '-[A-Za-z]\b\|--[a-z0-9-]*'); do
 			val=$(printf '%s\n' "$line" | awk '{print $NF}' | grep -v '^-' || true)
 			if [ -n "$val" ]; then run "$EZK" "$c" "$o" 1 nocluster; else run "$EZK" "$c" "$o" nocluster; fi
 			case $err in *"unknown option"*) refused="$refused $o" ;; esac
