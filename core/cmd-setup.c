@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "err.h"
 #include "history.h"
+#include "oprun.h"
 #include "targets.h"
 #include "value.h"
 
@@ -46,6 +47,7 @@ static const struct opt options[] = {
     OPT(OPT_SKIP_TAGS, 0, "skip-tags", "T1,T2", "not the tasks with these tags"),
     OPT(OPT_RESUME, 0, "resume", NULL, "start at the first step the last run did not finish"),
     OPT('v', 'v', "verbose", NULL, "commands and their output too (secrets redacted)"),
+    OPT('y', 'y', "yes", NULL, "no question before a step that destroys (99 clean)"),
     OPT_GROUP(run_options),
     OPT_END,
 };
@@ -53,6 +55,7 @@ static const struct opt options[] = {
 struct args {
 	struct engine_opts eo;
 	struct run_opts ro;
+	bool yes;
 };
 
 static int got(void *ud, int id, const char *value)
@@ -65,13 +68,14 @@ static int got(void *ud, int id, const char *value)
 	case OPT_SKIP_TAGS: a->eo.skip_tags = value; return 0;
 	case 'v': a->eo.verbose++; return 0;
 	case OPT_RESUME: a->eo.resume = true; return 0;
+	case 'y': a->yes = true; return 0;
 	}
 	return run_opts_parse(&a->ro, id, value) < 0 ? -1 : 0;
 }
 
 static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 {
-	struct args a = {{0}, {0}};
+	struct args a = {{0}, {0}, false};
 	run_opts_init(&a.ro);
 	int optind = cmd_parse(&cmd_setup, argc, argv, got, &a);
 	struct engine_opts eo = a.eo;
@@ -102,7 +106,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 	int rc;
 	if (targets_open(cl, &ro, g->home, &ts) < 0 || engine_open(cl, ts, &eo, &e) < 0) {
 		rc = cmd_error(EZK_USAGE);
-	} else {
+	} else if ((rc = op_confirm(e, cl, "setup", ts->n, eo.check, a.yes)) == 0) {
 		rc = engine_run(e);
 		record(cl, eo, e, rc);
 	}
@@ -136,8 +140,13 @@ const struct cmd cmd_setup = {
 	    "              labelled, masters cordoned\n"
 	    "  06 network  CLUSTER_NETWORK host-gw: each node's pod subnet routed\n"
 	    "              through it (no image; nodes on one L2 segment)\n"
+	    "  10 ex-lb    haproxy in front of every master on EX_APISERVER_PORT and\n"
+	    "              keepalived holding EX_APISERVER_VIP on [ex_lb]\n"
 	    "A step that is made of steps (90 all: 01..07) runs them; before any host is\n"
-	    "touched, the check.lua of every role of the steps runs ('ezk check').\n",
+	    "touched, the check.lua of every role of the steps runs ('ezk check').\n"
+	    "The day-2 steps run only when named, never in a range (01-99): 91 start,\n"
+	    "92 stop, 94 backup, 95 restore and 99 clean, which their commands run (ezk\n"
+	    "start, stop, backup, restore, destroy). 95 and 99 ask first (--yes).\n",
     .examples = "Examples:\n"
 		"  ezk setup prod all\n"
 		"  ezk setup prod 02 --check --diff\n"

@@ -49,6 +49,9 @@ struct step {
 	size_t nplays;
 	char **steps; /* a step made of others ("90 all": 01..07), by id */
 	size_t nsteps;
+	char *confirm;	   /* asked before it runs (destroy, restore), or NULL */
+	bool only_by_name; /* steps.lua's `explicit`: never part of a range */
+	bool resets;	   /* done, it makes --resume start from the first step */
 };
 
 struct role {

@@ -171,6 +171,7 @@ void engine_close(struct engine *e)
 		}
 		free(s->plays);
 		strv_free(s->steps, s->nsteps);
+		free(s->confirm);
 		free(s->id);
 		free(s->alias);
 		free(s->command);
@@ -457,4 +458,12 @@ int engine_changed(const struct engine *e)
 	for (size_t i = 0; i < engine_nruns(e); i++)
 		n += e->hosts[i].changed;
 	return n;
+}
+
+const char *engine_confirm(const struct engine *e)
+{
+	for (size_t k = 0; k < e->nrun; k++)
+		if (e->steps[e->run_steps[k]].confirm)
+			return e->steps[e->run_steps[k]].confirm;
+	return NULL;
 }

@@ -53,6 +53,10 @@ int engine_run(struct engine *e);
 const char *engine_summary(struct engine *e);
 /* The tasks that changed something, on every host of the run so far. */
 int engine_changed(const struct engine *e);
+/* What a selected step asks before it runs (steps.lua's `confirm`: it
+ * destroys or replaces something), or NULL: the command asks the user
+ * (oprun.h) between engine_open and engine_run. */
+const char *engine_confirm(const struct engine *e);
 void engine_close(struct engine *e);
 
 /* The default roles search path: $EZK_ROLES, else the data dir's roles/. */

@@ -28,8 +28,8 @@ int journal_open(struct engine *e)
 	localtime_r(&t, &tm);
 	char name[128], stamp[32];
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	snprintf(name, sizeof name, "%s-%s-%.40s.log", stamp, e->o.command ? e->o.command : "setup",
-		 e->o.steps);
+	snprintf(name, sizeof name, "%s-%.20s-%.40s.log", stamp,
+		 e->o.command ? e->o.command : "setup", e->o.steps);
 	for (char *p = name; *p; p++)
 		if (*p == '/' || *p == ' ')
 			*p = '_';
@@ -58,12 +58,17 @@ void journal_step(struct engine *e, const char *run, const struct step *s, bool 
 							  : "unreachable");
 	}
 	fprintf(e->journal, "%s\t%s\t*\t%s\n", run, s->id, done ? "done" : "incomplete");
+	/* what the steps before it did is undone (99 clean): --resume reads
+	 * only what comes after this line */
+	if (done && s->resets)
+		fprintf(e->journal, "%s\t*\t*\treset\n", run);
 	fflush(e->journal);
 	fsync(fileno(e->journal));
 }
 
 /* --resume: the steps whose last journal entry says "done" are skipped,
- * up to the first one that is not. */
+ * up to the first one that is not; entries before the last "reset" (a
+ * step that undid the others was done) do not count. */
 size_t journal_resume(struct engine *e)
 {
 	if (!e->c->dir)
@@ -75,11 +80,14 @@ size_t journal_resume(struct engine *e)
 	free(path);
 	if (rc < 0)
 		return 0;
+	char *from = data;
+	for (char *p = strstr(data, "\t*\t*\treset\n"); p; p = strstr(p + 1, "\t*\t*\treset\n"))
+		from = p + strlen("\t*\t*\treset\n");
 	size_t k = 0;
 	for (; k < e->nrun; k++) {
 		const char *id = e->steps[e->run_steps[k]].id;
 		const char *last = NULL;
-		for (char *line = data; line && *line;) {
+		for (char *line = from; line && *line;) {
 			char *nl = strchr(line, '\n');
 			if (nl)
 				*nl = 0;

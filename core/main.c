@@ -20,6 +20,8 @@ extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_chec
 /* the cluster's lifecycle (issue 16) */
 extern const struct cmd cmd_add_node, cmd_add_master, cmd_add_etcd, cmd_del_node, cmd_del_master,
     cmd_del_etcd, cmd_upgrade, cmd_kca_renew, cmd_kcfg_adm;
+/* day-2 operations (oprun.h) */
+extern const struct cmd cmd_start, cmd_stop, cmd_backup, cmd_restore, cmd_destroy;
 
 const struct cmd *const ezk_commands[] = {
     &cmd_new,
@@ -42,6 +44,12 @@ const struct cmd *const ezk_commands[] = {
     &cmd_upgrade,
     &cmd_kca_renew,
     &cmd_kcfg_adm,
+    /* day-2 operations */
+    &cmd_start,
+    &cmd_stop,
+    &cmd_backup,
+    &cmd_restore,
+    &cmd_destroy,
     &cmd_download,
     &cmd_bundle,
     &cmd_help,

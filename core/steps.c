@@ -115,6 +115,13 @@ int steps_load(struct engine *e)
 				goto out;
 			}
 		}
+		s->confirm = field_str(L, -1, "confirm");
+		lua_getfield(L, -1, "explicit");
+		s->only_by_name = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		lua_getfield(L, -1, "resets");
+		s->resets = lua_toboolean(L, -1);
+		lua_pop(L, 1);
 		lua_getfield(L, -1, "steps");
 		s->nsteps = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
 		s->steps = xcalloc(s->nsteps + 1, sizeof *s->steps);
@@ -255,8 +262,12 @@ int steps_select(struct engine *e)
 				rc = ezk_fail("no steps %s-%s", tok, dash + 1);
 				break;
 			}
+			/* (a step that runs only by its name, a day-2
+			 * operation such as 99 clean, is never part of a
+			 * range: 01-99 does not destroy the cluster) */
 			for (long k = a; k <= b && rc == 0; k++)
-				rc = add_run_step(e, (size_t)k, 0);
+				if (!e->steps[k].only_by_name)
+					rc = add_run_step(e, (size_t)k, 0);
 		} else {
 			struct buf b = BUF_INIT;
 			for (size_t k = 0; k < e->nsteps; k++)

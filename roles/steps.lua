@@ -66,7 +66,12 @@ return {
     -- applied with the deploy node's kubectl
     { hosts = "localhost", roles = { "cluster-addon" } },
   } },
-  { id = "10", alias = "ex-lb", plays = {} },
+  { id = "10", alias = "ex-lb", plays = {
+    -- haproxy and keepalived on each ex_lb host in turn (the VIP always
+    -- has a host), then the API through the VIP, from the deploy node
+    { hosts = "ex_lb", roles = { "ex-lb" }, serial = 1 },
+    { hosts = "localhost", roles = { "ex-lb/vip" } },
+  } },
   { id = "11", alias = "harbor", plays = {} },
 
   -- ---- the cluster's lifecycle: steps the commands of their names run
@@ -228,5 +233,45 @@ return {
     { hosts = "localhost", roles = { "kcfg-adm" } },
   } },
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
-  { id = "99", alias = "clean", plays = {} },
+
+  -- ---- day-2 operations, each run by its own command (ezk start, stop,
+  -- backup, restore, destroy; kubeasz's playbook numbers). explicit: only
+  -- when named, never part of a range; confirm: asked before it runs
+  -- (--yes); resets: once done, `setup --resume` starts from 01 again.
+  { id = "91", alias = "start", explicit = true, plays = {
+    { hosts = "etcd", roles = { "services/start-etcd" } },
+    { hosts = "kube_master", roles = { "services/start-master" } },
+    { hosts = "ex_lb", roles = { "services/start-ex-lb" } },
+    { hosts = "kube_master:kube_node", roles = { "services/start-node" } },
+  } },
+  { id = "92", alias = "stop", explicit = true, plays = {
+    { hosts = "kube_master:kube_node", roles = { "services/stop-node" } },
+    { hosts = "ex_lb", roles = { "services/stop-ex-lb" } },
+    { hosts = "kube_master", roles = { "services/stop-master" } },
+    { hosts = "etcd", roles = { "services/stop-etcd" } },
+  } },
+  { id = "94", alias = "backup", explicit = true, plays = {
+    -- the first healthy member takes the snapshot; the deploy node keeps it
+    { hosts = "etcd", roles = { "cluster-backup" }, serial = 1 },
+    { hosts = "localhost", roles = { "cluster-backup/keep" } },
+  } },
+  { id = "95", alias = "restore", explicit = true,
+    confirm = "replaces the cluster's whole state (etcd, on every member) with the snapshot's; " ..
+      "the API is down meanwhile", plays = {
+    -- nothing stops before every member has the snapshot restored beside
+    -- its data
+    { hosts = "localhost", roles = { "cluster-restore/verify" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "cluster-restore" }, any_errors_fatal = true },
+    { hosts = "kube_master:kube_node", roles = { "cluster-restore/stop" }, any_errors_fatal = true },
+    -- every member stopped, its data swapped, before any starts again
+    { hosts = "etcd", roles = { "cluster-restore/etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "cluster-restore/etcd-start" }, any_errors_fatal = true },
+    { hosts = "kube_master", roles = { "cluster-restore/start" } },
+    { hosts = "kube_node", roles = { "cluster-restore/start" } },
+  } },
+  { id = "99", alias = "clean", explicit = true, resets = true,
+    confirm = "removes what ezk installed on the hosts, etcd's data (the cluster's state) included", plays = {
+    { hosts = "kube_master:kube_node:etcd:ex_lb:chrony", roles = { "clean" } },
+    { hosts = "localhost", roles = { "clean/done" } },
+  } },
 }

@@ -20,6 +20,8 @@
 #   bin/nginx                   nginx (kube-lb), and its stream module in
 #   bin/nginx-modules/ngx_stream_module.so  (libnginx-mod-stream: Debian
 #                               builds it as a module; load_module it)
+#   bin/haproxy bin/keepalived  haproxy, keepalived (step 10 ex-lb: the
+#                               balancer in front of the masters, the VIP)
 #   images/pause_<tag>.tar      the sandbox image: build/pause/linux/pause.c of
 #                               the Kubernetes tree, linked statically
 #   images/busybox_<tag>.tar    busybox-static with every applet and an httpd
@@ -122,6 +124,8 @@ if [ -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
 else
 	err "nginx's stream module is not installed (apt-get install libnginx-mod-stream)"
 fi
+from_debian haproxy haproxy haproxy && row haproxy "$(first_line "$home/bin/haproxy" -v | cut -d' ' -f1-3)"
+from_debian keepalived keepalived keepalived && row keepalived "$(first_line "$home/bin/keepalived" --version)"
 if [ -d /usr/lib/cni ] && [ -x /usr/lib/cni/bridge ]; then
 	n=0 changed=0
 	for f in /usr/lib/cni/*; do

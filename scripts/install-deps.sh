@@ -22,7 +22,8 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # (kube-lb's TCP proxy), busybox-static (the busybox test image and its
 # httpd), iptables + conntrack (kube-proxy and the CNI bridge plugin inside
 # --net hosts; nothing here touches the machine's rules), iputils-ping
-# (e2e/testbed pings between hosts); lua5.4: its luac lists the globals
+# (e2e/testbed pings between hosts), haproxy + keepalived (step 10 ex-lb's
+# balancer and floating VIP); lua5.4: its luac lists the globals
 # roles use (tests/cli/lua-namespace.sh); and the OS packages step 01
 # installs on every host (kubeasz's list: ipset ... socat), so that test
 # hosts, overlays of this machine, find them installed (--net hosts have no
@@ -31,7 +32,7 @@ TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
 util-linux procps iproute2 attr etcd-server etcd-client chrony
 containerd runc containernetworking-plugins nginx libnginx-mod-stream
-busybox-static iptables conntrack iputils-ping lua5.4
+busybox-static iptables conntrack iputils-ping haproxy keepalived lua5.4
 ipset ipvsadm jq lvm2 nfs-common psmisc rsync socat"
 # the offline tests' "internet" on loopback (tests/harness/internet.sh):
 # nginx (the file server), docker-registry (the registry, with token auth),

@@ -39,7 +39,7 @@
 --                  role started after every change that notified the
 --                  handler is skipped: a first run starts a service once,
 --                  not start then restart); "reloaded": reload-or-restart when active,
---                  start when not. nil: leave the run state alone.
+--                  start when not (skipped as "restarted" is). nil: leave the run state alone.
 --   enabled        true | false | nil: enable / disable at boot (static,
 --                  generated, transient and indirect units count as enabled
 --                  and are never disabled)
@@ -211,12 +211,14 @@ ezk.module("service", function(a, ctx)
     return { failed = true, msg = "state, enabled, masked or daemon_reload is required" }
   end
   local function b(v) if v == nil then return "" end return v and "1" or "0" end
-  -- A handler's restart of a unit this role started after every change
-  -- that notified the handler would start it again with the same files: a
-  -- first run starts each service once.
+  -- A handler's restart (or reload) of a unit this role started after
+  -- every change that notified the handler would start it again with the
+  -- same files: a first run starts each service once.
   local started, at = started_in_role[a.name], ezk.notified_at()
-  if a.state == "restarted" and started and started.role == ezk._role_seq and at and at < started.change then
-    return { changed = false, msg = "started by this role after what notified the restart: not restarted" }
+  if (a.state == "restarted" or a.state == "reloaded") and started and started.role == ezk._role_seq and at
+      and at < started.change then
+    return { changed = false, msg = "started by this role after what notified the " ..
+             (a.state == "restarted" and "restart: not restarted" or "reload: not reloaded") }
   end
   local want_reload = a.daemon_reload or reload_pending
   local r = ezk.exec(SERVICE_SH, { env = {

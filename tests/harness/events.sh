@@ -71,3 +71,22 @@ ev_titles() {
 ev_msg() { awk -F'\t' -v h="$2" -v t="$3" '$1 == h && $2 == t { print $4 }' "$T/$1.tasks" | tail -n 1; }
 st() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $3 }' | tail -n 1; }
 msg() { printf '%s\n' "$tasks" | awk -F'\t' -v h="$1" -v t="$2" '$1 == h && $2 == t { print $4 }' | tail -n 1; }
+
+# ev_op NAME COMMAND CLUSTER ARGS...: as ev_setup, for the commands that run
+# steps besides setup (`ezk backup`, `restore`, `start`, `stop`, `destroy`):
+# the same events, files and variables.
+ev_op() {
+	local name=$1 cmd=$2 c=$3 t0
+	shift 3
+	t0=$(date +%s%N)
+	"$EZK" "$cmd" "$c" "$@" --key "$TH_KEY" --json >"$T/$name.json" 2>"$T/$name.err" </dev/null
+	rc=$?
+	echo "# $cmd $name ($c $*): $((($(date +%s%N) - t0) / 1000000)) ms, exit $rc"
+	out=$(cat "$T/$name.json")
+	err=$(cat "$T/$name.err")
+	if ! /usr/bin/python3 "$_EV_PY" "$T/$name.json" >"$T/$name.tasks" 2>"$T/$name.broken"; then
+		fail "$name: ezk $cmd's JSON events are whole" "$(cat "$T/$name.broken")"
+		printf 'broken\t%s\n' "$(head -c 300 "$T/$name.broken")" >>"$T/$name.tasks"
+	fi
+	tasks=$(cat "$T/$name.tasks")
+}

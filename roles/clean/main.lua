@@ -1,0 +1,199 @@
+-- clean (ezk destroy / setup 99, every host of the cluster at once): what
+-- the install steps put on the host removed again, per kubeasz's DEL_*
+-- switches (all "yes" in step 99; `-e DEL_ETCD=no` keeps etcd), in the
+-- order that leaves nothing running on what goes: the node's part (pods,
+-- kubelet, kube-proxy, kube-lb, containerd, the pod network), the control
+-- plane's, etcd's, the ex-lb's, chrony, the environment lines, the
+-- /etc/hosts block; then ezk's own folders and /etc/kubernetes when every
+-- part this host had is gone. Each part: services stopped and disabled,
+-- the pods' processes killed, their mounts unmounted, units, configs,
+-- certificates and data removed. A second run finds nothing to do.
+--
+-- What it leaves (as kubeasz, and said at the end of the run, clean/done):
+-- bin_dir and /opt/cni/bin (binaries), step 01's files (sysctl, modules,
+-- limits, journald settings, the persistent journal), swap off in fstab,
+-- the host name, chrony's package and config (stopped), and the kernel's
+-- live state: sysctl values, loaded modules, what the pods' network left
+-- in iptables, interfaces and routes. A reboot clears that.
+
+local vars, q, trim = ezk.vars, ezk.q, ezk.trim
+local me = vars.inventory_hostname
+local function member(g)
+  for _, h in ipairs(vars.groups[g] or {}) do if h == me then return true end end
+  return false
+end
+local function yes(v)
+  v = tostring(v == nil and "" or v):lower()
+  return v == "yes" or v == "true"
+end
+local bin, ca = vars.bin_dir, vars.ca_dir
+
+local is_node = member("kube_master") or member("kube_node")
+local parts = {
+  node = is_node and yes(vars.DEL_NODE),
+  master = member("kube_master") and yes(vars.DEL_MASTER),
+  etcd = member("etcd") and yes(vars.DEL_ETCD),
+  lb = member("ex_lb") and yes(vars.DEL_LB),
+  chrony = #(vars.groups.chrony or {}) > 0 and yes(vars.DEL_CHRONY),
+}
+-- every part the host has is cleaned: its ezk folders and
+-- /etc/kubernetes go too
+local whole = (not is_node or parts.node) and (not member("kube_master") or parts.master) and
+  (not member("etcd") or parts.etcd) and (not member("ex_lb") or parts.lb)
+
+-- (stopped, not `systemctl disable`d: where the distribution has a SysV
+-- script of the same name, Debian's etcd-server or containerd, disable
+-- would rewrite its /etc/rc?.d links; unit_gone removes the enablement ezk
+-- made instead)
+local function stop(names)
+  for _, s in ipairs(names) do service { name = s, state = "stopped" } end
+end
+-- ezk's unit files (in /etc/systemd/system), and the links that enabled
+-- them (those pointing at that file: a distribution's own enablement of a
+-- unit of the same name stays)
+local function unit_gone(names)
+  for _, s in ipairs(names) do
+    local u = s:find("%.") and s or (s .. ".service")
+    local f = "/etc/systemd/system/" .. u
+    local links = "for l in /etc/systemd/system/*.wants/" .. u .. " /etc/systemd/system/*.requires/" .. u ..
+      "; do [ -L \"$l\" ] && [ \"$(readlink \"$l\")\" = " .. q(f) .. " ] && echo \"$l\"; done"
+    command { title = "the links enabling " .. u, unless = "[ -z \"$(" .. links .. ")\" ]",
+              cmd = links .. " | xargs -r rm -f --" }
+    systemd_unit { name = u, state = "absent" }
+  end
+end
+local function gone(paths)
+  for _, p in ipairs(paths) do
+    if p and p ~= "" then file { path = p, state = "absent" } end
+  end
+end
+-- a folder that may be a mount point of the host's own (a volume, a
+-- tmpfs): emptied and left; otherwise removed
+local function purge(p)
+  if not p or p == "" then return end
+  command { title = "remove " .. p, cmd = "if mountpoint -q " .. q(p) .. "; then find " .. q(p) ..
+    " -mindepth 1 -maxdepth 1 -exec rm -rf {} +; else rm -rf " .. q(p) .. "; fi",
+    unless = "[ ! -e " .. q(p) .. " ] || { mountpoint -q " .. q(p) .. " && [ -z \"$(ls -A " .. q(p) .. ")\" ]; }" }
+end
+-- every mount under these folders, deepest first (the pods' volumes,
+-- containers' root filesystems and shm, network namespaces)
+local function unmount(title, dirs)
+  local pre = {}
+  for _, d in ipairs(dirs) do
+    if d and d ~= "" then pre[#pre + 1] = q(d:gsub("/+$", "") .. "/") end
+  end
+  local list = "for p in " .. table.concat(pre, " ") .. "; do awk -v p=\"$p\" " ..
+    "'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; done | sort -r -u"
+  command { title = title, unless = "[ -z \"$(" .. list .. ")\" ]",
+            cmd = list .. " | while read -r m; do m=$(printf '%b' \"$m\"); umount \"$m\" 2>/dev/null || " ..
+              "umount -l \"$m\"; done" }
+end
+
+-- ---- the node: pods, kubelet, kube-proxy, kube-lb, containerd, the network
+if parts.node then
+  local cunit = vars.CONTAINERD_SERVICE_NAME or "containerd.service"
+  local sock = vars.CONTAINERD_STATE_DIR .. "/containerd.sock"
+  local ctr = q(bin .. "/containerd-bin/ctr") .. " --address " .. q(sock)
+  stop({ "kube-proxy", "kubelet" })
+  -- the pods: their tasks killed and deleted while containerd runs (its
+  -- shims then exit), what is left of them in systemd's kubepods slice
+  -- stopped; then containerd, and any shim left in its cgroup (only this
+  -- containerd's: KillMode=process leaves them when it stops)
+  command { title = "kill the pods' containers",
+            unless = "[ ! -S " .. q(sock) .. " ] || [ -z \"$(for ns in $(" .. ctr .. " namespaces ls -q 2>/dev/null); do " ..
+              ctr .. " -n \"$ns\" tasks ls -q 2>/dev/null; done)\" ]",
+            cmd = "for ns in $(" .. ctr .. " namespaces ls -q); do for t in $(" .. ctr .. " -n \"$ns\" tasks ls -q); do " ..
+              ctr .. " -n \"$ns\" tasks rm -f \"$t\" >/dev/null || " .. ctr .. " -n \"$ns\" tasks kill -s SIGKILL \"$t\"; " ..
+              "done; done" }
+  command { title = "stop kubepods.slice", unless = "! systemctl is-active -q kubepods.slice",
+            cmd = "systemctl stop kubepods.slice" }
+  stop({ "kube-lb", cunit })
+  command { title = "kill what is left in " .. cunit .. "'s cgroup",
+            unless = "! cat /sys/fs/cgroup/system.slice/" .. cunit .. "/cgroup.procs " ..
+              "/sys/fs/cgroup/systemd/system.slice/" .. cunit .. "/cgroup.procs 2>/dev/null | grep -q .",
+            cmd = "cat /sys/fs/cgroup/system.slice/" .. cunit .. "/cgroup.procs /sys/fs/cgroup/systemd/system.slice/" ..
+              cunit .. "/cgroup.procs 2>/dev/null | xargs -r kill -9; sleep 1" }
+  unmount("unmount the pods' and containers' mounts", {
+    vars.KUBELET_ROOT_DIR, "/var/lib/kubelet", vars.CONTAINERD_STATE_DIR, vars.CONTAINERD_ROOT_DIR,
+    "/run/netns", "/var/run/netns" })
+  -- kube-proxy's own rules (its chains in iptables, ipvs)
+  -- (what it cannot remove is the kernel's state a reboot clears)
+  command { title = "kube-proxy --cleanup", removes = bin .. "/kube-proxy",
+            unless = "! iptables -w -t nat -S 2>/dev/null | grep -q '^-N KUBE-'",
+            cmd = q(bin .. "/kube-proxy") .. " --cleanup >/dev/null 2>&1 || true" }
+  -- the pod network of host-gw: its routes (proto 186), rule and bridge
+  command { title = "the pod network's routes, rule and bridge",
+            unless = "[ -z \"$(ip -4 route show proto 186)\" ] && ! ip link show cni0 >/dev/null 2>&1 && " ..
+              "! iptables -w -t nat -S POSTROUTING 2>/dev/null | grep -q 'ezk host-gw'",
+            cmd = "ip -4 route flush proto 186; ip link del cni0 2>/dev/null; " ..
+              "iptables -w -t nat -S POSTROUTING | grep -e 'ezk host-gw' | sed 's/^-A/-D/' | " ..
+              "while read -r r; do eval \"iptables -w -t nat $r\"; done; true" }
+  unit_gone({ "kube-proxy.service", "kubelet.service", "kube-lb.service", cunit, "ezk-host-gw.service" })
+  for _, p in ipairs({ vars.KUBELET_ROOT_DIR, "/var/lib/kubelet", vars.CONTAINERD_ROOT_DIR, vars.CONTAINERD_STATE_DIR }) do
+    purge(p)
+  end
+  gone({ "/var/lib/kube-proxy", "/etc/kube-lb", vars.CONTAINERD_CONFIG_DIR, "/etc/crictl.yaml", "/opt/containerd",
+         "/etc/kubernetes/kubelet.kubeconfig", "/etc/kubernetes/kube-proxy.kubeconfig",
+         ca .. "/kubelet.pem", ca .. "/kubelet-key.pem", "/root/.kube/config",
+         "/etc/cni", "/var/lib/cni", "/run/flannel", "/etc/calico", "/var/lib/calico", "/var/log/calico",
+         "/etc/cilium", "/var/lib/kube-router", "/etc/ezk/host-gw.sh", "/var/lib/ezk/images",
+         "/var/log/pods", "/var/log/containers", "/usr/libexec/kubernetes", "/root/.kube/cache",
+         "/root/.kube/http-cache" })
+end
+
+-- ---- the control plane
+if parts.master then
+  stop({ "kube-scheduler", "kube-controller-manager", "kube-apiserver" })
+  -- (the fence kube-master/start puts up while an API server restarts, if
+  -- a run stopped halfway left it)
+  command { title = "kube-apiserver's restart fence", unless = "! iptables -w -S INPUT 2>/dev/null | " ..
+              "grep -q 'ezk: kube-apiserver restarting'",
+            cmd = "iptables -w -S INPUT | grep -e 'ezk: kube-apiserver restarting' | sed 's/^-A/-D/' | " ..
+              "while read -r r; do eval \"iptables -w $r\"; done" }
+  unit_gone({ "kube-scheduler.service", "kube-controller-manager.service", "kube-apiserver.service" })
+  gone({ "/var/run/kubernetes", "/etc/kubernetes/kube-controller-manager.kubeconfig",
+         "/etc/kubernetes/kube-scheduler.kubeconfig", "/etc/kubernetes/audit", "/var/log/kubernetes",
+         ca .. "/kubernetes.pem", ca .. "/kubernetes-key.pem", ca .. "/aggregator-proxy.pem",
+         ca .. "/aggregator-proxy-key.pem", ca .. "/ca-key.pem",
+         "/var/lib/ezk/restart-pending/kube-apiserver", "/var/lib/ezk/restart-pending/kube-controller-manager",
+         "/var/lib/ezk/restart-pending/kube-scheduler" })
+end
+
+-- ---- etcd: its data too
+if parts.etcd then
+  local data = vars.ETCD_DATA_DIR
+  stop({ "etcd" })
+  unit_gone({ "etcd.service" })
+  purge(data)
+  purge(vars.ETCD_WAL_DIR)
+  gone({ data .. ".before-restore", data .. ".ezk-restore",
+         (vars.ETCD_WAL_DIR or "") ~= "" and (vars.ETCD_WAL_DIR .. ".ezk-restore") or nil })
+  gone({ "/backup/k8s", ca .. "/etcd.pem", ca .. "/etcd-key.pem", "/var/lib/ezk/restart-pending/etcd",
+         "/var/lib/ezk/restore", "/var/lib/ezk/backup" })
+end
+
+-- ---- the ex-lb
+if parts.lb then
+  stop({ "keepalived", "l4lb" })
+  unit_gone({ "keepalived.service", "l4lb.service" })
+  gone({ "/etc/l4lb", "/etc/keepalived", "/usr/local/sbin/keepalived" })
+end
+
+-- ---- chrony: the distribution's, stopped and disabled (its package and
+-- the config step 01 wrote stay)
+if parts.chrony then
+  service { name = ezk.facts().pkg == "apt-get" and "chrony" or "chronyd", state = "stopped", enabled = false }
+end
+
+-- ---- the environment: the lines steps 01 and 04/05 put in root's .bashrc
+if yes(vars.DEL_ENV) then
+  lineinfile { path = "/root/.bashrc", regexp = "# generated by ezk", state = "absent" }
+end
+hosts_block { path = "/etc/hosts", marker = "### {mark} KUBEASZ MANAGED BLOCK", state = "absent" }
+
+-- ---- ezk's folders, and the cluster's certificates
+if whole then
+  gone({ ca, "/etc/kubernetes", "/var/lib/ezk", "/etc/ezk" })
+  command { title = "remove /root/.kube (when empty)", removes = "/root/.kube",
+            unless = "[ -n \"$(ls -A /root/.kube 2>/dev/null)\" ]", cmd = "rmdir /root/.kube" }
+end
