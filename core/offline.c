@@ -669,17 +669,21 @@ static int packages(struct plan *p)
 	}
 	free(mos);
 	int rc = 0;
-	struct buf dir = BUF_INIT, status = BUF_INIT, o1 = BUF_INIT, e1 = BUF_INIT;
+	struct buf dir = BUF_INIT, status = BUF_INIT, o1 = BUF_INIT, e1 = BUF_INIT, arch = BUF_INIT;
 	buf_printf(&dir, "%s/packages/%s", p->o->home, p->os);
 	buf_printf(&status, "%s/down/apt-empty-status", p->o->home);
-	if (mkdir_p(dir.s, 0755) < 0 || mkdir_p_parent(status.s) < 0 ||
+	/* an empty archive cache too: apt prints no URI for a file that this
+	 * machine's /var/cache/apt/archives holds already */
+	buf_printf(&arch, "%s/down/apt-archives/partial", p->o->home);
+	if (mkdir_p(dir.s, 0755) < 0 || mkdir_p_parent(status.s) < 0 || mkdir_p(arch.s, 0755) < 0 ||
 	    file_write_atomic(status.s, "", 0, 0644) < 0) {
 		fprintf(stderr, "ezk: packages: %s\n", ezk_err_msg());
 		rc = FAILED;
 	}
 	/* the closure a fresh host lacks: apt with an empty dpkg status */
-	struct buf st_opt = BUF_INIT;
+	struct buf st_opt = BUF_INIT, ar_opt = BUF_INIT;
 	buf_printf(&st_opt, "Dir::State::status=%s", status.s);
+	buf_printf(&ar_opt, "Dir::Cache::archives=%s/down/apt-archives", p->o->home);
 	size_t n = list->u.list.n;
 	char **argv = xcalloc(n + 16, sizeof *argv);
 	size_t k = 0;
@@ -687,6 +691,8 @@ static int packages(struct plan *p)
 	argv[k++] = "-q";
 	argv[k++] = "-o";
 	argv[k++] = st_opt.s;
+	argv[k++] = "-o";
+	argv[k++] = ar_opt.s;
 	argv[k++] = "-o";
 	argv[k++] = "Debug::NoLocking=1";
 	argv[k++] = "--print-uris";
@@ -844,6 +850,8 @@ static int packages(struct plan *p)
 	free(argv);
 	value_unref(over);
 	buf_free(&st_opt);
+	buf_free(&ar_opt);
+	buf_free(&arch);
 	buf_free(&dir);
 	buf_free(&status);
 	buf_free(&o1);

@@ -26,6 +26,18 @@ like "$out" "0 fetched, 4 already there" "a second run fetches nothing"
 run "$EZK" download --no-binaries --no-images -q -e '{"packages": {"debian_12": ["jq"]}}'
 is "$(ls "$P" | sed 's/_.*//' | sort | tr '\n' ' ')" "jq libjq1 libonig5 " \
 	"a shorter list: the .deb files no longer needed are removed"
+# a package whose .deb this machine's apt keeps in /var/cache/apt/archives
+# (install-deps installed it) is fetched all the same
+cached=$(ls /var/cache/apt/archives/ 2>/dev/null | grep -m1 -E '^socat_.*\.deb$' || true)
+if [ -n "$cached" ] && dpkg-query -W socat >/dev/null 2>&1; then
+	run "$EZK" download --no-binaries --no-images -q -e '{"packages": {"debian_12": ["jq", "socat"]}}'
+	is "$rc" 0 "a package in apt's archive cache: exit 0" "$err"
+	ls "$P"/socat_*.deb >/dev/null 2>&1 && pass "... and its .deb is fetched ($cached is in apt's cache)" ||
+		fail "... and its .deb is fetched ($cached is in apt's cache)" "$(ls "$P")"
+	run "$EZK" download --no-binaries --no-images -q -e '{"packages": {"debian_12": ["jq"]}}'
+else
+	skip "socat's .deb is not in /var/cache/apt/archives here"
+fi
 run "$EZK" bundle create "$T/p.ezk" -q
 like "$out" "3 packages" "the bundle counts them"
 like "$(tar -xOf "$T/p.ezk" ezk-bundle.json)" "\"name\": \"libjq1\"" "... and its manifest lists them"
