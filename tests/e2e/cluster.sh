@@ -201,6 +201,18 @@ printf '%s\n' "$pods" | while read -r p ip node; do
 done
 CIP=$($K get svc web -o jsonpath='{.spec.clusterIP}')
 like "$CIP" '^198\.18\.1(2[89]|3[0-9]|4[0-3])\.' "the Service's ClusterIP is in SERVICE_CIDR"
+# kube-proxy writes a new Service's rules on its next sync, after the API
+# server told it: wait (at most 60 s) until every host has the rule for it
+for i in 0 1 2 3 4; do
+	for _ in $(seq 60); do
+		hx $i iptables -t nat -S KUBE-SERVICES | grep -q -- "-d $CIP/32 .*--dport 80 " && break
+		sleep 1
+	done
+	hx $i iptables -t nat -S KUBE-SERVICES | grep -q -- "-d $CIP/32 .*--dport 80 " &&
+		pass "kube-proxy on ${TH_ADDRS[$i]} has the Service's rule" ||
+		fail "kube-proxy on ${TH_ADDRS[$i]} has the Service's rule" \
+			"$(hx $i iptables -t nat -S KUBE-SERVICES | head; hx $i journalctl -u kube-proxy --no-pager -n 15)"
+done
 for i in 0 1 2 3 4; do
 	is "$(hx $i curl -s -m 5 "http://$CIP/")" "ezk busybox httpd" "ClusterIP answers on ${TH_ADDRS[$i]}"
 	is "$(curl -s -m 5 "http://${TH_ADDRS[$i]}:30080/")" "ezk busybox httpd" "NodePort answers the deploy node on ${TH_ADDRS[$i]}"
@@ -252,12 +264,13 @@ is "$(hx 3 stat -c %a /etc/kubernetes/ssl/kubelet-key.pem /etc/kubernetes/kubele
 # own restarts of a controller that lost its lease on a loaded machine count
 # in NRestarts; ezk's restarts do not)
 invs() {
-	local i u
+	local i u n
 	for i in 0 1 2 3 4; do
 		for u in etcd containerd kube-lb kubelet kube-proxy kube-apiserver kube-controller-manager kube-scheduler ezk-host-gw; do
 			[ $i -ge 3 ] && case $u in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) continue ;; esac
-			printf '%s/%s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" \
-				"$(th_exec $i systemctl show $u -p NRestarts --value)"
+			# (a oneshot unit, ezk-host-gw, has no NRestarts: 0)
+			n=$(th_exec $i systemctl show $u -p NRestarts --value)
+			printf '%s/%s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" "${n:-0}"
 		done
 	done | sort
 }
