@@ -70,7 +70,9 @@ struct hostrun {
 	const char *step_id;
 	char *msg; /* why it failed */
 	bool in_play;
-	char current[160]; /* the task running now, for the live display */
+	char current[160];   /* the task running now, for the live display */
+	unsigned long cmds0; /* EZK_STATS: commands and host processes when */
+	long procs0;	     /* the current task began */
 };
 
 struct engine {
@@ -95,6 +97,7 @@ struct engine {
 	FILE *journal;
 	pthread_mutex_t lock;
 	bool tty;
+	bool stats; /* EZK_STATS=1: each task event counts commands and host processes */
 	char summary[256];
 	bool local_used;      /* a play ran on localhost (hosts[ts->n]) */
 	int live_lines;	      /* lines of the live display on the terminal now */

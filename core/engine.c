@@ -105,6 +105,8 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->c = c;
 	e->ts = ts;
 	e->o = *o;
+	const char *st = getenv("EZK_STATS");
+	e->stats = st && *st && strcmp(st, "0") != 0;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutexattr_t ra;
 	pthread_mutexattr_init(&ra);
@@ -241,6 +243,8 @@ static int host_connect(struct engine *e, struct hostrun *h)
 	if (!h->ssh)
 		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
 			       : ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
+	if (e->stats)
+		ssh_host_count_procs(h->ssh, true);
 	if (ssh_host_connect(h->ssh) < 0) {
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);

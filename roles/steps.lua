@@ -51,10 +51,14 @@ return {
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
   { id = "06", alias = "network", plays = {
-    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes
-    { hosts = "localhost", roles = { "network" } },
-    -- the CLUSTER_NETWORK's role acts; the others return at once
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
+    -- then the plugin's manifest rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
+    -- acts; the others return at once)
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    -- the nodes' part: host-gw's routes, or the default bridge config
+    -- removed once the plugin's own is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   { id = "07", alias = "addons", plays = {
     -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner

@@ -134,11 +134,19 @@ end
 -- (symbolic links resolved: an edit goes to the link's target, as with
 -- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
 -- trip.
+-- (A function the resident shell defines once and runs itself: no subshell.)
+local TEXT_READ = [[
+ezk_text_read() {
+  local p="$1"
+  if [ -L "$p" ]; then p=$(readlink -m -- "$1") || p=$1; fi
+  printf '%s\n' "$p"
+  [ -e "$p" ] || return 3
+  [ -f "$p" ] || { echo "$p is not a regular file" >&2; return 4; }
+  stat -c '%a %U %u %G %g' -- "$p" && cat -- "$p"
+}
+]]
 function ezk.text_read(path)
-  local r = ezk.exec("p=" .. ezk.q(path) .. "; if [ -L \"$p\" ]; then p=$(readlink -m -- " .. ezk.q(path) ..
-    ") || p=" .. ezk.q(path) .. "; fi; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
-    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
-    "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
+  local r = ezk.exec("ezk_text_read " .. ezk.q(path), { lib = TEXT_READ, lib_name = "ezk_text_read" })
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
   if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
   if r.rc ~= 0 or not real then return nil, nil, ezk.trim(r.stderr) ~= "" and ezk.trim(r.stderr) or ("cannot read " .. path) end
