@@ -33,6 +33,8 @@ struct chunk {
 
 struct play {
 	char *hosts;
+	char *pattern; /* hosts with its {{ templates }} rendered (the run's
+			* -e: NODE_TO_ADD ...), or NULL when it has none */
 	char **roles;
 	size_t nroles;
 	bool any_errors_fatal, run_once, become, become_set;
@@ -42,6 +44,7 @@ struct play {
 
 struct step {
 	char *id, *alias;
+	char *command; /* the command that runs it (add-node), or NULL: setup */
 	struct play *plays;
 	size_t nplays;
 	char **steps; /* a step made of others ("90 all": 01..07), by id */

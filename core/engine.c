@@ -167,11 +167,13 @@ void engine_close(struct engine *e)
 				free(s->plays[p].roles[r]);
 			free(s->plays[p].roles);
 			free(s->plays[p].hosts);
+			free(s->plays[p].pattern);
 		}
 		free(s->plays);
 		strv_free(s->steps, s->nsteps);
 		free(s->id);
 		free(s->alias);
+		free(s->command);
 	}
 	free(e->steps);
 	free(e->run_steps);
@@ -330,8 +332,9 @@ int engine_run(struct engine *e)
 		}
 		for (size_t p = 0; p < s->nplays && !fatal; p++) {
 			const struct play *pl = &s->plays[p];
+			const char *pattern = pl->pattern ? pl->pattern : pl->hosts;
 			size_t *sel, nsel;
-			if (!strcmp(pl->hosts, "localhost") &&
+			if (!strcmp(pattern, "localhost") &&
 			    inventory_host_find(e->c->inv, "localhost") < 0) {
 				struct hostrun *lh = &e->hosts[e->ts->n];
 				e->local_used = true;
@@ -346,7 +349,7 @@ int engine_run(struct engine *e)
 				}
 				continue;
 			}
-			if (targets_select_play(e->c, pl->hosts, &sel, &nsel) < 0) {
+			if (targets_select_play(e->c, pattern, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
 				sel = NULL;
@@ -446,4 +449,12 @@ int engine_run(struct engine *e)
 const char *engine_summary(struct engine *e)
 {
 	return e->summary;
+}
+
+int engine_changed(const struct engine *e)
+{
+	int n = 0;
+	for (size_t i = 0; i < engine_nruns(e); i++)
+		n += e->hosts[i].changed;
+	return n;
 }

@@ -28,7 +28,8 @@ int journal_open(struct engine *e)
 	localtime_r(&t, &tm);
 	char name[128], stamp[32];
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	snprintf(name, sizeof name, "%s-setup-%.40s.log", stamp, e->o.steps);
+	snprintf(name, sizeof name, "%s-%s-%.40s.log", stamp, e->o.command ? e->o.command : "setup",
+		 e->o.steps);
 	for (char *p = name; *p; p++)
 		if (*p == '/' || *p == ' ')
 			*p = '_';
