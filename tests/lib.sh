@@ -70,8 +70,8 @@ local_cluster() {
 ansible_user=root
 CONTAINER_RUNTIME="containerd"
 CLUSTER_NETWORK="calico"
-SERVICE_CIDR="10.68.0.0/16"
-CLUSTER_CIDR="172.20.0.0/16"
+SERVICE_CIDR="198.18.128.0/17"
+CLUSTER_CIDR="198.19.0.0/16"
 k8s_nodename=''
 EOF
 }

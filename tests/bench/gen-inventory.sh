@@ -1,7 +1,8 @@
 #!/bin/bash
-# gen-inventory.sh N: a kubeasz-style inventory of N hosts (10.x.y.z).
+# gen-inventory.sh N: a kubeasz-style inventory of N hosts, 198.18.y.z: N up
+# to 32,512 distinct addresses, all in 198.18.0.0/17 (out of SERVICE_CIDR).
 n=${1:-5000}
-addr() { echo "10.$(($1 / 65536 % 256)).$(($1 / 256 % 256)).$(($1 % 256 + 1))"; }
+addr() { echo "198.18.$(($1 / 254 % 128)).$(($1 % 254 + 1))"; }
 echo "[etcd]"
 for i in 0 1 2; do addr $i; done
 echo "[kube_master]"
@@ -17,8 +18,8 @@ SECURE_PORT="6443"
 CONTAINER_RUNTIME="containerd"
 CLUSTER_NETWORK="calico"
 PROXY_MODE="nftables"
-SERVICE_CIDR="10.68.0.0/16"
-CLUSTER_CIDR="172.20.0.0/16"
+SERVICE_CIDR="198.18.128.0/17"
+CLUSTER_CIDR="198.19.0.0/16"
 NODE_PORT_RANGE="30000-32767"
 CLUSTER_DNS_DOMAIN="cluster.local"
 bin_dir="/opt/kube/bin"

@@ -12,8 +12,8 @@ cp "$EZK_HOME/clusters/good/config.yml" "$C/config.yml"
 base_vars='[all:vars]
 CONTAINER_RUNTIME="containerd"
 CLUSTER_NETWORK="host-gw"
-SERVICE_CIDR="10.68.0.0/16"
-CLUSTER_CIDR="172.20.0.0/16"
+SERVICE_CIDR="198.18.128.0/17"
+CLUSTER_CIDR="198.19.0.0/16"
 k8s_nodename='"''"
 
 # check_case NAME HOSTS WANT_RC REGEX
@@ -26,47 +26,47 @@ check_case() {
 }
 
 check_case "even etcd members warn" '[etcd]
-10.0.0.1
-10.0.0.2
+198.18.0.1
+198.18.0.2
 [kube_master]
-10.0.0.1
+198.18.0.1
 [kube_node]
-10.0.0.2' 0 "hosts:2: warning: .*even"
+198.18.0.2' 0 "hosts:2: warning: .*even"
 
 check_case "no etcd members" '[etcd]
 [kube_master]
-10.0.0.1
+198.18.0.1
 [kube_node]
-10.0.0.1' 2 "hosts.*error: .*etcd"
+198.18.0.1' 2 "hosts.*error: .*etcd"
 
-check_case "host in no group" '10.0.0.9
+check_case "host in no group" '198.18.0.9
 [etcd]
-10.0.0.1
+198.18.0.1
 [kube_master]
-10.0.0.1
+198.18.0.1
 [kube_node]
-10.0.0.1' 0 "hosts:1: warning: host 10.0.0.9 is in no group"
+198.18.0.1' 0 "hosts:1: warning: host 198.18.0.9 is in no group"
 
 check_case "invalid node name" '[etcd]
-10.0.0.1
+198.18.0.1
 [kube_master]
-10.0.0.1 k8s_nodename=Master_01.
+198.18.0.1 k8s_nodename=Master_01.
 [kube_node]
-10.0.0.1' 2 "hosts:4: error: node name 'master-01.' of host 10.0.0.1 is invalid"
+198.18.0.1' 2 "hosts:4: error: node name 'master-01.' of host 198.18.0.1 is invalid"
 
 check_case "duplicate node name" '[etcd]
-10.0.0.1
+198.18.0.1
 [kube_master]
-10.0.0.1 k8s_nodename=node-a
+198.18.0.1 k8s_nodename=node-a
 [kube_node]
-10.0.0.2 k8s_nodename=node-a' 2 "hosts:6: error: node name 'node-a' of host 10.0.0.2 is also the name of host 10.0.0.1"
+198.18.0.2 k8s_nodename=node-a' 2 "hosts:6: error: node name 'node-a' of host 198.18.0.2 is also the name of host 198.18.0.1"
 
 hosts_ok='[etcd]
-10.0.0.1
+198.18.0.1
 [kube_master]
-10.0.0.1
+198.18.0.1
 [kube_node]
-10.0.0.2'
+198.18.0.2'
 
 # check_var NAME VAR=VALUE WANT_RC REGEX : a config.yml line overrides one setting
 check_var() {
@@ -80,11 +80,11 @@ check_var() {
 	like "$err" "${4//@LINE@/$line}" "$1: reported"
 }
 
-check_var "malformed SERVICE_CIDR" 'SERVICE_CIDR: "10.68.0.0/33"' 2 "config.yml:@LINE@: error: SERVICE_CIDR: '10.68.0.0/33' is not a network"
-check_var "SERVICE_CIDR without prefix" 'SERVICE_CIDR: "10.68.0.0"' 2 "config.yml:@LINE@: error: SERVICE_CIDR"
-check_var "host bits set" 'CLUSTER_CIDR: "172.20.0.1/16"' 2 "config.yml:@LINE@: error: CLUSTER_CIDR"
-check_var "overlapping CIDRs" 'CLUSTER_CIDR: "10.68.128.0/17"' 2 "config.yml:@LINE@: error: CLUSTER_CIDR overlaps SERVICE_CIDR"
-check_var "CIDR holding a host" 'SERVICE_CIDR: "10.0.0.0/24"' 2 "config.yml:@LINE@: error: SERVICE_CIDR contains the address of host 10.0.0.1"
+check_var "malformed SERVICE_CIDR" 'SERVICE_CIDR: "198.18.128.0/33"' 2 "config.yml:@LINE@: error: SERVICE_CIDR: '198.18.128.0/33' is not a network"
+check_var "SERVICE_CIDR without prefix" 'SERVICE_CIDR: "198.18.128.0"' 2 "config.yml:@LINE@: error: SERVICE_CIDR"
+check_var "host bits set" 'CLUSTER_CIDR: "198.19.0.1/16"' 2 "config.yml:@LINE@: error: CLUSTER_CIDR"
+check_var "overlapping CIDRs" 'CLUSTER_CIDR: "198.18.192.0/18"' 2 "config.yml:@LINE@: error: CLUSTER_CIDR overlaps SERVICE_CIDR"
+check_var "CIDR holding a host" 'SERVICE_CIDR: "198.18.0.0/24"' 2 "config.yml:@LINE@: error: SERVICE_CIDR contains the address of host 198.18.0.1"
 check_var "unknown CLUSTER_NETWORK" 'CLUSTER_NETWORK: "weave"' 2 "config.yml:@LINE@: error: CLUSTER_NETWORK 'weave' is not supported"
 check_var "kubeasz's calico" 'CLUSTER_NETWORK: "calico"' 0 "config.yml:@LINE@: warning: CLUSTER_NETWORK 'calico' is not installed by ezk yet: step 06 will stop"
 check_var "flannel: installed, no warning" 'CLUSTER_NETWORK: "flannel"' 0 "^$"
@@ -95,13 +95,13 @@ FLANNEL_BACKEND: "host-gw"
 DIRECT_ROUTING: true' 0 "config.yml:@LINE@: warning: DIRECT_ROUTING is on but FLANNEL_BACKEND is 'host-gw'"
 check_var "unknown CONTAINER_RUNTIME" 'CONTAINER_RUNTIME: "cri-o"' 2 "config.yml:@LINE@: error: CONTAINER_RUNTIME 'cri-o' is not supported"
 check_var "undefined variable" 'X: "{{ nope }}"' 2 "config.yml:@LINE@: .*nope"
-check_var "dual stack is fine" 'SERVICE_CIDR: "10.68.0.0/16,fd00:10:68::/108"' 0 "^$"
+check_var "dual stack is fine" 'SERVICE_CIDR: "198.18.128.0/17,fd00:10:68::/108"' 0 "^$"
 
 # ansible_host is the address that must stay out of the networks.
-printf '[etcd]\nm1 ansible_host=172.20.3.4\n[kube_master]\nm1\n[kube_node]\nm1\n%s\n' "$base_vars" >"$C/hosts"
+printf '[etcd]\nm1 ansible_host=198.19.3.4\n[kube_master]\nm1\n[kube_node]\nm1\n%s\n' "$base_vars" >"$C/hosts"
 cp "$EZK_HOME/clusters/good/config.yml" "$C/config.yml"
 run "$EZK" check c
 is "$rc" 2 "ansible_host inside CLUSTER_CIDR: exit 2"
-like "$err" "CLUSTER_CIDR contains the address of host m1 \(172.20.3.4\)" "ansible_host is checked"
+like "$err" "CLUSTER_CIDR contains the address of host m1 \(198.19.3.4\)" "ansible_host is checked"
 
 done_testing

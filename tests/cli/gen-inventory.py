@@ -15,9 +15,9 @@ values = [
     "6443", "'6443'", '"6443"', "True", "False", "None", "1.5", "-7", "0x1f", "010",
     "[1, 'a', None]", "{'k': [1, 2]}", "/usr/bin/python3", "a b", "''", '""',
     "'with space'", '"dq # not comment"', "x=y", "1_000", "3e2", "'a' 'b'",
-    "(1, 2)", "[]", "{}", "true", "yes", "'\\n'", "calico", "10.68.0.0/16",
+    "(1, 2)", "[]", "{}", "true", "yes", "'\\n'", "calico", "198.19.0.0/16",
 ]
-names = ["10.0.%d.%d" % (rnd.randint(0, 3), i) for i in range(1, 40)] + ["node%02d" % i for i in range(1, 12)]
+names = ["198.18.%d.%d" % (rnd.randint(0, 3), i) for i in range(1, 40)] + ["node%02d" % i for i in range(1, 12)]
 out = []
 
 
@@ -27,7 +27,7 @@ def hostline():
         a = rnd.randint(1, 5)
         return "n%d[%02d:%02d]" % (rnd.randint(0, 9), a, a + rnd.randint(0, 3))
     if r < 0.15:
-        return "10.9.9.[1:%d]" % rnd.randint(1, 4)
+        return "198.18.9.[1:%d]" % rnd.randint(1, 4)
     h = rnd.choice(names)
     if rnd.random() < 0.1:
         h += ":%d" % rnd.randint(1, 65535)

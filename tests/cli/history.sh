@@ -41,7 +41,7 @@ like "$out" "^no edits since the last setup" "diff says there are no edits"
 like "$out" "none has succeeded yet" "... and that no setup has succeeded"
 
 # An edit shows up as a unified diff, the way git shows it.
-printf '10.0.0.99 k8s_nodename=extra\n' >>"$D/hosts"
+printf '198.18.0.99 k8s_nodename=extra\n' >>"$D/hosts"
 run "$EZK" diff prod
 is "$rc" 0 "diff with edits exits 0"
 like "$out" "^# no setup has succeeded yet" "header: compared with what ezk new wrote"
@@ -49,7 +49,7 @@ like "$out" "^diff --git a/hosts b/hosts$" "diff --git a/hosts b/hosts"
 like "$out" "^--- a/hosts$" "--- a/hosts"
 like "$out" "^\+\+\+ b/hosts$" "+++ b/hosts"
 like "$out" "^@@ -[0-9]+,[0-9]+ \+[0-9]+,[0-9]+ @@" "a hunk header"
-like "$out" "^\+10\.0\.0\.99 k8s_nodename=extra$" "the added line"
+like "$out" "^\+198\.18\.0\.99 k8s_nodename=extra$" "the added line"
 unlike "$out" "config.yml" "config.yml unchanged, not shown"
 is "$(printf '%s\n' "$out" | sed 1d)" "$(g -c core.abbrev=7 diff HEAD -- hosts config.yml)" "the same diff as git diff"
 
@@ -170,8 +170,8 @@ like "$out" "log" "help lists log"
 
 # ezk inventory shows no password (ansible-inventory does): --host and --list
 run "$EZK" new sec
-printf '[etcd]\n10.0.0.1 ansible_become_password=BecomeSecret9\n[kube_master]\n10.0.0.1\n[kube_node]\n10.0.0.1\n[all:vars]\nk8s_nodename=''\nansible_ssh_pass=SshSecret7\n' >"$EZK_HOME/clusters/sec/hosts"
-run "$EZK" inventory sec --host 10.0.0.1
+printf '[etcd]\n198.18.0.1 ansible_become_password=BecomeSecret9\n[kube_master]\n198.18.0.1\n[kube_node]\n198.18.0.1\n[all:vars]\nk8s_nodename=''\nansible_ssh_pass=SshSecret7\n' >"$EZK_HOME/clusters/sec/hosts"
+run "$EZK" inventory sec --host 198.18.0.1
 is "$rc" 0 "inventory --host with passwords: exit 0"
 unlike "$out" "SshSecret7|BecomeSecret9" "inventory --host: no password shown"
 like "$out" '"ansible_ssh_pass": "\*\*\*\*\*\*\*\*"' "... ansible_ssh_pass as ********"

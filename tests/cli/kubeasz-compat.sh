@@ -41,6 +41,8 @@ run "$EZK" new tpl
 compare tpl-copy "$EZK_HOME/clusters/tpl/hosts"
 
 # --host evaluates kubeasz's templates with its config.yml applied.
+# (192.168.1.x here: the hosts of kubeasz's own example, read byte for byte;
+# nothing connects to them. Allowed by tests/cli/test-addresses.sh.)
 if [ -d "$KE" ]; then
 	c=$EZK_HOME/clusters/multi
 	cp "$KE/hosts.multi-node" "$c/hosts"

@@ -16,7 +16,7 @@ CASES=$(
 ^([^.]+)\.(?:[^.]+)\.(.+)$	k8s.node.example.com	\2 \1
 x{2,3}?y	xxxxy	[\g<0>]
 \bnode\b(-\d+)?	a node-7 b	(\g<0>|\1)
-[\d.]+/\d{1,2}$	CLUSTER_CIDR=172.20.0.0/16	NET
+[\d.]+/\d{1,2}$	CLUSTER_CIDR=198.19.0.0/16	NET
 \Aab|cd\Z	xcd	<\g<0>>
 (?i)^SWAP\b.*	swap  /swapfile	off
 ^$	-	empty

@@ -38,6 +38,9 @@ done
 run "$EZK" new 0k-1
 is "$rc" 0 "new accepts 0k-1"
 
+# (192.168.1.1: the host of inventories/hosts.allinone, kubeasz's example
+# value that `ezk new` copies; nothing connects to it. Allowed by
+# tests/cli/test-addresses.sh.)
 run "$EZK" new aio --aio
 is "$rc" 0 "new --aio exits 0"
 run "$EZK" inventory aio --list

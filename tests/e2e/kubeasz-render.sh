@@ -72,7 +72,7 @@ is "$(grep -c '__[a-z_]*__' "$KC/config.yml")" "0" "ezctl new filled every place
 like "$(grep '^K8S_VER:' "$KC/config.yml")" '^K8S_VER: "1\.36\.[0-9]+"$' "... K8S_VER is ezdown's v1.36 ($(sed -n 's/^K8S_VER: //p' "$KC/config.yml"))"
 
 # the inventory: the test's addresses and the per-host settings (hosts.multi-node
-# lists 192.168.1.1-3 as etcd and masters, .4-.5 as workers)
+# lists its .1-.3 as etcd and masters, .4-.5 as workers)
 sed -i -E 's/192\.168\.1\.([1-5])\b/198.18.0.\1/g
 	s|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|
 	s|^(198\.18\.0\.4 .*)$|\1 PROXY_MODE=iptables ENABLE_LOCAL_DNS_CACHE=False|

@@ -117,8 +117,8 @@ modprobe { title = "T modprobe shared file", optional = true, persist = "10-k8s-
   name = P2 and { "ezk_mod_a", "ezk_mod_b", "ezk_mod_c" } or { "ezk_mod_a", "ezk_mod_b" } }
 swap { title = "T swap", when = tostring(ezk.vars.SWAP_OK) == "1" }
 hostname { title = "T hostname", name = (P2 and "p2-" or "node-") .. tag }
-local entries = { { "10.9.0.1", "ezk-m1", "ezk-m1.cluster" }, "10.9.0.2   ezk-n1", { ip = "10.9.0.3", names = { "ezk-n2" } } }
-if P2 then entries[#entries + 1] = "10.9.0.4 ezk-n3" end
+local entries = { { "198.18.0.1", "ezk-m1", "ezk-m1.cluster" }, "198.18.0.2   ezk-n1", { ip = "198.18.0.3", names = { "ezk-n2" } } }
+if P2 then entries[#entries + 1] = "198.18.0.4 ezk-n3" end
 hosts_block { title = "T hosts", entries = entries }
 group { title = "T group", name = "ezkg", gid = P2 and 2346 or 2345 }
 user { title = "T user", name = "ezku", uid = 2345, group = "ezkg", groups = { "users" }, home = "/home/ezku",
@@ -254,9 +254,9 @@ kernel.shmmax = 68719476736" "sysctl ($h): one line per key in kubeasz's file"
 		"swap ($h): the fstab line commented out"
 	is "$(th_exec $i sh -c 'hostname; cat /etc/hostname' | tr '\n' ' ')" "node-$tag node-$tag " "hostname ($h): live and /etc/hostname"
 	is "$(th_exec $i sed -n '/^# BEGIN EZK MANAGED/,/^# END EZK MANAGED/p' /etc/hosts)" "# BEGIN EZK MANAGED
-10.9.0.1 ezk-m1 ezk-m1.cluster
-10.9.0.2 ezk-n1
-10.9.0.3 ezk-n2
+198.18.0.1 ezk-m1 ezk-m1.cluster
+198.18.0.2 ezk-n1
+198.18.0.3 ezk-n2
 # END EZK MANAGED" "hosts_block ($h): the marked block"
 	like "$(th_exec $i cat /etc/hosts)" "^127\.0\.0\.1[[:space:]]+localhost" "hosts_block ($h): the lines outside the block kept"
 	is "$(th_exec $i getent group ezkg)" "ezkg:x:2345:" "group ($h): gid 2345"
@@ -340,7 +340,7 @@ likez "$out" '\n--- /proc/sys \(live\) \(before\)\n\+\+\+ /proc/sys \(live\) \(a
 likez "$out" '\n\+\+\+ /etc/modules-load.d/10-k8s-modules.conf \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+ezk_mod_c\n' "--diff: modprobe's file"
 [ $swap_ok = yes ] && likez "$out" '\n\+\+\+ /etc/fstab \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-/ezk-swap2 none swap defaults 0 0\n\+#/ezk-swap2 none swap defaults 0 0\n' "--diff: swap's fstab"
 likez "$out" '\n\+\+\+ /etc/hostname \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-node-[0-9-]+\n\+p2-[0-9-]+\n' "--diff: /etc/hostname"
-likez "$out" '\n\+\+\+ /etc/hosts \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+10.9.0.4 ezk-n3\n' "--diff: /etc/hosts"
+likez "$out" '\n\+\+\+ /etc/hosts \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*\+198.18.0.4 ezk-n3\n' "--diff: /etc/hosts"
 likez "$out" '\n\+\+\+ /etc/systemd/system/ezk-demo.service \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-Description=ezk demo\n\+Description=ezk demo v2\n' "--diff: the unit file"
 likez "$out" '\n\+\+\+ user ezku \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-shell: /bin/sh\n\+shell: /bin/bash\n' "--diff: user's fields"
 likez "$out" '\n\+\+\+ group ezkg \(after\)\n(@@[^\n]*@@\n)?( [^\n]*\n)*-gid: 2345\n\+gid: 2346\n' "--diff: group's gid"

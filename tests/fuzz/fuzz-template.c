@@ -67,7 +67,7 @@ static struct value *make_vars(void)
 	value_map_set(d, "k", value_str("v"));
 	value_map_set(d, "list", value_ref(xs));
 	value_map_set(m, "d", d);
-	value_map_set(h, "10.0.0.1", value_ref(d));
+	value_map_set(h, "198.18.0.1", value_ref(d));
 	value_map_set(m, "hostvars", value_obj(&obj_ops, h));
 	return m;
 }

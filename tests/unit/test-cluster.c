@@ -79,7 +79,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	struct cluster *c = load("[kube_master]\nm1.example.com k8s_nodename=''\n"
-				 "[kube_node]\nn1 ansible_host=10.0.0.2\n"
+				 "[kube_node]\nn1 ansible_host=198.18.0.2\n"
 				 "[all:vars]\nbase=/srv\npath=\"{{ base }}/x\"\n"
 				 "a=\"{{ hostvars['n1'].b }}\"\n",
 				 "b: \"{{ hostvars['m1.example.com'].a }}\"\n"
@@ -102,7 +102,7 @@ int main(void)
 	is_str(get(c, "m1.example.com", "short"), "m1", "inventory_hostname_short");
 	is_str(get(c, "m1.example.com", "inventory_hostname"), "m1.example.com",
 	       "magic variables cannot be overridden");
-	is_str(get(c, "m1.example.com", "n1addr"), "10.0.0.2", "hostvars[h][k]");
+	is_str(get(c, "m1.example.com", "n1addr"), "198.18.0.2", "hostvars[h][k]");
 	is_str(get(c, "n1", "nested"), "{'k': '/srv', 'l': ['/srv/x', 2]}",
 	       "templates inside maps and lists");
 	is_str(get(c, "n1", "undef_ok"), "dflt", "default() for an undefined name");

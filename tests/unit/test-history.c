@@ -115,7 +115,7 @@ int main(void)
 	ok(b.len == 0, "nothing written on failure");
 
 	/* The first commit. */
-	put("hosts", "[etcd]\n10.0.0.1\n");
+	put("hosts", "[etcd]\n198.18.0.1\n");
 	put("config.yml", "CLUSTER_NETWORK: calico\n");
 	char *ssl = path_join(dir, "ssl");
 	mkdir_p(ssl, 0700);
@@ -174,12 +174,12 @@ int main(void)
 	ok(strncmp(b.s, "no edits since the last setup (none has succeeded yet", 53) == 0,
 	   "... says so, and that no setup succeeded");
 	buf_reset(&b);
-	put("hosts", "[etcd]\n10.0.0.1\n10.0.0.2\n");
+	put("hosts", "[etcd]\n198.18.0.1\n198.18.0.2\n");
 	ok(history_diff(dir, &b, &changed) == 0 && changed == 1, "an edit to hosts is seen");
 	ok(strncmp(b.s, "# no setup has succeeded yet", 28) == 0, "header: against the first");
 	ok(strstr(b.s, "\ndiff --git a/hosts b/hosts\n") && strstr(b.s, "\n--- a/hosts\n") &&
 	       strstr(b.s, "\n+++ b/hosts\n") && strstr(b.s, "\n@@ -1,2 +1,3 @@\n") &&
-	       strstr(b.s, "\n+10.0.0.2\n"),
+	       strstr(b.s, "\n+198.18.0.2\n"),
 	   "a git-style unified diff");
 	ok(!strstr(b.s, "config.yml"), "config.yml unchanged: not in the diff");
 	buf_reset(&b);
@@ -242,10 +242,10 @@ int main(void)
 
 	/* A symbolic link: its content is what counts. */
 	char *shared = path_join(tmp, "shared-hosts"), *hosts = path_join(dir, "hosts");
-	file_write_atomic(shared, "[etcd]\n10.9.9.9\n", 16, 0644);
+	file_write_atomic(shared, "[etcd]\n198.18.9.9\n", 18, 0644);
 	unlink(hosts);
 	ok(symlink(shared, hosts) == 0, "hosts becomes a symbolic link");
-	ok(history_diff(dir, &b, &changed) == 0 && changed == 1 && strstr(b.s, "+10.9.9.9\n"),
+	ok(history_diff(dir, &b, &changed) == 0 && changed == 1 && strstr(b.s, "+198.18.9.9\n"),
 	   "diff follows the link");
 	buf_reset(&b);
 	ok(history_commit(dir, "linked hosts", NULL) == 0, "commit through the link");

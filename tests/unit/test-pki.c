@@ -233,7 +233,7 @@ static void test_ca(void)
 
 static void test_leaf(void)
 {
-	const char *hosts[] = {"10.0.0.1", "etcd-1", "127.0.0.1", "::1", "etcd-1", "10.0.0.9"};
+	const char *hosts[] = {"198.18.0.1", "etcd-1", "127.0.0.1", "::1", "etcd-1", "198.18.0.9"};
 	struct pki_req r = leaf_req(dir, "etcd", hosts, 6);
 	struct pki_result res;
 	ok(pki_ensure(&r, &res) == 0 && res.changed, "peer cert issued");
@@ -255,7 +255,7 @@ static void test_leaf(void)
 	free(o);
 	ok(x && X509_get0_authority_key_id(x) && X509_get0_subject_key_id(x), "AKI and SKI");
 	ok(x && X509_check_host(x, "etcd-1", 0, 0, NULL) == 1 &&
-	       X509_check_ip_asc(x, "10.0.0.1", 0) == 1 && X509_check_ip_asc(x, "::1", 0) == 1 &&
+	       X509_check_ip_asc(x, "198.18.0.1", 0) == 1 && X509_check_ip_asc(x, "::1", 0) == 1 &&
 	       X509_check_host(x, "other", 0, 0, NULL) != 1,
 	   "SANs: DNS and IP (v4 and v6)");
 	X509 *ca = load_cert(dir, "ca.pem");
@@ -269,8 +269,8 @@ static void test_leaf(void)
 	ok(strstr(out, "etcd.pem: OK") != NULL, "openssl verify says OK");
 	free(out);
 	out = run("openssl x509 -noout -ext subjectAltName -in %s/etcd.pem 2>&1", dir);
-	ok(strstr(out, "DNS:etcd-1") && strstr(out, "IP Address:10.0.0.1") &&
-	       strstr(out, "IP Address:0:0:0:0:0:0:0:1") && strstr(out, "IP Address:10.0.0.9"),
+	ok(strstr(out, "DNS:etcd-1") && strstr(out, "IP Address:198.18.0.1") &&
+	       strstr(out, "IP Address:0:0:0:0:0:0:0:1") && strstr(out, "IP Address:198.18.0.9"),
 	   "openssl x509 shows the SANs");
 	free(out);
 	out = run(
@@ -280,20 +280,21 @@ static void test_leaf(void)
 	free(out);
 
 	struct snap c0 = snap_of(dir, "etcd.pem");
-	const char *again[] = {"::0:1", "10.0.0.9", "127.0.0.1", "etcd-1", "ETCD-1", "10.0.0.1"};
+	const char *again[] = {"::0:1",	 "198.18.0.9", "127.0.0.1",
+			       "etcd-1", "ETCD-1",     "198.18.0.1"};
 	r.hosts = again;
 	ok(pki_ensure(&r, &res) == 0 && !res.changed, "reused: same names in another order");
 	ok(!strncmp(res.reason, "valid until ", 12), "... valid until");
 	ok(snap_same(c0, snap_of(dir, "etcd.pem")), "... cert untouched");
 
-	const char *moved[] = {"10.0.0.1", "etcd-1", "127.0.0.1", "::1", "10.0.0.4"};
+	const char *moved[] = {"198.18.0.1", "etcd-1", "127.0.0.1", "::1", "198.18.0.4"};
 	r.hosts = moved;
 	r.nhosts = 5;
 	ok(pki_ensure(&r, &res) == 0 && res.changed, "names changed: reissued");
-	is_str(res.reason, "names changed: +10.0.0.4 -10.0.0.9", "... listing + and -");
+	is_str(res.reason, "names changed: +198.18.0.4 -198.18.0.9", "... listing + and -");
 	x = load_cert(dir, "etcd.pem");
-	ok(x && X509_check_ip_asc(x, "10.0.0.4", 0) == 1 &&
-	       X509_check_ip_asc(x, "10.0.0.9", 0) != 1,
+	ok(x && X509_check_ip_asc(x, "198.18.0.4", 0) == 1 &&
+	       X509_check_ip_asc(x, "198.18.0.9", 0) != 1,
 	   "... the new cert has the new names");
 	X509_free(x);
 
@@ -543,16 +544,16 @@ static void test_lua(void)
 	lua_ok(
 	    L,
 	    "local r = assert(ezk.pki_cert{dir = dir, name = 'lua', cn = 'lua', o = 'x',\n"
-	    "  hosts = {'10.1.1.1', 'a.example'}, expiry = '90d', profile = 'client'})\n"
+	    "  hosts = {'198.18.1.1', 'a.example'}, expiry = '90d', profile = 'client'})\n"
 	    "assert(r.changed == true and r.reason == 'missing', r.reason)\n"
 	    "assert(math.type(r.not_after) == 'integer' and r.not_after > os.time() + 89*86400)\n"
 	    "r = assert(ezk.pki_cert{dir = dir, name = 'lua', cn = 'lua', o = 'x',\n"
-	    "  hosts = {'a.example', '10.1.1.1'}, expiry = 2160, profile = 'client'})\n"
+	    "  hosts = {'a.example', '198.18.1.1'}, expiry = 2160, profile = 'client'})\n"
 	    "assert(r.changed == false and r.reason:match('^valid until'), r.reason)\n"
 	    "r = assert(ezk.pki_cert{dir = dir, name = 'lua', cn = 'lua', o = 'x', algo = "
 	    "'ecdsa',\n"
 	    "  profile = 'client', expiry = '90d', check = true})\n"
-	    "assert(r.changed and r.reason == 'names changed: -a.example -10.1.1.1', r.reason)\n",
+	    "assert(r.changed and r.reason == 'names changed: -a.example -198.18.1.1', r.reason)\n",
 	    "ezk.pki_cert issues, reuses, checks");
 	lua_ok(
 	    L,

@@ -55,26 +55,26 @@ int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
-	struct cluster *c = load("[etcd]\n10.0.0.1\n10.0.0.2\n10.0.0.3\n"
-				 "[kube_master]\n10.0.0.1\n10.0.0.2\n"
-				 "[kube_node]\n10.0.0.3\n10.0.0.4\nnode-a\n"
+	struct cluster *c = load("[etcd]\n198.18.0.1\n198.18.0.2\n198.18.0.3\n"
+				 "[kube_master]\n198.18.0.1\n198.18.0.2\n"
+				 "[kube_node]\n198.18.0.3\n198.18.0.4\nnode-a\n"
 				 "[k8s:children]\nkube_master\nkube_node\n");
 	ok(c != NULL, "inventory loads");
-	SEL(NULL, "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 node-a", "no limit: every host");
-	SEL("all", "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 node-a", "all");
-	SEL("kube_node", "10.0.0.3 10.0.0.4 node-a", "a group");
-	SEL("k8s", "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 node-a",
+	SEL(NULL, "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 node-a", "no limit: every host");
+	SEL("all", "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 node-a", "all");
+	SEL("kube_node", "198.18.0.3 198.18.0.4 node-a", "a group");
+	SEL("k8s", "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 node-a",
 	    "a parent group: its children's hosts");
-	SEL("10.0.0.4,etcd", "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4",
+	SEL("198.18.0.4,etcd", "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4",
 	    "a host and a group, inventory order");
-	SEL("all:!kube_node", "10.0.0.1 10.0.0.2", "exclusion");
-	SEL("etcd:&kube_node", "10.0.0.3", "intersection");
-	SEL("kube_master:kube_node:!10.0.0.3", "10.0.0.1 10.0.0.2 10.0.0.4 node-a",
+	SEL("all:!kube_node", "198.18.0.1 198.18.0.2", "exclusion");
+	SEL("etcd:&kube_node", "198.18.0.3", "intersection");
+	SEL("kube_master:kube_node:!198.18.0.3", "198.18.0.1 198.18.0.2 198.18.0.4 node-a",
 	    "union then exclusion");
-	SEL("10.0.0.*", "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4", "a glob over hosts");
-	SEL("kube_*", "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 node-a", "a glob over groups");
+	SEL("198.18.0.*", "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4", "a glob over hosts");
+	SEL("kube_*", "198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 node-a", "a glob over groups");
 	SEL("~^node-", "node-a", "a regular expression");
-	SEL(" etcd , !10.0.0.1 ", "10.0.0.2 10.0.0.3", "spaces around items");
+	SEL(" etcd , !198.18.0.1 ", "198.18.0.2 198.18.0.3", "spaces around items");
 	char *e = sel(c, "nosuch");
 	ok(strstr(e, "matches 'nosuch'") != NULL, "a name that matches nothing is an error");
 	free(e);
@@ -87,16 +87,16 @@ int main(void)
 	cluster_close(c);
 
 	/* A play's hosts: an empty group selects nothing, the rest still counts. */
-	c = load("[etcd]\n10.0.0.1\n[kube_master]\n10.0.0.1\n[kube_node]\n[chrony]\n");
+	c = load("[etcd]\n198.18.0.1\n[kube_master]\n198.18.0.1\n[kube_node]\n[chrony]\n");
 	e = sel(c, "kube_master:kube_node:etcd");
 	ok(strstr(e, "matches 'kube_node'") != NULL, "--limit: an empty group is an error");
 	free(e);
 	play_mode = true;
-	SEL("kube_master:kube_node:etcd", "10.0.0.1",
+	SEL("kube_master:kube_node:etcd", "198.18.0.1",
 	    "play: an empty group in a union selects nothing");
 	SEL("chrony", "", "play: only an empty group: no hosts, no error");
 	SEL("etcd:&kube_node", "", "play: intersection with an empty group: none");
-	SEL("etcd:!chrony", "10.0.0.1", "play: excluding an empty group");
+	SEL("etcd:!chrony", "198.18.0.1", "play: excluding an empty group");
 	e = sel(c, "~[");
 	ok(strstr(e, "bad regular expression") != NULL, "play: a bad regex is still an error");
 	free(e);
@@ -104,14 +104,14 @@ int main(void)
 	cluster_close(c);
 
 	/* Connection variables, with run options as defaults. */
-	c = load(
-	    "[etcd]\n"
-	    "10.0.0.1 ansible_host=192.168.9.1 ansible_port=2222 ansible_user=ops "
-	    "ansible_ssh_private_key_file=/k/id ansible_become=yes ansible_become_user=adm\n"
-	    "10.0.0.2 ansible_ssh_common_args='-o ProxyJump=jump@bastion:22'\n"
-	    "10.0.0.3 ansible_ssh_common_args='-J bastion2 -o StrictHostKeyChecking=no'\n"
-	    "10.0.0.4 ansible_ssh_common_args='-o \"ProxyCommand=nc %h %p\"' ansible_become=false\n"
-	    "[kube_master]\n10.0.0.1\n[kube_node]\n10.0.0.1\n");
+	c = load("[etcd]\n"
+		 "198.18.0.1 ansible_host=198.18.9.1 ansible_port=2222 ansible_user=ops "
+		 "ansible_ssh_private_key_file=/k/id ansible_become=yes ansible_become_user=adm\n"
+		 "198.18.0.2 ansible_ssh_common_args='-o ProxyJump=jump@bastion:22'\n"
+		 "198.18.0.3 ansible_ssh_common_args='-J bastion2 -o StrictHostKeyChecking=no'\n"
+		 "198.18.0.4 ansible_ssh_common_args='-o \"ProxyCommand=nc %h %p\"' "
+		 "ansible_become=false\n"
+		 "[kube_master]\n198.18.0.1\n[kube_node]\n198.18.0.1\n");
 	struct run_opts o;
 	run_opts_init(&o);
 	ok(run_opts_parse(&o, 'u', "deploy") == 1, "-u taken");
@@ -125,13 +125,13 @@ int main(void)
 	ok(targets_open(c, &o, "/tmp/home", &ts) == 0, "targets open");
 	if (ts) {
 		is_int((long long)ts->n, 4, "four targets");
-		is_str(ts->t[0].addr, "192.168.9.1", "ansible_host");
+		is_str(ts->t[0].addr, "198.18.9.1", "ansible_host");
 		is_int(ts->t[0].port, 2222, "ansible_port");
 		is_str(ts->t[0].user, "ops", "ansible_user over -u");
 		is_str(ts->t[0].key_file, "/k/id", "ansible_ssh_private_key_file");
 		ok(ts->t[0].become, "ansible_become=yes");
 		is_str(ts->t[0].become_user, "adm", "ansible_become_user");
-		is_str(ts->t[1].addr, "10.0.0.2", "no ansible_host: the name");
+		is_str(ts->t[1].addr, "198.18.0.2", "no ansible_host: the name");
 		is_str(ts->t[1].user, "deploy", "-u where ansible_user is not set");
 		ok(ts->t[1].become, "-b where ansible_become is not set");
 		is_str(ts->t[1].jump, "jump@bastion:22", "-o ProxyJump=");
@@ -146,12 +146,12 @@ int main(void)
 	targets_free(ts);
 	cluster_close(c);
 
-	c = load("[etcd]\n10.0.0.1 ansible_port=http\n[kube_master]\n10.0.0.1\n");
+	c = load("[etcd]\n198.18.0.1 ansible_port=http\n[kube_master]\n198.18.0.1\n");
 	ts = NULL;
 	ok(targets_open(c, &o, "/tmp/home", &ts) < 0, "a port that is no number fails");
 	ok(strstr(ezk_err_msg(), "not a port") != NULL, "... saying so");
 	cluster_close(c);
-	c = load("[etcd]\n10.0.0.1 ansible_become_method=su\n");
+	c = load("[etcd]\n198.18.0.1 ansible_become_method=su\n");
 	ok(targets_open(c, &o, "/tmp/home", &ts) < 0, "become method su is refused");
 	ok(strstr(ezk_err_msg(), "sudo only") != NULL, "... saying ezk becomes with sudo only");
 	cluster_close(c);

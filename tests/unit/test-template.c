@@ -69,7 +69,7 @@ static void setup(void)
 	value_map_set(vars, "calico_ver", value_str("v3.26.1"));
 	value_map_set(vars, "base_dir", value_str("/etc/kubeasz"));
 	value_map_set(vars, "CLUSTER_NAME", value_str("k8s-01"));
-	value_map_set(vars, "inventory_hostname", value_str("192.168.1.1"));
+	value_map_set(vars, "inventory_hostname", value_str("198.18.1.1"));
 	value_map_set(vars, "k8s_nodename", value_str(""));
 	value_map_set(vars, "TMP", value_str("https://a:2379,https://b:2379,"));
 
@@ -85,8 +85,8 @@ static void setup(void)
 	value_map_set(vars, "m", m);
 
 	struct value *groups = value_map();
-	value_map_set(groups, "kube_master", strs("10.0.0.1", "10.0.0.2", NULL));
-	value_map_set(groups, "etcd", strs("10.0.0.1", "10.0.0.2", "10.0.0.3"));
+	value_map_set(groups, "kube_master", strs("198.18.0.1", "198.18.0.2", NULL));
+	value_map_set(groups, "etcd", strs("198.18.0.1", "198.18.0.2", "198.18.0.3"));
 	value_map_set(groups, "empty", value_list());
 	value_map_set(vars, "groups", groups);
 
@@ -103,7 +103,7 @@ static void setup(void)
 	struct value *hosts = value_map();
 	for (int i = 1; i <= 3; i++) {
 		char ip[32], nm[32];
-		snprintf(ip, sizeof ip, "10.0.0.%d", i);
+		snprintf(ip, sizeof ip, "198.18.0.%d", i);
 		snprintf(nm, sizeof nm, "etcd%d", i);
 		struct value *h = value_map();
 		value_map_set(h, "NODE_NAME", value_str(nm));
@@ -201,8 +201,8 @@ static void test_expressions(void)
 	       "a c b ['b', 'c'] ['c', 'b', 'a'] ['a', 'b']", "index, negative index, slices");
 	is_str(R("{{ 'hello'[1:3] }} {{ 'hello'[-1] }}"), "el o", "string slice and index");
 	is_str(R("{{ m.k }} {{ m['k'] }} {{ m.a + 1 }}"), "v v 2", "attribute and subscript");
-	is_str(R("{{ groups['kube_master'][0] }} {{ groups.kube_master[1] }}"), "10.0.0.1 10.0.0.2",
-	       "groups['kube_master'][0]");
+	is_str(R("{{ groups['kube_master'][0] }} {{ groups.kube_master[1] }}"),
+	       "198.18.0.1 198.18.0.2", "groups['kube_master'][0]");
 	is_str(
 	    R("{{ 1 < 2 }} {{ 'a' == 'a' }} {{ 1 == 1.0 }} {{ 'b' in 'abc' }} {{ 'x' not in xs }} "
 	      "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' < 'b' }}"),
@@ -212,10 +212,11 @@ static void test_expressions(void)
 	is_str(R("{{ 'a' if yes else 'b' }} {{ 'a' if not yes else 'b' }}"), "a b", "inline if");
 	is_str(R("{{ k8s_nodename != '' }} {{ empty == '' }}"), "False True",
 	       "k8s_nodename != '' is false for ''");
-	is_str(R("{{ 'v' in m }} {{ 'k' in m }} {{ '10.0.0.1' in hostvars }}"), "False True True",
+	is_str(R("{{ 'v' in m }} {{ 'k' in m }} {{ '198.18.0.1' in hostvars }}"), "False True True",
 	       "in on dicts and objs");
-	is_str(R("{{ hostvars['10.0.0.2']['NODE_NAME'] }} {{ hostvars['10.0.0.3'].NODE_NAME }}"),
-	       "etcd2 etcd3", "subscript and attribute on obj");
+	is_str(
+	    R("{{ hostvars['198.18.0.2']['NODE_NAME'] }} {{ hostvars['198.18.0.3'].NODE_NAME }}"),
+	    "etcd2 etcd3", "subscript and attribute on obj");
 	is_str(R("{{ -n }} {{ +f }} {{ -(1) }}"), "-41 2.5 -1", "unary minus and plus");
 	is_str(R("{{ range(3) }} {{ range(1, 7, 2)|list }}"), "[0, 1, 2] [1, 3, 5]", "range()");
 	is_str(R("{{ '}}' ~ '%}' }}|{{ {'a': {'b': 1}}}}|{{ [1,\n 2] }}"),
@@ -396,8 +397,8 @@ static void test_statements(void)
 	       "block set");
 	is_str(R("{% for h in groups['etcd'] %}{{ hostvars[h]['NODE_NAME'] }}=https://{{ h }}:2380,"
 		 "{% endfor %}"),
-	       "etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380,"
-	       "etcd3=https://10.0.0.3:2380,",
+	       "etcd1=https://198.18.0.1:2380,etcd2=https://198.18.0.2:2380,"
+	       "etcd3=https://198.18.0.3:2380,",
 	       "kubeasz ETCD_NODES through hostvars");
 }
 
@@ -412,7 +413,7 @@ static void test_whitespace(void)
 	is_str(RT("{% if true +%}\nx{% endif %}"), "\nx", "+%} disables trim_blocks");
 	is_str(RT("servers:\n{% for h in groups['kube_master'] %}\n  - {{ h }}:6443\n{% endfor %}\n"
 		  "end\n"),
-	       "servers:\n  - 10.0.0.1:6443\n  - 10.0.0.2:6443\nend\n",
+	       "servers:\n  - 198.18.0.1:6443\n  - 198.18.0.2:6443\nend\n",
 	       "role template with a loop");
 }
 
@@ -421,7 +422,7 @@ static void test_kubeasz(void)
 	const char *nodename =
 	    "{%- if k8s_nodename != '' -%} {{ k8s_nodename|replace('_', '-')|lower }} "
 	    "{%- else -%} k8s-{{ inventory_hostname|replace('.', '-') }} {%- endif -%}";
-	is_str(R(nodename), "k8s-192-168-1-1", "K8S_NODENAME with k8s_nodename=''");
+	is_str(R(nodename), "k8s-198-18-1-1", "K8S_NODENAME with k8s_nodename=''");
 	value_map_set(vars, "k8s_nodename", value_str("Master_01"));
 	is_str(R(nodename), "master-01", "K8S_NODENAME with k8s_nodename set");
 	value_map_set(vars, "k8s_nodename", value_str("master-01"));
@@ -429,13 +430,13 @@ static void test_kubeasz(void)
 	value_map_set(vars, "k8s_nodename", value_str(""));
 	is_str(R("{{ base_dir }}/clusters/x"), "/etc/kubeasz/clusters/x", "cluster_dir");
 	is_str(R("context-{{ CLUSTER_NAME }}"), "context-k8s-01", "CONTEXT_NAME");
-	is_str(R("can-reach={{ groups['kube_master'][0] }}"), "can-reach=10.0.0.1",
+	is_str(R("can-reach={{ groups['kube_master'][0] }}"), "can-reach=198.18.0.1",
 	       "IP_AUTODETECTION_METHOD");
 	is_str(R("{{ TMP.rstrip(',') }}"), "https://a:2379,https://b:2379", "ETCD_ENDPOINTS");
-	value_map_set(vars, "SERVICE_CIDR", value_str("10.68.0.0/16"));
+	value_map_set(vars, "SERVICE_CIDR", value_str("198.18.128.0/17"));
 	is_str(R("{{ SERVICE_CIDR.split('.')[0] }}.{{ SERVICE_CIDR.split('.')[1] }}."
 		 "{{ SERVICE_CIDR.split('.')[2] }}.{{ SERVICE_CIDR.split('.')[3]|int + 2 }}"),
-	       "10.68.0.2", "CLUSTER_DNS_SVC_IP ('0/16'|int is 0)");
+	       "198.18.128.2", "CLUSTER_DNS_SVC_IP ('0/17'|int is 0)");
 }
 
 static void test_eval(void)
