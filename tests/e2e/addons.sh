@@ -21,6 +21,7 @@
 # applies nodelocaldns alone, switched off again applies nothing and leaves
 # it there with a warning, as kubeasz does; a new corednsVer re-applies
 # coredns alone, and --check --diff shows that change first.
+# ezk-test: cluster
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
