@@ -12,6 +12,8 @@
 #include "engine.h"
 #include "err.h"
 #include "history.h"
+#include "lock.h"
+#include "workspace.h"
 #include "targets.h"
 #include "value.h"
 
@@ -87,9 +89,26 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 						 ? "which steps? (01, 01-03, etcd, all)"
 						 : "too many arguments");
 	}
+	/* one run per cluster: the lock comes before anything is read */
+	if (workspace_cluster_exists(g->home, argv[optind]) < 0) {
+		run_opts_free(&ro);
+		return cmd_error(EZK_USAGE);
+	}
+	char *dir = cluster_dir(g->home, argv[optind]);
+	struct buf what = BUF_INIT;
+	buf_printf(&what, "setup %s", argv[optind + 1]);
+	struct cluster_lock *lk = NULL;
+	int lrc = cluster_lock(dir, what.s, &lk, NULL);
+	buf_free(&what);
+	free(dir);
+	if (lrc != 0) {
+		run_opts_free(&ro);
+		return cmd_error(EZK_USAGE);
+	}
 	struct cluster *cl;
 	if (cluster_open(g->home, argv[optind], ro.extra, &cl) < 0) {
 		run_opts_free(&ro);
+		cluster_unlock(lk);
 		return cmd_error(EZK_USAGE);
 	}
 	eo.steps = argv[optind + 1];
@@ -111,6 +130,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 	free(path);
 	cluster_close(cl);
 	run_opts_free(&ro);
+	cluster_unlock(lk);
 	return rc;
 }
 

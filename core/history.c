@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <git2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "fsutil.h"
+#include "lock.h"
 
 #define APPLIED_REF "refs/ezk/applied"
 
@@ -296,6 +298,39 @@ static int write_gitignore(const char *dir)
 	return rc;
 }
 
+/* Git's lock files that a writer of the history leaves when it is killed
+ * mid-write. While this process holds the cluster's lock (lock.h), no other
+ * ezk writes the history: one found then is stale, and is removed (before,
+ * a stale index.lock turned the history off for every later run). */
+static void clear_stale_git_locks(const char *dir)
+{
+	static const char *const locks[] = {".git/index.lock", ".git/HEAD.lock",
+					    ".git/refs/heads/main.lock",
+					    ".git/refs/ezk/applied.lock", NULL};
+	if (!cluster_lock_held(dir))
+		return;
+	for (const char *const *l = locks; *l; l++) {
+		char *p = path_join(dir, *l);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+			fprintf(stderr,
+				"ezk: warning: %s: removed a lock file left by an ezk that died "
+				"while it wrote the history\n",
+				p);
+		free(p);
+	}
+}
+
+/* The history may hold what redaction missed: only its owner reads it. */
+static void private_git_dir(const char *dir)
+{
+	char *g = path_join(dir, ".git");
+	struct stat st;
+	if (lstat(g, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077))
+		chmod(g, st.st_mode & 0700);
+	free(g);
+}
+
 static int commit(const char *cluster_dir, const char *message, int allow_empty, char **out_id)
 {
 	git_repository *repo = NULL;
@@ -310,8 +345,10 @@ static int commit(const char *cluster_dir, const char *message, int allow_empty,
 
 	if (out_id)
 		*out_id = NULL;
+	clear_stale_git_locks(cluster_dir);
 	if ((rc = repo_open(cluster_dir, 1, &repo)) < 0)
 		return -1;
+	private_git_dir(cluster_dir);
 	rc = -1;
 	if (write_gitignore(cluster_dir) < 0)
 		goto out;
@@ -397,6 +434,7 @@ int history_mark_applied(const char *cluster_dir, const char *commit_id)
 	git_object *obj = NULL, *commit = NULL;
 	git_reference *ref = NULL;
 	const char *rev = commit_id ? commit_id : "HEAD";
+	clear_stale_git_locks(cluster_dir);
 	int rc = repo_open(cluster_dir, 0, &repo);
 	if (rc < 0)
 		return -1;
