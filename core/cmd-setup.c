@@ -20,18 +20,25 @@
 extern const struct cmd cmd_setup;
 
 /* The run goes into the cluster's history: hosts and config.yml as they
- * were applied, the recap as the message; a run where every host succeeded
- * moves refs/ezk/applied, which `ezk diff` compares against. A history
- * that cannot be written is a warning, not a failed setup. */
+ * were applied, the recap as the message (an interrupted or partial run
+ * too). refs/ezk/applied, which `ezk diff` compares against, means "every
+ * host has this": it moves only when every host succeeded in a run that
+ * covered every host with every task (no --limit leaving one out, no tags,
+ * not interrupted). A history that cannot be written is a warning, not a
+ * failed setup. */
 static void record(struct cluster *cl, struct engine_opts eo, struct engine *e, int rc)
 {
 	if (eo.check || !cl->dir)
 		return;
 	struct buf msg = BUF_INIT;
-	buf_printf(&msg, "setup %s: %s", eo.steps, engine_summary(e));
+	buf_printf(&msg, "setup %s%s%s: %s", eo.steps, eo.limit ? " -l " : "",
+		   eo.limit ? eo.limit : "", engine_summary(e));
+	if (rc == EZK_OK && !engine_complete(e))
+		buf_puts(&msg, "\n\nNot marked applied: the run did not cover every host with "
+			       "every task (--limit, tags or interrupted).");
 	char *id = NULL;
 	int c = history_record(cl->dir, msg.s, &id);
-	if (c >= 0 && rc == EZK_OK)
+	if (c >= 0 && rc == EZK_OK && engine_complete(e))
 		c = history_mark_applied(cl->dir, id);
 	if (c < 0)
 		fprintf(stderr, "ezk: warning: history not recorded: %s\n", ezk_err_msg());
@@ -46,7 +53,7 @@ static const struct opt options[] = {
     OPT(OPT_DIFF, 0, "diff", NULL, "show the changes of files"),
     OPT('t', 't', "tags", "T1,T2", "only tasks with these tags"),
     OPT(OPT_SKIP_TAGS, 0, "skip-tags", "T1,T2", "not the tasks with these tags"),
-    OPT(OPT_RESUME, 0, "resume", NULL, "start at the first step the last run did not finish"),
+    OPT(OPT_RESUME, 0, "resume", NULL, "skip the steps done with these inputs"),
     OPT('v', 'v', "verbose", NULL, "commands and their output too (secrets redacted)"),
     OPT_GROUP(run_options),
     OPT_END,
@@ -112,6 +119,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 		return cmd_error(EZK_USAGE);
 	}
 	eo.steps = argv[optind + 1];
+	eo.limit = ro.limit;
 	eo.forks = ro.forks;
 	eo.json = ro.json;
 	char *path = engine_roles_path();
@@ -157,7 +165,12 @@ const struct cmd cmd_setup = {
 	    "  06 network  CLUSTER_NETWORK host-gw: each node's pod subnet routed\n"
 	    "              through it (no image; nodes on one L2 segment)\n"
 	    "A step that is made of steps (90 all: 01..07) runs them; before any host is\n"
-	    "touched, the check.lua of every role of the steps runs ('ezk check').\n",
+	    "touched, the check.lua of every role of the steps runs ('ezk check').\n\n"
+	    "One run per cluster: a second setup while one runs exits 2, naming its pid.\n"
+	    "Ctrl-C or SIGTERM: no task starts after it, the running ones finish, the\n"
+	    "run is recorded as interrupted (exit 130/143); a second Ctrl-C exits at once.\n"
+	    "--resume skips the steps done with the same hosts, config.yml, -e, -l and\n"
+	    "tags, and starts at the first other one.\n",
     .examples = "Examples:\n"
 		"  ezk setup prod all\n"
 		"  ezk setup prod 02 --check --diff\n"

@@ -117,8 +117,7 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 	}
 	redact(e, &line);
 	pthread_mutex_lock(&e->lock);
-	if (e->log)
-		fprintf(e->log, "%s", line.s);
+	journal_write(e->log_fd, line.s, line.len);
 	h->current[0] = 0;
 	/* On a terminal, the ok and skipped lines would drown what matters. */
 	bool show = !live_on(e) || warning || (strcmp(status, "ok") && strcmp(status, "skipped"));

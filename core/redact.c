@@ -63,8 +63,7 @@ void engine_log(struct engine *e, const char *host, const char *fmt, ...)
 	buf_putc(&b, '\n');
 	redact(e, &b);
 	pthread_mutex_lock(&e->lock);
-	if (e->log)
-		fputs(b.s, e->log);
+	journal_write(e->log_fd, b.s, b.len);
 	if (e->o.verbose && !e->o.json)
 		fputs(b.s, stderr);
 	pthread_mutex_unlock(&e->lock);
