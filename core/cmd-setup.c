@@ -2,15 +2,18 @@
  * cmd-setup.c - `ezk setup <c> <steps>`: run steps of roles on the hosts
  * (core/engine.h), as kubeasz's `ezctl setup <c> <step>`.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "cluster.h"
 #include "cmd.h"
 #include "engine.h"
 #include "err.h"
+#include "fsutil.h"
 #include "history.h"
 #include "lock.h"
 #include "workspace.h"
@@ -112,6 +115,22 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 		run_opts_free(&ro);
 		return cmd_error(EZK_USAGE);
 	}
+	/* read-only commands run on defaults without config.yml; setup would
+	 * install a cluster nobody configured */
+	char *cfg = cluster_dir(g->home, argv[optind]);
+	char *cfgp = path_join(cfg, "config.yml");
+	free(cfg);
+	struct stat cst;
+	if (lstat(cfgp, &cst) < 0) {
+		fprintf(stderr,
+			"ezk: %s: %s (setup needs the cluster's settings: 'ezk new' writes them)\n",
+			cfgp, strerror(errno));
+		free(cfgp);
+		run_opts_free(&ro);
+		cluster_unlock(lk);
+		return EZK_USAGE;
+	}
+	free(cfgp);
 	struct cluster *cl;
 	if (cluster_open(g->home, argv[optind], ro.extra, &cl) < 0) {
 		run_opts_free(&ro);

@@ -77,6 +77,10 @@ struct inventory;
 
 /* Most names made by one host pattern such as node[1:100000]. */
 #define INVENTORY_MAX_RANGE 100000
+/* Most hosts in one inventory: far above any cluster (Kubernetes supports
+ * 5000 nodes), low enough that every command stays a question of seconds.
+ * A larger inventory is refused at the line that goes over. */
+#define INVENTORY_MAX_HOSTS 100000
 
 struct inventory *inventory_load(const char *path);
 /* Parse text; path is only used in messages and value sources. */
