@@ -56,7 +56,12 @@ return {
     -- the CLUSTER_NETWORK's role acts; the others return at once
     { hosts = "kube_master:kube_node", roles = { "host-gw" } },
   } },
-  { id = "07", alias = "addons", plays = {} },
+  { id = "07", alias = "addons", plays = {
+    -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
+    -- as config.yml switches them: rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl
+    { hosts = "localhost", roles = { "cluster-addon" } },
+  } },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these

@@ -7,7 +7,8 @@ set -eu
 
 BUILD="gcc make pkg-config libssh-dev libyaml-dev liblua5.4-dev libgit2-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev"
-# ansible: the reference that inventory tests compare against;
+# ansible: the reference that inventory tests compare against, and the renderer
+# of kubeasz's templates in e2e/kubeasz-render (with its python3-jinja2);
 # python3-yaml: PyYAML, the reference for config.yml loading
 # git: reads the clusters' histories (made with libgit2) in tests/cli/history.sh
 # the test hosts of tests/harness (namespaces, systemd, sshd, sudo, logins
@@ -22,12 +23,16 @@ libarchive-dev libssl-dev libcurl4-openssl-dev"
 # httpd), iptables + conntrack (kube-proxy and the CNI bridge plugin inside
 # --net hosts; nothing here touches the machine's rules), iputils-ping
 # (e2e/testbed pings between hosts); lua5.4: its luac lists the globals
-# roles use (tests/cli/lua-namespace.sh)
+# roles use (tests/cli/lua-namespace.sh); and the OS packages step 01
+# installs on every host (kubeasz's list: ipset ... socat), so that test
+# hosts, overlays of this machine, find them installed (--net hosts have no
+# route to a package mirror)
 TEST="ansible python3-yaml openssl git
 openssh-server openssh-client sudo sshpass systemd dbus libpam-systemd
 util-linux procps iproute2 attr etcd-server etcd-client chrony
 containerd runc containernetworking-plugins nginx libnginx-mod-stream
-busybox-static iptables conntrack iputils-ping lua5.4"
+busybox-static iptables conntrack iputils-ping lua5.4
+ipset ipvsadm jq lvm2 nfs-common psmisc rsync socat"
 # the offline tests' "internet" on loopback (tests/harness/internet.sh):
 # nginx (the file server), docker-registry (the registry, with token auth),
 # skopeo (pushes the test images, reads the pulled archives back), curl

@@ -32,7 +32,7 @@ run_one() {
 	local limit=${EZK_TEST_FILE_TIMEOUT:-900} lock=""
 	if [ -f "${!#}" ] && grep -q '^# ezk-test: cluster' "${!#}"; then
 		limit=$((limit * 2))
-		lock="flock /tmp/ezk-cluster-tests.lock"
+		lock="flock -o /tmp/ezk-cluster-tests.lock" # (-o: the test and its hosts do not inherit it)
 	fi
 	$lock timeout -k 10 "$limit" "$@" >"$log" 2>&1
 	local rc=$?

@@ -161,7 +161,8 @@ for _, k in ipairs({ "kube-controller-manager", "kube-scheduler" }) do
     text = text:gsub("\n    server: [^\n]*", "\n    server: https://127.0.0.1:" .. port, 1)
     copy { title = "copy /etc/kubernetes/" .. k .. ".kubeconfig", dest = "/etc/kubernetes/" .. k .. ".kubeconfig",
            content = text, mode = "0600", notify = k .. " changed", tags = "certs" }
-  elseif ezk.check or not ezk.tagged({ "certs" }) then
+  elseif not ezk.tagged({ "certs" }) then -- (-t config, --skip-tags certs: not this run's)
+  elseif ezk.check then -- --check on a new cluster: step 01 of this run makes it
     ezk.report("copy /etc/kubernetes/" .. k .. ".kubeconfig", "changed", "would copy " .. src .. " (made by this run)")
   else
     ezk.fail(src .. " is missing: run step 01 first ('ezk setup <cluster> 01')")

@@ -84,7 +84,8 @@ if text then
   text = text:gsub("\n    server: [^\n]*", "\n    server: https://127.0.0.1:" .. port, 1)
   copy { title = "copy /etc/kubernetes/kube-proxy.kubeconfig", dest = "/etc/kubernetes/kube-proxy.kubeconfig",
          content = text, mode = "0600", notify = "restart kube-proxy", tags = "certs" }
-elseif ezk.check or not ezk.tagged({ "certs" }) then
+elseif not ezk.tagged({ "certs" }) then -- (-t config, --skip-tags certs: not this run's)
+elseif ezk.check then -- --check on a new cluster: step 01 of this run makes it
   ezk.report("copy /etc/kubernetes/kube-proxy.kubeconfig", "changed", "would copy " .. kp .. " (made by this run)")
 else
   ezk.fail(kp .. " is missing: run step 01 first ('ezk setup <cluster> 01')")

@@ -11,11 +11,14 @@
 -- files), the kernel settings cannot be made from inside: modules and sysctls
 -- are persisted and reported as warnings, not failures (optional = true).
 --
--- Not here yet: the OS packages kubeasz installs (conntrack, ipset, ipvsadm,
--- jq, libseccomp2, lvm2, nfs-common, psmisc, rsync, socat; ufw/firewalld
--- removed, SELinux off). They come with the offline bundle (a later issue);
--- until then they are the hosts' own business. Nor the easzlab.io.local line
--- in /etc/hosts (the local registry: with the registry's issue).
+-- The OS packages kubeasz installs (conntrack, ipset, ipvsadm, jq,
+-- libseccomp2, lvm2, nfs-common, psmisc, rsync, socat; ufw and lxd removed)
+-- come from the hosts' own repositories (INSTALL_SOURCE online) or from the
+-- offline bundle ($EZK_HOME/packages/<os>_<major>/, INSTALL_SOURCE offline):
+-- an installed package costs one check, nothing more. Not here: SELinux off
+-- and firewalld removed on RedHat hosts (ezk's dnf/yum hosts are untested),
+-- the easzlab.io.local line in /etc/hosts (ezk imports images over SSH
+-- instead of a local registry: README).
 
 local function truthy(v)
   return v == true or v == 1 or (type(v) == "string" and (v:lower() == "true" or v:lower() == "yes"))
@@ -31,6 +34,37 @@ local bin_dir = vars.bin_dir
 local ca_dir = vars.ca_dir
 local groups = vars.groups
 local my_groups = vars.group_names or {}
+
+-- ---- OS packages: what kube-proxy (conntrack, ipset, ipvsadm), kubelet's
+-- volumes (lvm2, nfs-common) and kubectl port-forward (socat) want
+local PACKAGES = {
+  ["apt-get"] = { present = { "conntrack", "ipset", "ipvsadm", "jq", "libseccomp2", "lvm2", "nfs-common",
+                              "psmisc", "rsync", "socat" },
+                  absent = { "ufw", "lxd", "lxc" }, files = "deb" },
+  dnf = { present = { "conntrack-tools", "ipset", "ipvsadm", "jq", "libseccomp", "lvm2", "nfs-utils",
+                      "psmisc", "rsync", "socat" }, absent = { "firewalld" }, files = "rpm" },
+}
+PACKAGES.yum = PACKAGES.dnf
+local host_facts = ezk.facts()
+local P = PACKAGES[host_facts.pkg or ""]
+if not P then
+  ezk.warn("no package manager ezk knows (apt-get, dnf, yum): the OS packages are left to you")
+elseif vars.INSTALL_SOURCE == "offline" then
+  -- the bundle's packages for this OS: packages/debian_12/*.deb, ...
+  local dir = ezk.home .. "/packages/" .. tostring(host_facts.os) .. "_" .. tostring(host_facts.os_version):match("^(%d+)")
+  local files = {}
+  for _, n in ipairs(ezk.list_local(dir) or {}) do
+    if n:match("%." .. P.files .. "$") then files[#files + 1] = dir .. "/" .. n end
+  end
+  if #files == 0 then
+    ezk.fail("INSTALL_SOURCE is offline but " .. dir .. " holds no ." .. P.files .. " files: " ..
+             "'ezk bundle import' a bundle made for " .. tostring(host_facts.os) .. " " .. tostring(host_facts.os_version))
+  end
+  package { title = "packages from " .. dir, [P.files] = files }
+else
+  package { name = P.present }
+end
+if P then package { name = P.absent, state = "absent" } end
 
 -- ---- swap: off now and in fstab (kubelet refuses to run with swap)
 swap { state = "off" }

@@ -1,28 +1,33 @@
-# Steps 03 runtime, 04 master and 05 node end to end: a real Kubernetes
-# v1.20.2 cluster (built from Debian's source, scripts/build-kubernetes.sh)
-# on five test hosts with networks of their own (tests/harness --net), with
-# kubeasz's example/hosts.multi-node as it is but for its addresses: three
-# masters that are also the etcd members, two nodes. Addresses, pods and
-# Services all in 198.18.0.0/15.
+# Bare hosts to a working cluster, and the cluster's promises: steps 01-07
+# (`ezk setup c all`) with the pod network that needs no image
+# (CLUSTER_NETWORK host-gw), a real Kubernetes v1.20.2 (built from Debian's
+# source, scripts/build-kubernetes.sh) on test hosts with networks of their
+# own (tests/harness --net): kubeasz's example/hosts.multi-node but for its
+# addresses (3 masters that are the etcd members, 2 nodes), and a sixth host
+# added as a node at the end. Addresses, pods and Services all in
+# 198.18.0.0/15. One cluster for both issues' proofs (a cluster costs
+# minutes).
 #
-# Proves: --check on bare hosts writes nothing anywhere; 01-05 makes a
-# cluster the deploy node's kubectl reaches, whose five nodes are Ready
-# with kubeasz's labels (masters cordoned), whose API answers through
-# kube-lb on every host, whose controller-manager and scheduler hold their
-# leases, whose API server reaches every kubelet over TLS, and where a
-# busybox pod (imported from $EZK_HOME/images, never pulled) runs, logs and
-# execs; the certificates verify; a rerun changes and restarts nothing; a
-# new MASTER_CERT_HOSTS entry restarts the API servers one at a time while a
-# kubectl loop through kube-lb on a node never fails; a master's API server
-# stopped leaves kubectl through kube-lb working on every host.
+# Steps 03-05 (runtime, master, node): 01-05 and all --check on bare hosts
+# write nothing anywhere; the deploy node's kubectl reaches the cluster; five
+# nodes Ready with kubeasz's labels, masters cordoned; the API through kube-lb
+# on every host; the controllers' leases; the API server reaches every
+# kubelet over TLS; kubectl logs and exec; the certificates verify; a rerun
+# of 01-05 and of all changes and restarts nothing; a new MASTER_CERT_HOSTS
+# entry restarts the API servers one at a time while a kubectl loop through
+# kube-lb on a node never fails; a master's API server stopped leaves kubectl
+# through kube-lb working everywhere.
+# Step 06 and all: every pod reaches every other pod's address across
+# nodes; a ClusterIP Service answers from every node and from a pod on each
+# node; a NodePort answers the deploy node on every node's address; a node
+# added to [kube_node] and set up with 05-06 gets routes on every node, and
+# its pods are reached.
 # ezk-test: cluster
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home
 
-# The binaries: Kubernetes only if already built (make test builds it first;
-# see README), the rest from Debian's packages.
 if ! "$EZK_SRC/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >"$T/bin.log" 2>&1; then
 	fail "scripts/bin-from-debian.sh fills \$EZK_HOME" "$(tail -5 "$T/bin.log")"
 	done_testing
@@ -34,8 +39,8 @@ if [ ! -x "$EZK_HOME/bin/kubelet" ]; then
 	exit 0
 fi
 
-th_start --net 5 || { fail "5 --net test hosts start"; done_testing; exit 1; }
-A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]}
+th_start --net 6 || { fail "6 --net test hosts start"; done_testing; exit 1; }
+A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]} F=${TH_ADDRS[5]}
 . "$EZK_SRC/tests/harness/events.sh"
 hx() { th_exec "$@" 2>&1; }
 # the failed tasks of a run, as TAP comments (when it did not exit 0)
@@ -52,10 +57,7 @@ else
 	skip "../shared/data is absent: ezk's own hosts.multi-node template instead of kubeasz's file"
 fi
 sed -i -E "s/192\.168\.1\.1\b/$A/g; s/192\.168\.1\.2\b/$B/g; s/192\.168\.1\.3\b/$C/g; s/192\.168\.1\.4\b/$D/g; s/192\.168\.1\.5\b/$E/g" "$CD/hosts"
-# the test network's ranges (tests/harness/README.md); kube-proxy in iptables
-# mode (no ip_vs here, nftables needs Kubernetes 1.29)
-sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|' "$CD/hosts"
-unlike "$(grep -v '^#' "$CD/hosts")" '(192\.168|10\.[0-9]+\.|172\.(1[6-9]|2[0-9]|3[01]))\.' "no private (RFC 1918) address left in hosts"
+sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|; s|^CLUSTER_NETWORK=.*|CLUSTER_NETWORK="host-gw"|' "$CD/hosts"
 sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' "$CD/config.yml"
 cat >>"$CD/config.yml" <<'EOF'
 
@@ -65,26 +67,34 @@ CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
 EXTRA_IMAGES:
   - "easzlab.io.local:5000/library/busybox:1.35.0"
 EOF
-unlike "$(grep -v '^ *#' "$CD/config.yml")" '"(10\.[0-9]+\.|172\.(1[6-9]|2[0-9]|3[01])\.|192\.168\.)' "no private address in config.yml"
+unlike "$(grep -hv '^ *#' "$CD/hosts" "$CD/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
+	"no private (RFC 1918) address in hosts or config.yml"
 
 # ---- --check on bare hosts: reports, writes nothing on any host or in ssl/
 digs0=""
 for i in 0 1 2 3 4; do digs0="$digs0 $(th_upper_digest $i)"; done
 ev_setup check0 c 01-05 --check
 is "$rc" 0 "01-05 --check on bare hosts: exit 0"
-[ "$rc" = 0 ] || grep -E '"failed"' "$T/check0.json" | head -5 | sed 's/^/# /'
+failed_tasks check0
 like "$(ev_titles check0 "$A" changed)" "systemd_unit kube-apiserver.service" "... reports the API server's unit it would write"
 like "$(ev_titles check0 "$D" changed)" "template /var/lib/kubelet/config.yaml" "... and a node's kubelet config"
-[ -e "$SSL" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
+ev_setup checkall c all --check
+is "$rc" 0 "all --check on bare hosts: exit 0"
+failed_tasks checkall
+like "$(ev_titles checkall "$D" changed)" "host-gw: configure worker-01" "... reports the pod network it would configure"
+[ -e "$CD/ssl" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
 digs1=""
 for i in 0 1 2 3 4; do digs1="$digs1 $(th_upper_digest $i)"; done
 is "$digs1" "$digs0" "--check: nothing changed on any of the 5 hosts"
 
-# ---- the cluster
-ev_setup first c 01-05
-is "$rc" 0 "setup c 01-05: exit 0"
-is "$(ev_failed_any first)" "" "... no host failed"
-[ "$rc" = 0 ] || { grep -E 'failed' "$T/first.tasks" | head -10 | sed 's/^/# /'; }
+# ---- all, from bare hosts
+ev_setup all c all
+is "$rc" 0 "setup c all from bare hosts: exit 0"
+is "$(ev_failed_any all)" "" "... no host failed"
+failed_tasks all
+for s in 01 02 03 04 05 06; do
+	grep -q "\"step\":\"$s\"" "$T/all.json" && pass "... step $s ran" || fail "... step $s ran"
+done
 
 K="$EZK_HOME/bin/kubectl --kubeconfig $CD/kubectl.kubeconfig --request-timeout=20s"
 run $K get --raw /healthz
@@ -107,6 +117,63 @@ for n in master-01 master-02 master-03 worker-01 worker-02; do
 done
 run $K get clusterrolebinding kubernetes-crb -o jsonpath='{.roleRef.name} {.subjects[0].name}'
 is "$out" "system:kubelet-api-admin kubernetes" "kubernetes-crb: the API server's user may use the kubelets' API"
+
+for i in 0 3; do
+	is "$(hx $i ls /etc/cni/net.d)" "10-host-gw.conflist" "${TH_ADDRS[$i]}: the host-gw CNI config, kubeasz's default bridge config gone"
+done
+
+cat >"$T/web.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm: {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {app: web}}}
+      containers:
+      - name: web
+        image: easzlab.io.local:5000/library/busybox:1.35.0
+        imagePullPolicy: Never
+        command: ["httpd", "-f", "-p", "80", "-h", "/var/www"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80, nodePort: 30080}]
+EOF
+run $K apply -f "$T/web.yaml"
+is "$rc" 0 "a Deployment of 4 busybox httpd pods and a NodePort Service"
+run $K rollout status deploy/web --timeout=180s
+is "$rc" 0 "... rolled out"
+pods=$($K get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.status.podIP} {.spec.nodeName}{"\n"}{end}')
+is "$(printf '%s\n' "$pods" | awk '{print $3}' | sort -u | paste -sd' ')" "worker-01 worker-02" "... spread over both nodes"
+get() { # get POD URL: the first line an HTTP GET of URL gets from inside POD
+	$K exec "$1" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 $2 80 | tail -n 1" 2>&1
+}
+printf '%s\n' "$pods" | while read -r p ip node; do
+	printf '%s\n' "$pods" | while read -r q qip qnode; do
+		is "$(get "$p" "$qip")" "ezk busybox httpd" "pod on $node reaches pod $qip on $qnode"
+	done
+done
+CIP=$($K get svc web -o jsonpath='{.spec.clusterIP}')
+like "$CIP" '^198\.18\.1(2[89]|3[0-9]|4[0-3])\.' "the Service's ClusterIP is in SERVICE_CIDR"
+for i in 0 1 2 3 4; do
+	is "$(hx $i curl -s -m 5 "http://$CIP/")" "ezk busybox httpd" "ClusterIP answers on ${TH_ADDRS[$i]}"
+	is "$(curl -s -m 5 "http://${TH_ADDRS[$i]}:30080/")" "ezk busybox httpd" "NodePort answers the deploy node on ${TH_ADDRS[$i]}"
+done
+printf '%s\n' "$pods" | awk '!seen[$3]++' | while read -r p ip node; do
+	is "$(get "$p" "$CIP")" "ezk busybox httpd" "ClusterIP answers a pod on $node"
+done
 
 # a pod of the test bed's busybox image, imported, never pulled
 cat >"$T/pod.yaml" <<'EOF'
@@ -147,34 +214,32 @@ like "$(openssl x509 -in "$SSL/worker-02-kubelet.pem" -noout -ext subjectAltName
 is "$(hx 3 stat -c %a /etc/kubernetes/ssl/kubelet-key.pem /etc/kubernetes/kubelet.kubeconfig)" "600
 600" "on a node: the kubelet's key and kubeconfig are 0600"
 
-# ---- rerun: changes nothing, restarts nothing. (A controller-manager or
-# scheduler that loses its leader lease on a loaded machine exits and is
-# restarted by systemd: that counts in NRestarts, ezk's restarts do not.)
+# ---- reruns of 01-05 and of all: change nothing, restart nothing (systemd's
+# own restarts of a controller that lost its lease on a loaded machine count
+# in NRestarts; ezk's restarts do not)
 invs() {
 	local i u
 	for i in 0 1 2 3 4; do
-		for u in containerd kube-lb kubelet kube-proxy $([ $i -lt 3 ] && echo kube-apiserver kube-controller-manager kube-scheduler); do
-			printf '%s %s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" \
+		for u in etcd containerd kube-lb kubelet kube-proxy kube-apiserver kube-controller-manager kube-scheduler ezk-host-gw; do
+			[ $i -ge 3 ] && case $u in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) continue ;; esac
+			printf '%s/%s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" \
 				"$(th_exec $i systemctl show $u -p NRestarts --value)"
 		done
-	done
+	done | sort
 }
 inv0=$(invs)
-ev_setup rerun c 01-05
-is "$rc" 0 "rerun of 01-05: exit 0"
-for h in localhost $A $B $C $D $E; do
-	is "$(ev_changed rerun $h)" "0" "... changed=0 on $h"
+for run in 01-05 all; do
+	ev_setup rerun$run c $run
+	is "$rc" 0 "rerun of $run: exit 0"
+	for h in localhost $A $B $C $D $E; do
+		is "$(ev_changed rerun$run $h)" "0" "... changed=0 on $h"
+	done
+	grep -P '\tchanged\t' "$T/rerun$run.tasks" | head -5 | sed 's/^/# /'
 done
-[ "$(ev_changed rerun $D)" = 0 ] || grep -P '\tchanged\t' "$T/rerun.tasks" | head -8 | sed 's/^/# /'
 inv1=$(invs)
-restarted=$(join <(printf '%s\n' "$inv0" | awk '{print $1"/"$2, $3, $4}' | sort) \
-	<(printf '%s\n' "$inv1" | awk '{print $1"/"$2, $3, $4}' | sort) |
-	awk '$2 != $4 && $5 == $3 { print $1 }')
-is "$restarted" "" "... no service restarted by ezk (InvocationIDs unchanged but for systemd's own restarts)"
-printf '%s\n' "$inv0" | while read -r i u id n; do
-	n1=$(printf '%s\n' "$inv1" | awk -v i="$i" -v u="$u" '$1 == i && $2 == u { print $4 }')
-	[ "$n" = "$n1" ] || echo "# note: $u on ${TH_ADDRS[$i]} was restarted by systemd meanwhile (NRestarts $n -> $n1)"
-done
+is "$(join <(printf '%s\n' "$inv0") <(printf '%s\n' "$inv1") | awk '$2 != $4 && $5 == $3 { print $1 }')" "" \
+	"... no service restarted by ezk (InvocationIDs unchanged but for systemd's own restarts)"
+join <(printf '%s\n' "$inv0") <(printf '%s\n' "$inv1") | awk '$3 != $5 { print "# note: " $1 " restarted by systemd meanwhile (NRestarts " $3 " -> " $5 ")" }'
 
 # ---- a new name in the API server's certificate: the masters restart one
 # at a time, and a kubectl loop through kube-lb on a node never fails
@@ -212,5 +277,42 @@ for i in 0 1 2 3 4; do
 		"ok" "$A's API server stopped: kubectl through kube-lb on ${TH_ADDRS[$i]} works"
 done
 th_exec 0 systemctl start kube-apiserver
+
+# ---- a sixth host joins [kube_node]: 01 everywhere (every master and node resolves its name:
+# the API server reaches its kubelet by it), 03 on it, then 05-06 everywhere
+sed -i "/^\[kube_node\]/a $F k8s_nodename='worker-03'" "$CD/hosts"
+ev_setup add01 c 01
+is "$rc" 0 "01 with the new node in [kube_node]: exit 0"
+failed_tasks add01
+for h in $A $B $C $D $E; do
+	is "$(ev_titles add01 $h changed)" "hosts_block /etc/hosts" "... on $h only /etc/hosts changed (worker-03's line)"
+done
+is "$(hx 0 getent hosts worker-03 | awk '{print $1}')" "$F" "... $A resolves worker-03 to $F"
+ev_setup add03 c 03 -l "$F"
+is "$rc" 0 "the new node: 03 -l $F exit 0"
+failed_tasks add03
+ev_setup add56 c 05-06
+is "$rc" 0 "05-06 with the new node in [kube_node]: exit 0"
+failed_tasks add56
+is "$($K get node worker-03 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" "True" "worker-03 is Ready"
+sub=$($K get node worker-03 -o jsonpath='{.spec.podCIDR}')
+for i in 0 1 2 3 4; do
+	like "$(hx $i ip -4 route show proto 186)" "^$sub via $F " "${TH_ADDRS[$i]} routes worker-03's pods ($sub) through $F"
+done
+for h in $A $B $C $D $E; do
+	like "$(ev_titles add56 $h changed)" "host-gw: routes to 5 other nodes' pods" "... $h's routes were brought in step"
+done
+run $K scale deploy/web --replicas=6
+$K rollout status deploy/web --timeout=180s >/dev/null 2>&1
+np=$($K get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.podIP} {.metadata.name}{"\n"}{end}' | grep '^worker-03 ' | head -1)
+if [ -n "$np" ]; then
+	set -- $np
+	printf '%s\n' "$pods" | awk '!seen[$3]++' | while read -r p ip node; do
+		is "$(get "$p" "$2")" "ezk busybox httpd" "a pod on $node reaches worker-03's pod $2"
+	done
+	is "$(get "$3" "$(printf '%s\n' "$pods" | head -1 | cut -d' ' -f2)")" "ezk busybox httpd" "worker-03's pod reaches the others"
+else
+	fail "a pod runs on worker-03 after scaling to 6" "$($K get pods -o wide)"
+fi
 
 done_testing

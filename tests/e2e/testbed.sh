@@ -13,7 +13,7 @@
 #   hosts;
 # - stopping the hosts leaves no namespace, link, cgroup, mount or process,
 #   and the machine's kernel values, iptables and routes are what they were.
-# e2e/testbed-cluster runs Kubernetes itself in such hosts.
+# e2e/cluster runs Kubernetes itself in such hosts, set up by ezk.
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root

@@ -1,0 +1,216 @@
+# Step 07's manifests against kubeasz 3.7's own templates, for Kubernetes
+# v1.36 (kubeasz's K8S_VER): kubeasz's cluster is made by ezctl's own `new`
+# (its example hosts.multi-node and config.yml, the version placeholders
+# filled from ezdown), Ansible renders the cluster-addon role's templates as
+# its tasks do (the role's vars/main.yml, `-i hosts -e @config.yml`, as ezctl
+# runs a step), and `ezk setup c 07 -t config` renders ezk's from the same
+# two files. tests/e2e/addons-compare.py then matches the objects by kind,
+# namespace and name and compares their images, commands and args, env,
+# config data and the whole objects.
+#
+# Three configurations: kubeasz's defaults with every add-on on (nftables:
+# nodelocaldns's iptables variant), PROXY_MODE ipvs with other versions,
+# domain, Service range, cache address and storage settings (the ipvs
+# variant; every variable reaches the output), and every add-on off.
+#
+# headlamp: kubeasz installs a Helm chart that is not in ../shared/data and
+# renders only its values and the two login accounts; the accounts are
+# compared whole, and ezk's chart objects must carry what the values set
+# (image, Service type, resources, no ingress, no plugin manager).
+# local-storage's test-pod.yaml, which kubeasz renders and never applies,
+# ezk does not write.
+#
+# No host is contacted (step 07 is a play on the deploy node, and -t config
+# runs no kubectl): the addresses of kubeasz's example are replaced by
+# 198.18.0.x all the same, and the Service and pod ranges are 198.18/15's.
+. "$EZK_SRC/tests/lib.sh"
+
+KZ=$EZK_SHARED_DATA/kubeasz-3.7
+KE=$EZK_SHARED_DATA/kubeasz-example
+if [ ! -d "$KZ/roles/cluster-addon" ] || [ ! -f "$KE/config.yml" ]; then
+	skip "../shared/data (kubeasz 3.7 and its example) is absent: nothing to compare with"
+	done_testing
+	exit 0
+fi
+command -v ansible-playbook >/dev/null || { fail "ansible-playbook is installed (scripts/install-deps.sh)"; done_testing; exit 1; }
+CMP=$EZK_SRC/tests/e2e/addons-compare.py
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR=1 \
+	ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+
+# ---- kubeasz's cluster, made by ezctl's own new() in a base dir of ours
+KB=$T/kubeasz
+mkdir -p "$KB/example"
+cp "$KE/hosts.multi-node" "$KE/config.yml" "$KB/example/"
+cp "$KZ/ezdown" "$KB/"
+# ezctl ends with `main "$@"`, which insists on /etc/kubeasz: read its
+# functions without that line and call new() in our base dir
+if bash -c 'set -o nounset -o errexit; source <(sed "/^main \"\$@\"$/d" "$1"); BASE=$2; cd "$BASE"; new c' \
+	_ "$KZ/ezctl" "$KB" >"$T/ezctl.log" 2>&1 && [ -f "$KB/clusters/c/config.yml" ]; then
+	pass "kubeasz's ezctl new made clusters/c (hosts, config.yml)"
+else
+	fail "kubeasz's ezctl new made clusters/c" "$(tail -5 "$T/ezctl.log")"
+	done_testing
+	exit 1
+fi
+KC=$KB/clusters/c
+unlike "$(grep -n '__[a-z_]*__' "$KC/config.yml" | grep -iE 'coredns|dns_node|metrics|headlamp|local_path|k8s_ver')" . \
+	"ezctl new filled in the add-ons' version placeholders"
+is "$(sed -n 's/^corednsVer: *//p' "$KC/config.yml")" "\"$(sed -n 's/^corednsVer=//p' "$KZ/ezdown")\"" "... corednsVer is ezdown's"
+# no address outside the test ranges, though nothing is contacted
+sed -i -E 's/192\.168\.1\.([0-9]+)/198.18.0.\1/g; s|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|' "$KC/hosts"
+sed -i -E 's/192\.168\.1\.([0-9]+)/198.18.0.\1/g; s/"10\.1\.1\.1"/"198.18.200.1"/' "$KC/config.yml"
+unlike "$(grep -vE '^\s*#' "$KC/hosts" "$KC/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
+	"no private (RFC 1918) address left in hosts and config.yml"
+
+# kubeasz's tasks, template by template (roles/cluster-addon/tasks/*.yml:
+# the same sources, conditions and vars; dest in our output dir)
+R=$KZ/roles/cluster-addon
+cat >"$T/render.yml" <<EOF
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: ["$R/vars/main.yml"]
+  tasks:
+    - template: {src: "$R/templates/dns/coredns.yaml.j2", dest: "{{ out }}/coredns.yaml"}
+      when: 'dns_install == "yes"'
+    - template: {src: "$R/templates/dns/nodelocaldns-ipvs.yaml.j2", dest: "{{ out }}/nodelocaldns.yaml"}
+      when: "ENABLE_LOCAL_DNS_CACHE|bool and PROXY_MODE == 'ipvs'"
+    - template: {src: "$R/templates/dns/nodelocaldns-iptables.yaml.j2", dest: "{{ out }}/nodelocaldns.yaml"}
+      when: 'ENABLE_LOCAL_DNS_CACHE|bool and PROXY_MODE in ["iptables", "nftables"]'
+    - template: {src: "$R/templates/metrics-server/components.yaml.j2", dest: "{{ out }}/metrics-server.yaml"}
+      when: 'metricsserver_install == "yes"'
+    - template: {src: "$R/templates/headlamp/{{ item }}.j2", dest: "{{ out }}/headlamp-{{ item }}"}
+      with_items: [values.yaml, admin-user-rbac.yaml, read-user-rbac.yaml]
+      when: 'headlamp_install == "yes"'
+    - template: {src: "$R/templates/local-storage/{{ item }}.j2", dest: "{{ out }}/local-storage-{{ item }}"}
+      with_items: [local-path-storage.yaml, test-pod.yaml]
+      when: 'local_path_provisioner_install == "yes"'
+EOF
+
+# set FILE KEY VALUE: a setting of kubeasz's hosts ([all:vars], KEY="v") or
+# config.yml (KEY: "v"), in place, as a user edits it
+set_var() {
+	case $1 in
+	hosts) grep -q "^$2=" "$KC/hosts" || fail "hosts sets $2"; sed -i -E "s|^$2=.*|$2=\"$3\"|" "$KC/hosts" ;;
+	config) grep -q "^$2:" "$KC/config.yml" || fail "config.yml sets $2"; sed -i -E "s|^$2:.*|$2: $3|" "$KC/config.yml" ;;
+	esac
+}
+
+HEADLAMP_USERS=ServiceAccount/kube-system/headlamp-admin-user,ClusterRoleBinding//headlamp-admin-user,Secret/kube-system/headlamp-admin-user,ServiceAccount/kube-system/headlamp-read-user,ClusterRoleBinding//headlamp-read-user,Secret/kube-system/headlamp-read-user
+
+# compare NAME: render both from kubeasz's clusters/c as it is now
+compare() {
+	local name=$1 kout=$T/out-$1 y t0 r
+	mkdir -p "$kout"
+	t0=$(date +%s)
+	ansible-playbook -i "$KC/hosts" -e "@$KC/config.yml" -e "out=$kout" "$T/render.yml" >"$T/ansible-$name.log" 2>&1
+	r=$?
+	echo "# $name: ansible-playbook $(($(date +%s) - t0)) s"
+	is "$r" 0 "$name: Ansible renders kubeasz's templates"
+	[ "$r" = 0 ] || tail -20 "$T/ansible-$name.log" | sed 's/^/# /'
+
+	"$EZK" new "$name" >/dev/null
+	cp "$KC/hosts" "$KC/config.yml" "$EZK_HOME/clusters/$name/"
+	y=$EZK_HOME/clusters/$name/yml
+	# --check --diff (what the kubeasz comparison of every step runs) writes
+	# nothing and shows each manifest
+	run "$EZK" setup "$name" 07 -t config --check --diff
+	is "$rc" 0 "$name: ezk setup 07 -t config --check --diff"
+	[ "$rc" = 0 ] || printf '%s\n' "$out" "$err" | tail -10 | sed 's/^/# /'
+	[ -e "$y" ] && fail "$name: --check writes no yml/" || pass "$name: --check writes no yml/"
+	local shown
+	shown=$(printf '%s\n' "$out" | sed -n 's|^+++ .*/yml/\(.*\)\.yaml (after)$|\1|p' | sort | paste -sd' ')
+	run "$EZK" setup "$name" 07 -t config
+	is "$rc" 0 "$name: ezk setup 07 -t config renders yml/"
+
+	# which add-ons each rendered
+	is "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
+		"$(cd "$kout" && ls | sed -E 's/^headlamp-values\.yaml$/headlamp/; s/^local-storage-local-path-storage\.yaml$/local-path-provisioner/; /^(headlamp|local-storage)-/d; s/\.yaml$//' | sort | paste -sd' ')" \
+		"$name: the same add-ons rendered"
+	is "$shown" "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
+		"$name: --check --diff showed each of them"
+	local a
+	for a in coredns nodelocaldns metrics-server; do
+		[ -f "$kout/$a.yaml" ] || continue
+		tap_compare "$name" "$a" "$kout/$a.yaml" "$y/$a.yaml"
+	done
+	if [ -f "$kout/local-storage-local-path-storage.yaml" ]; then
+		tap_compare "$name" local-path-provisioner "$kout/local-storage-local-path-storage.yaml" "$y/local-path-provisioner.yaml"
+	fi
+	if [ -f "$kout/headlamp-values.yaml" ]; then
+		tap_compare "$name" "headlamp accounts" "$kout/headlamp-admin-user-rbac.yaml,$kout/headlamp-read-user-rbac.yaml" \
+			"$y/headlamp.yaml" --only "$HEADLAMP_USERS"
+		local hv
+		hv=$(sed -n 's/^headlampVer: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' "$KC/config.yml")
+		tap_lines "$name" "$($PY "$CMP" --helm-values headlamp "$kout/headlamp-values.yaml" "$hv" "$y/headlamp.yaml" 2>&1)"
+	fi
+}
+
+# tap_compare CONFIG ADDON KUBEASZ EZK [--only ...]: addons-compare.py's
+# lines as TAP
+tap_compare() {
+	local name=$1 addon=$2 theirs=$3 ours=$4
+	shift 4
+	if [ ! -f "$ours" ]; then fail "$name: ezk rendered $addon" "no $ours"; return; fi
+	tap_lines "$name" "$($PY "$CMP" "$addon" "$theirs" "$ours" "$@" 2>&1)"
+}
+tap_lines() {
+	local name=$1 v what detail n=0
+	while IFS=$'\t' read -r v what detail; do
+		case $v in
+		ok) pass "$name: $what"; n=$((n + 1)) ;;
+		DIFF) fail "$name: $what" "$detail"; n=$((n + 1)) ;;
+		extra) echo "# $name: ezk's object $what (of the chart, not rendered by kubeasz)" ;;
+		*) fail "$name: addons-compare.py said something unexpected" "$v $what $detail" ;;
+		esac
+	done <<<"$2"
+	[ "$n" -gt 0 ] || fail "$name: addons-compare.py compared something" "$2"
+}
+
+# ---- 1. kubeasz's defaults, every add-on on
+set_var config headlamp_install '"yes"'
+set_var config local_path_provisioner_install '"yes"'
+is "$(sed -n 's/^PROXY_MODE=//p' "$KC/hosts")" '"nftables"' "defaults: kubeasz's PROXY_MODE is nftables (nodelocaldns's iptables variant)"
+compare defaults
+y=$EZK_HOME/clusters/defaults/yml
+like "$(grep 'clusterIP:' "$y/coredns.yaml")" "clusterIP: 198\.18\.128\.2$" \
+	"defaults: kube-dns on 198.18.128.2, SERVICE_CIDR's second address"
+like "$(grep -- '-localip' "$y/nodelocaldns.yaml")" '"169\.254\.20\.10,198\.18\.128\.2"' "defaults: node-cache listens on LOCAL_DNS_CACHE and the kube-dns address"
+like "$(grep 'hostUsers' "$y/headlamp.yaml")" "hostUsers: true" "defaults: headlamp's pod sets hostUsers (K8S_VER 1.36)"
+
+# ---- 2. ipvs, and other values for everything the templates use
+set_var hosts PROXY_MODE ipvs
+set_var hosts CLUSTER_DNS_DOMAIN k8s.test
+set_var hosts SERVICE_CIDR 198.18.160.0/19
+set_var config LOCAL_DNS_CACHE '"169.254.25.10"'
+set_var config corednsVer '"1.11.1"'
+set_var config dnsNodeCacheVer '"1.23.1"'
+set_var config metricsVer '"v0.7.2"'
+set_var config headlampVer '"0.40.1"'
+set_var config local_path_provisioner_ver '"v0.0.30"'
+set_var config local_path_storage_class '"lp-test"'
+set_var config local_path_provisioner_dir '"/data/lp"'
+compare ipvs
+y=$EZK_HOME/clusters/ipvs/yml
+like "$(grep 'clusterIP:' "$y/coredns.yaml")" "clusterIP: 198\.18\.160\.2$" "ipvs: kube-dns on 198.18.160.2"
+like "$(grep -- '-localip' "$y/nodelocaldns.yaml")" '"-localip", "169\.254\.25\.10",' "ipvs: node-cache listens on LOCAL_DNS_CACHE only"
+like "$(grep 'forward \. 198' "$y/nodelocaldns.yaml" | sort -u)" "forward \. 198\.18\.160\.2 \{" "ipvs: the cache forwards to kube-dns's address"
+like "$(grep 'kubernetes k8s.test' "$y/coredns.yaml")" "kubernetes k8s\.test in-addr\.arpa ip6\.arpa" "ipvs: CoreDNS serves CLUSTER_DNS_DOMAIN"
+like "$(grep 'image:' "$y/headlamp.yaml")" "easzlab\.io\.local:5000/easzlab/headlamp:v0\.40\.1" "ipvs: headlamp's image from headlampVer"
+
+# ---- 3. every add-on off
+for s in dns_install metricsserver_install headlamp_install local_path_provisioner_install; do set_var config $s '"no"'; done
+set_var config ENABLE_LOCAL_DNS_CACHE false
+compare off
+is "$(ls "$EZK_HOME/clusters/off/yml" 2>/dev/null | wc -l)" "0" "off: ezk renders nothing"
+
+# ---- the version table: for v1.20 the headlamp pod has no hostUsers (the
+# field came in 1.25; kubectl 1.20 refuses it: e2e/addons proves it)
+set_var config headlamp_install '"yes"'
+"$EZK" new v120 >/dev/null
+cp "$KC/hosts" "$KC/config.yml" "$EZK_HOME/clusters/v120/"
+run "$EZK" setup v120 07 -t config -e K8S_VER=v1.20.2
+is "$rc" 0 "K8S_VER v1.20.2: renders"
+unlike "$(cat "$EZK_HOME/clusters/v120/yml/headlamp.yaml")" "hostUsers" "K8S_VER v1.20.2: headlamp's pod has no hostUsers"
+
+done_testing
