@@ -64,9 +64,10 @@ void recap_print(struct engine *e, double total)
 	for (size_t i = 0; i < nh; i++)
 		if (e->hosts[i].state != HOST_OK) {
 			struct buf m = BUF_INIT;
-			buf_printf(&m, "%s %s: %s\n", e->hosts[i].name,
-				   e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable",
-				   e->hosts[i].msg ? e->hosts[i].msg : "");
+			buf_printf(&m, "%s %s: ", e->hosts[i].name,
+				   e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable");
+			buf_put_printable(&m, e->hosts[i].msg, false);
+			buf_putc(&m, '\n');
 			redact(e, &m);
 			fputs(m.s, stdout);
 			buf_free(&m);

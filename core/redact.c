@@ -58,7 +58,7 @@ void engine_log(struct engine *e, const char *host, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	buf_puts(&b, msg ? msg : "?");
+	buf_put_printable(&b, msg ? msg : "?", false);
 	free(msg);
 	buf_putc(&b, '\n');
 	redact(e, &b);
