@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "check.h"
@@ -20,6 +21,7 @@
 #include "engine.h"
 #include "err.h"
 #include "fsutil.h"
+#include "history.h"
 #include "inventory.h"
 #include "value.h"
 
@@ -97,6 +99,19 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		struct value *all;
 		vars_resolve_all(cl, h, &all, warn_cb, &r);
 		value_unref(all);
+	}
+	/* a password in a file others can read */
+	for (int f = 0; f < 2 && cl->dir; f++) {
+		const char *name = f ? "config.yml" : "hosts";
+		char *p = path_join(cl->dir, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && (st.st_mode & 044) &&
+		    history_file_has_secrets(cl->dir, name))
+			say(&r, 0, p, 0,
+			    "holds a password and is readable by %s (mode %04o): chmod 600 %s",
+			    (st.st_mode & 004) ? "every user" : "its group",
+			    (unsigned)(st.st_mode & 07777), p);
+		free(p);
 	}
 	char *path = engine_roles_path();
 	size_t ndirs = 0, nfiles = 0;
