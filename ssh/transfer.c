@@ -119,6 +119,11 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	else
 		buf_puts(&s,
 			 "[ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; exit 3; }\n");
+	/* a symbolic link at dest is refused: nothing is read, hashed, chmod'ed
+	 * or written through it (roles/lib/README.md, "Symbolic links") */
+	buf_puts(&s, "if [ -L \"$d\" ]; then echo \"$d is a symbolic link (to $(readlink -- "
+		     "\"$d\")): ezk neither reads nor writes through a link; remove it, or "
+		     "manage the file it points to\" >&2; exit 3; fi\n");
 	buf_printf(&s,
 		   "[ -f \"$d\" ] || { echo send; exit 0; }\n"
 		   "set -- $(stat -c '%%s %%a %%U %%u %%G %%g' -- \"$d\") || exit 1\n"

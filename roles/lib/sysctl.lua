@@ -152,6 +152,7 @@ ezk.module("sysctl", function(a, ctx)
   end
   sh[#sh + 1] = "[ -z \"$ro\" ] || stat -Lc %A $ro || exit 1"
   if file then
+    sh[#sh + 1] = ezk.no_link_sh(file)
     sh[#sh + 1] = "if [ -f " .. q(file) .. " ]; then echo F; cat " .. q(file) .. "; else echo N; fi"
   else
     sh[#sh + 1] = "echo N"

@@ -130,13 +130,21 @@ function ezk.text_join(t, nl)
   return table.concat(t, "\n") .. (nl and "\n" or "")
 end
 
--- The content of a remote text file (nil if missing), its real path
--- (symbolic links resolved: an edit goes to the link's target, as with
--- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
--- trip.
+-- Every module refuses a symbolic link at the path it manages (the file
+-- module's state=link aside, whose path is the link): it neither reads nor
+-- writes through it (a link planted at /root/.bashrc must not make ezk edit
+-- its target). A line of sh that fails (exit 5) with the message.
+function ezk.no_link_sh(path)
+  local p = ezk.q(path)
+  return "if [ -L " .. p .. " ]; then echo " .. p .. "\" is a symbolic link (to $(readlink -- " .. p ..
+    ")): ezk neither reads nor writes through a link; remove it, or manage the file it points to\" >&2; exit 5; fi"
+end
+
+-- The content of a remote text file (nil if missing), its path (a symbolic
+-- link there is refused: ezk.no_link_sh) and its attributes {mode, owner,
+-- uid, group, gid}, in one round trip.
 function ezk.text_read(path)
-  local r = ezk.exec("p=" .. ezk.q(path) .. "; if [ -L \"$p\" ]; then p=$(readlink -m -- " .. ezk.q(path) ..
-    ") || p=" .. ezk.q(path) .. "; fi; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
+  local r = ezk.exec(ezk.no_link_sh(path) .. "; p=" .. ezk.q(path) .. "; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
     "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
     "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
