@@ -95,9 +95,10 @@ struct engine {
 	int log_fd; /* O_APPEND, a write(2) per line: a kill loses nothing */
 	char *log_path;
 	int journal_fd;
-	char run_id[48];  /* time-pid: unique per run */
-	char inputs[65];  /* sha256 of what the steps run with (journal.c) */
-	_Atomic int stop; /* SIGINT or SIGTERM received: start no task */
+	char run_id[48];   /* time-pid: unique per run */
+	char inputs[65];   /* sha256 of what the steps run with (journal.c) */
+	_Atomic int stop;  /* SIGINT or SIGTERM received: start no task */
+	_Atomic int ended; /* the run is over: the signal thread returns */
 	pthread_mutex_t lock;
 	bool tty;
 	char summary[256];

@@ -346,8 +346,8 @@ static void *sig_thread(void *arg)
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		int old;
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		if (atomic_load(&e->ended))
+			return NULL; /* (woken by engine_run, or a signal after the run) */
 		if (atomic_load(&e->stop)) {
 			engine_log(e, NULL, "%s again: exiting now, tasks still running",
 				   sig_name(sig));
@@ -368,7 +368,6 @@ static void *sig_thread(void *arg)
 					 sig_name(sig), sig == SIGINT ? "Ctrl-C" : "the signal");
 			journal_write(STDERR_FILENO, m, (size_t)n);
 		}
-		pthread_setcancelstate(old, NULL);
 	}
 	return NULL;
 }
@@ -397,7 +396,9 @@ int engine_run(struct engine *e)
 	bool have_st = pthread_create(&st, NULL, sig_thread, e) == 0;
 	int rc = run_steps(e);
 	if (have_st) {
-		pthread_cancel(st);
+		/* no pthread_cancel: wake it with a signal it waits for */
+		atomic_store(&e->ended, 1);
+		pthread_kill(st, SIGINT);
 		pthread_join(st, NULL);
 	}
 	/* (the signals stay blocked: one that comes now, while the caller
