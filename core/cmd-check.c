@@ -24,6 +24,8 @@
 #include "history.h"
 #include "inventory.h"
 #include "value.h"
+#include "workspace.h"
+#include "yamlio.h"
 
 extern const struct cmd cmd_check;
 
@@ -100,6 +102,30 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		vars_resolve_all(cl, h, &all, warn_cb, &r);
 		value_unref(all);
 	}
+	/* a config.yml cut short parses without a word: the keys of ezk's
+	 * template that it lacks say so */
+	char *tpl = path_join(workspace_data_dir(), "inventories/config.yml");
+	struct value *tv = cl->config_path ? yaml_load_file(tpl) : NULL;
+	free(tpl);
+	if (tv && tv->type == V_MAP && cl->config && cl->config->type == V_MAP) {
+		struct buf miss = BUF_INIT;
+		size_t n = 0;
+		for (size_t i = 0; i < value_len(tv); i++)
+			if (!value_map_get(cl->config, value_map_key(tv, i))) {
+				if (n < 5)
+					buf_printf(&miss, "%s%s", n ? ", " : "",
+						   value_map_key(tv, i));
+				n++;
+			}
+		if (n)
+			say(&r, 0, cl->config_path, 0,
+			    "%zu of the template's %zu settings are missing (%s%s): was the file "
+			    "cut "
+			    "short? Their roles' defaults apply",
+			    n, value_len(tv), miss.s, n > 5 ? ", ..." : "");
+		buf_free(&miss);
+	}
+	value_unref(tv);
 	/* a password in a file others can read */
 	for (int f = 0; f < 2 && cl->dir; f++) {
 		const char *name = f ? "config.yml" : "hosts";

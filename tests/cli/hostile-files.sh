@@ -67,6 +67,14 @@ like "$err" "clusters/c/config.yml: No such file or directory \(setup needs the 
 [ ! -e "$D/ssl" ] && pass "... and touched nothing" || fail "... and touched nothing"
 restore
 
+# a config.yml cut at a line end: check says so
+head -60 "$T/config.good" >"$D/config.yml"
+tw $EZK check c
+like "$err" "clusters/c/config.yml: warning: [0-9]+ of the template's [0-9]+ settings are missing \(.*\): was the file cut short\?" "a config.yml cut short: check warns, naming what is missing"
+restore
+tw $EZK check c
+unlike "$err" "cut short" "... not for the whole file"
+
 # -e @file: the same reader
 mkfifo "$T/extra.fifo"
 tw $EZK inventory c --host 127.0.0.9 -e @"$T/extra.fifo"
