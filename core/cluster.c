@@ -232,11 +232,13 @@ int cluster_load(const char *hosts_path, const char *config_path, struct value *
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->priv->lock, &a);
 	pthread_mutexattr_destroy(&a);
-	c->hosts_path = xstrdup(hosts_path);
+	c->hosts_path = xstrdup(hosts_path ? hosts_path : "(no inventory)");
 	c->config_path = config_path ? xstrdup(config_path) : NULL;
 	c->extra = extra ? value_ref(extra) : value_map();
 	c->defaults = value_map();
-	if (!(c->inv = inventory_load(hosts_path)))
+	/* (no hosts_path: an empty inventory, for ezk download) */
+	if (!(c->inv =
+		  hosts_path ? inventory_load(hosts_path) : inventory_parse("", 0, c->hosts_path)))
 		goto fail;
 	if (config_path) {
 		if (!(c->config = yaml_load_file(config_path)))
