@@ -14,9 +14,10 @@
 #include "err.h"
 #include "targets.h"
 
-/* The run options: their ids are run_opts_parse()'s (targets.c). */
-const struct opt run_options[] = {
-    OPT('l', 'l', "limit", "PATTERN", "only these hosts/groups (a,b  all:!g  g:&h  10.0.0.*)"),
+/* The run options: their ids are run_opts_parse()'s (targets.c). The
+ * commands that pick their hosts themselves (add-node, upgrade, ...) take
+ * conn_options: all of them but -l. */
+const struct opt conn_options[] = {
     OPT('f', 'f', "forks", "N", "hosts at once (default 50)"),
     OPT('u', 'u', "user", "USER", "login user where ansible_user is not set"),
     OPT(RUN_OPT_KEY, 0, "key", "FILE", "private key (also ansible_ssh_private_key_file)"),
@@ -30,6 +31,11 @@ const struct opt run_options[] = {
     OPT(RUN_OPT_HOSTKEY, 0, "host-key-checking", "MODE", "accept-new (default), strict or off"),
     OPT(RUN_OPT_JSON, 0, "json", NULL, "one JSON object per line"),
     OPT('e', 'e', "extra-vars", "VARS", "k=v, @file.yml or JSON, over config.yml"),
+    OPT_END,
+};
+const struct opt run_options[] = {
+    OPT('l', 'l', "limit", "PATTERN", "only these hosts/groups (a,b  all:!g  g:&h  10.0.0.*)"),
+    OPT_GROUP(conn_options),
     OPT_END,
 };
 

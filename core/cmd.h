@@ -59,8 +59,9 @@ struct opt {
 	}
 
 /* The options of commands that reach hosts (struct run_opts, targets.h):
- * their ids are the ones run_opts_parse() takes. */
-extern const struct opt run_options[];
+ * their ids are the ones run_opts_parse() takes. conn_options: the same
+ * but -l/--limit, for commands that choose their hosts themselves. */
+extern const struct opt run_options[], conn_options[];
 
 struct cmd {
 	const char *name;

@@ -34,6 +34,8 @@ struct chunk {
 
 struct play {
 	char *hosts;
+	char *pattern; /* hosts with its {{ templates }} rendered (the run's
+			* -e: NODE_TO_ADD ...), or NULL when it has none */
 	char **roles;
 	size_t nroles;
 	bool any_errors_fatal, run_once, become, become_set;
@@ -43,6 +45,7 @@ struct play {
 
 struct step {
 	char *id, *alias;
+	char *command; /* the command that runs it (add-node), or NULL: setup */
 	struct play *plays;
 	size_t nplays;
 	char **steps; /* a step made of others ("90 all": 01..07), by id */
@@ -71,8 +74,10 @@ struct hostrun {
 	const char *step_id;
 	char *msg; /* why it failed */
 	bool in_play;
-	bool interrupted;  /* stopped by SIGINT/SIGTERM before its next task */
-	char current[160]; /* the task running now, for the live display */
+	bool interrupted;    /* stopped by SIGINT/SIGTERM before its next task */
+	char current[160];   /* the task running now, for the live display */
+	unsigned long cmds0; /* EZK_STATS: commands and host processes when */
+	long procs0;	     /* the current task began */
 };
 
 struct engine {
@@ -101,6 +106,7 @@ struct engine {
 	_Atomic int ended; /* the run is over: the signal thread returns */
 	pthread_mutex_t lock;
 	bool tty;
+	bool stats; /* EZK_STATS=1: each task event counts commands and host processes */
 	char summary[256];
 	bool local_used;      /* a play ran on localhost (hosts[ts->n]) */
 	int live_lines;	      /* lines of the live display on the terminal now */

@@ -108,6 +108,8 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->ts = ts;
 	e->o = *o;
 	e->log_fd = e->journal_fd = -1;
+	const char *st = getenv("EZK_STATS");
+	e->stats = st && *st && strcmp(st, "0") != 0;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutexattr_t ra;
 	pthread_mutexattr_init(&ra);
@@ -168,11 +170,13 @@ void engine_close(struct engine *e)
 				free(s->plays[p].roles[r]);
 			free(s->plays[p].roles);
 			free(s->plays[p].hosts);
+			free(s->plays[p].pattern);
 		}
 		free(s->plays);
 		strv_free(s->steps, s->nsteps);
 		free(s->id);
 		free(s->alias);
+		free(s->command);
 	}
 	free(e->steps);
 	free(e->run_steps);
@@ -244,6 +248,8 @@ static int host_connect(struct engine *e, struct hostrun *h)
 	if (!h->ssh)
 		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
 			       : ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
+	if (e->stats)
+		ssh_host_count_procs(h->ssh, true);
 	if (ssh_host_connect(h->ssh) < 0) {
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);
@@ -456,8 +462,9 @@ static int run_steps(struct engine *e)
 				break;
 			}
 			const struct play *pl = &s->plays[p];
+			const char *pattern = pl->pattern ? pl->pattern : pl->hosts;
 			size_t *sel, nsel;
-			if (!strcmp(pl->hosts, "localhost") &&
+			if (!strcmp(pattern, "localhost") &&
 			    inventory_host_find(e->c->inv, "localhost") < 0) {
 				struct hostrun *lh = &e->hosts[e->ts->n];
 				e->local_used = true;
@@ -472,7 +479,7 @@ static int run_steps(struct engine *e)
 				}
 				continue;
 			}
-			if (targets_select_play(e->c, pl->hosts, &sel, &nsel) < 0) {
+			if (targets_select_play(e->c, pattern, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
 				sel = NULL;
@@ -591,4 +598,12 @@ static int run_steps(struct engine *e)
 const char *engine_summary(struct engine *e)
 {
 	return e->summary;
+}
+
+int engine_changed(const struct engine *e)
+{
+	int n = 0;
+	for (size_t i = 0; i < engine_nruns(e); i++)
+		n += e->hosts[i].changed;
+	return n;
 }

@@ -32,6 +32,9 @@ struct engine;
 
 struct engine_opts {
 	const char *steps;	/* "02", "01-03", "etcd", "all" */
+	const char *command;	/* the command running them: NULL for setup; the
+				 * steps that steps.lua gives to a command
+				 * (`command = "add-node"`) run only under it */
 	const char *roles_path; /* EZK_ROLES or the default search path */
 	const char *tags;	/* -t a,b (NULL: all tasks) */
 	const char *skip_tags;	/* --skip-tags */
@@ -58,6 +61,8 @@ int engine_complete(struct engine *e);
 
 /* One line: "3 hosts: ok=40 changed=2 failed=0 ..." for the history. */
 const char *engine_summary(struct engine *e);
+/* The tasks that changed something, on every host of the run so far. */
+int engine_changed(const struct engine *e);
 void engine_close(struct engine *e);
 
 /* The default roles search path: $EZK_ROLES, else the data dir's roles/. */

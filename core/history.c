@@ -31,6 +31,8 @@ static const char gitignore[] =
     "# rest never belongs in the history: private keys and kubeconfigs (ssl/),\n"
     "# run logs, etcd snapshots and ezk's temporary files.\n"
     "ssl/\n"
+    "ssl.bak-*/\n"
+    "users/\n"
     "logs/\n"
     "backup/\n"
     "*.ezk-tmp*\n"
@@ -626,6 +628,27 @@ int history_mark_applied(const char *cluster_dir, const char *commit_id)
 	git_reference_free(ref);
 	git_object_free(commit);
 	git_object_free(obj);
+	git_repository_free(repo);
+	return rc;
+}
+
+int history_applied(const char *cluster_dir, char **out_id)
+{
+	git_repository *repo;
+	git_oid id;
+	*out_id = NULL;
+	int rc = repo_open(cluster_dir, 0, &repo);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return no_history(cluster_dir);
+	rc = git_reference_name_to_id(&id, repo, APPLIED_REF);
+	if (rc == 0)
+		*out_id = oid_hex(&id);
+	else if (rc == GIT_ENOTFOUND)
+		rc = 1;
+	else
+		rc = gfail(cluster_dir, APPLIED_REF);
 	git_repository_free(repo);
 	return rc;
 }

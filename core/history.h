@@ -58,6 +58,11 @@ int history_head(const char *cluster_dir, char **out_id);
  * setup applied. */
 int history_mark_applied(const char *cluster_dir, const char *commit_id);
 
+/* Where refs/ezk/applied points (the full hex id; caller frees): 0, or 1
+ * (*out_id NULL) when no setup has succeeded yet, -1 (message) when the
+ * history cannot be read or there is none. */
+int history_applied(const char *cluster_dir, char **out_id);
+
 /* 1 if the cluster has a history (a repository with at least one commit),
  * 0 if not (no repository, or one with no commit yet), -1 (message) if its
  * repository cannot be read. */

@@ -109,11 +109,13 @@ int journal_open(struct engine *e)
 	char name[160], stamp[32];
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
 	/* a new file each run: a second run in the same second gets "-2" */
+	const char *cmd = e->o.command ? e->o.command : "setup";
 	for (int n = 1; n < 100 && e->log_fd < 0; n++) {
 		if (n == 1)
-			snprintf(name, sizeof name, "%s-setup-%.40s.log", stamp, e->o.steps);
+			snprintf(name, sizeof name, "%s-%s-%.40s.log", stamp, cmd, e->o.steps);
 		else
-			snprintf(name, sizeof name, "%s-setup-%.40s-%d.log", stamp, e->o.steps, n);
+			snprintf(name, sizeof name, "%s-%s-%.40s-%d.log", stamp, cmd, e->o.steps,
+				 n);
 		for (char *p = name; *p; p++)
 			if (*p == '/' || *p == ' ' || (unsigned char)*p < 0x20)
 				*p = '_';

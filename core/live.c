@@ -72,6 +72,8 @@ static void live_draw(struct engine *e, bool force)
 void engine_task_begin(struct hostrun *h, const char *task)
 {
 	snprintf(h->current, sizeof h->current, "%s", task);
+	if (h->e->stats && h->ssh)
+		ssh_host_stats(h->ssh, &h->cmds0, &h->procs0);
 	if (live_on(h->e)) {
 		pthread_mutex_lock(&h->e->lock);
 		live_draw(h->e, false);
@@ -103,6 +105,17 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 		json_field_str(&line, "status", status);
 		json_field_str(&line, "msg", msg ? msg : "");
 		json_field_int(&line, "ms", (long long)ms);
+		if (e->stats && h->ssh) {
+			unsigned long cmds;
+			long procs;
+			ssh_host_stats(h->ssh, &cmds, &procs);
+			json_field_str(&line, "module", module);
+			json_field_int(&line, "cmds", (long long)(cmds - h->cmds0));
+			json_field_int(&line, "procs",
+				       procs >= 0 && h->procs0 >= 0 ? procs - h->procs0 : -1);
+			h->cmds0 = cmds;
+			h->procs0 = procs;
+		}
 		if (diff && e->o.diff)
 			json_field_str(&line, "diff", diff);
 		buf_puts(&line, "}\n");

@@ -95,6 +95,12 @@ static int l_exec(lua_State *L)
 		}
 		lua_pop(L, 1);
 		cmd.cwd = opt_str(L, 2, "cwd");
+		/* lib: shell functions the script calls, sent once per session
+		 * under lib_name (ssh.h: struct ssh_cmd) */
+		cmd.lib = opt_str(L, 2, "lib");
+		cmd.lib_name = opt_str(L, 2, "lib_name");
+		if (!cmd.lib_name)
+			cmd.lib = NULL;
 		lua_getfield(L, 2, "timeout");
 		if (lua_isnumber(L, -1))
 			cmd.timeout_ms = (int)(lua_tonumber(L, -1) * 1000);

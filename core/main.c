@@ -17,11 +17,37 @@
 extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_ping,
     cmd_keys, cmd_setup, cmd_log, cmd_diff, cmd_download, cmd_bundle, cmd_help, cmd_version,
     cmd_completion;
+/* the cluster's lifecycle (issue 16) */
+extern const struct cmd cmd_add_node, cmd_add_master, cmd_add_etcd, cmd_del_node, cmd_del_master,
+    cmd_del_etcd, cmd_upgrade, cmd_kca_renew, cmd_kcfg_adm;
 
 const struct cmd *const ezk_commands[] = {
-    &cmd_new,  &cmd_list,    &cmd_checkout,   &cmd_inventory, &cmd_check,    &cmd_ping,
-    &cmd_keys, &cmd_setup,   &cmd_log,	      &cmd_diff,      &cmd_download, &cmd_bundle,
-    &cmd_help, &cmd_version, &cmd_completion, NULL,
+    &cmd_new,
+    &cmd_list,
+    &cmd_checkout,
+    &cmd_inventory,
+    &cmd_check,
+    &cmd_ping,
+    &cmd_keys,
+    &cmd_setup,
+    &cmd_log,
+    &cmd_diff,
+    /* the cluster's lifecycle */
+    &cmd_add_node,
+    &cmd_add_master,
+    &cmd_add_etcd,
+    &cmd_del_node,
+    &cmd_del_master,
+    &cmd_del_etcd,
+    &cmd_upgrade,
+    &cmd_kca_renew,
+    &cmd_kcfg_adm,
+    &cmd_download,
+    &cmd_bundle,
+    &cmd_help,
+    &cmd_version,
+    &cmd_completion,
+    NULL,
 };
 
 const struct cmd *cmd_find(const char *name)

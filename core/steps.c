@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "engine-int.h"
 #include "err.h"
+#include "inventory.h"
+#include "tmpl/template.h"
 
 static char *field_str(lua_State *L, int t, const char *k)
 {
@@ -90,6 +93,7 @@ int steps_load(struct engine *e)
 		struct step *s = &e->steps[i];
 		s->id = field_str(L, -1, "id");
 		s->alias = field_str(L, -1, "alias");
+		s->command = field_str(L, -1, "command");
 		if (!s->id) {
 			lua_pop(L, 1);
 			ezk_fail("%s: step %zu has no id", file, i + 1);
@@ -154,6 +158,20 @@ static long step_index(struct engine *e, const char *name)
 	return -1;
 }
 
+/* A step that steps.lua gives to a command (`command = "add-node"`) needs
+ * what that command prepares (the hosts it adds, the inventory it edits):
+ * it runs under that command only. */
+static int command_ok(struct engine *e, const struct step *s)
+{
+	const char *mine = e->o.command;
+	if (!s->command)
+		return 0;
+	if (mine && !strcmp(mine, s->command))
+		return 0;
+	return ezk_fail("step %s%s%s is run by 'ezk %s', not by %s", s->id, s->alias ? " " : "",
+			s->alias ? s->alias : "", s->command, mine ? mine : "setup");
+}
+
 /* Step i, or the steps it is made of (steps.lua: `steps = {...}`), once
  * each in the order asked. */
 static int add_run_step(struct engine *e, size_t i, int depth)
@@ -170,10 +188,50 @@ static int add_run_step(struct engine *e, size_t i, int depth)
 	}
 	if (s->nsteps)
 		return 0;
+	if (command_ok(e, s) < 0)
+		return -1;
 	for (size_t k = 0; k < e->nrun; k++)
 		if (e->run_steps[k] == i)
 			return 0;
 	e->run_steps[e->nrun++] = i;
+	return 0;
+}
+
+/* Variables of the deploy node (config.yml, -e): what a play's hosts
+ * pattern may name, as kubeasz's "{{ NODE_TO_ADD }}". */
+static int deploy_lookup(void *ud, const char *name, size_t len, struct value **out)
+{
+	struct engine *e = ud;
+	char *n = xstrndup(name, len);
+	int rc = vars_get(e->c, inventory_nhosts(e->c->inv), n, out);
+	free(n);
+	return rc;
+}
+
+/* Render the {{ templates }} in the hosts of the selected steps' plays,
+ * once, before any host is touched. */
+static int render_patterns(struct engine *e)
+{
+	for (size_t k = 0; k < e->nrun; k++) {
+		struct step *s = &e->steps[e->run_steps[k]];
+		for (size_t p = 0; p < s->nplays; p++) {
+			struct play *pl = &s->plays[p];
+			if (!strstr(pl->hosts, "{{") || pl->pattern)
+				continue;
+			struct tmpl *t = tmpl_compile(pl->hosts, strlen(pl->hosts), "steps.lua", 0);
+			struct buf out = BUF_INIT;
+			struct tmpl_env env = {deploy_lookup, e};
+			int rc = t ? tmpl_render(t, &env, &out) : -1;
+			tmpl_free(t);
+			if (rc < 0) {
+				buf_free(&out);
+				return ezk_fail_prefix("step %s, play %zu: hosts '%s'", s->id,
+						       p + 1, pl->hosts);
+			}
+			pl->pattern = xstrdup(buf_cstr(&out));
+			buf_free(&out);
+		}
+	}
 	return 0;
 }
 
@@ -212,5 +270,7 @@ int steps_select(struct engine *e)
 	free(spec);
 	if (rc == 0 && e->nrun == 0)
 		rc = ezk_fail("no steps selected by '%s'", e->o.steps);
+	if (rc == 0)
+		rc = render_patterns(e);
 	return rc;
 }

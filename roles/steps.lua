@@ -51,10 +51,14 @@ return {
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
   { id = "06", alias = "network", plays = {
-    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes
-    { hosts = "localhost", roles = { "network" } },
-    -- the CLUSTER_NETWORK's role acts; the others return at once
-    { hosts = "kube_master:kube_node", roles = { "host-gw" } },
+    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
+    -- then the plugin's manifest rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
+    -- acts; the others return at once)
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    -- the nodes' part: host-gw's routes, or the default bridge config
+    -- removed once the plugin's own is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
   } },
   { id = "07", alias = "addons", plays = {
     -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
@@ -64,7 +68,165 @@ return {
   } },
   { id = "10", alias = "ex-lb", plays = {} },
   { id = "11", alias = "harbor", plays = {} },
+
+  -- ---- the cluster's lifecycle: steps the commands of their names run
+  -- (`command`; `ezk setup` refuses them), with kubeasz's numbers (21-23,
+  -- 31-33). core/lifecycle.h: the run's inventory already has the host
+  -- added (NODE_TO_ADD) or taken out of its group (NODE_TO_DEL, kept in
+  -- [ezk_leaving] when in no other group); hosts changes after a success.
+  -- An add does the new hosts first, all reachable (any_errors_fatal),
+  -- before any other host changes; then every host is brought where `setup
+  -- all` would bring it, so a setup afterwards changes nothing.
+  { id = "21", alias = "add-etcd", command = "add-etcd", plays = {
+    -- (each operation first reaches every host: one that cannot be reached
+    -- stops it before anything changed)
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- step 02: the new member joins (member add, started with the cluster
+    -- as it is), the others restart one at a time for the new certificate
+    { hosts = "localhost", roles = { "etcd/cert" } },
+    { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "etcd/join" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+    -- the API servers' --etcd-servers, one master at a time
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+  } },
+  { id = "22", alias = "add-node", command = "add-node", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- step 01's /etc/hosts block on every other master, node and etcd member
+    -- names the new nodes before their kubelets register: the API server
+    -- reaches a kubelet by its node name (logs, exec, metrics)
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
+      any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
+      any_errors_fatal = true },
+    -- the others: the pod network routes to the new nodes' pods
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+  } },
+  { id = "23", alias = "add-master", command = "add-master", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "chrony", "prepare" }, any_errors_fatal = true },
+    -- every other host's /etc/hosts names the new master first (as add-node)
+    { hosts = "kube_master:kube_node:etcd:!{{ NODE_TO_ADD | join(':!') }}", roles = { "prepare" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "containerd", "containerd/images" },
+      any_errors_fatal = true },
+    -- the API server certificate names the new master
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-master" }, any_errors_fatal = true },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-master/start" }, any_errors_fatal = true,
+      serial = 1 },
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-node", "kube-node/ready" },
+      any_errors_fatal = true },
+    -- the others: every kube-lb balances to it, the other masters take the
+    -- new certificate one at a time, the pod network
+    { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
+    { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
+    { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+  } },
+  -- A deletion: the host leaves first (drained, out of what points at it,
+  -- stopped and cleaned, deleted from the cluster), then the others follow.
+  { id = "31", alias = "del-etcd", command = "del-etcd", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    -- every member answers, and the members that stay make a quorum
+    { hosts = "etcd", roles = { "etcd/quorum" }, any_errors_fatal = true, run_once = true },
+    -- the API servers stop using it, one master at a time
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/remove" }, any_errors_fatal = true, run_once = true },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}", roles = { "etcd/clean" } },
+    -- the certificate without its address: the members restart one at a time
+    { hosts = "localhost", roles = { "etcd/cert" } },
+    { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+    { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+    { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+  } },
+  { id = "32", alias = "del-node", command = "del-node", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-node/drain" } },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}",
+      roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
+    { hosts = "localhost", roles = { "kube-node/delete" } },
+    { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+  } },
+  { id = "33", alias = "del-master", command = "del-master", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    -- the kubeconfigs of the deploy node point at a master that stays
+    { hosts = "localhost", roles = { "deploy" } },
+    { hosts = "localhost", roles = { "kube-node/drain" } },
+    -- every kube-lb stops sending to it
+    { hosts = "kube_master:kube_node", roles = { "kube-lb" } },
+    { hosts = "{{ NODE_TO_DEL | join(':') }}",
+      roles = { "kube-master/clean", "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
+    { hosts = "localhost", roles = { "kube-node/delete" } },
+    -- the API server certificate without its address, one master at a time
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "kube_master", roles = { "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+    { hosts = "localhost", roles = { "network", "flannel" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+  } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
+  -- ezk upgrade: the binaries of $EZK_HOME/bin (K8S_VER must say their
+  -- version) on every master, one at a time, the API answering throughout
+  -- (kube-master/start takes a restarting API server out of every
+  -- kube-lb); then the nodes in batches, each drained first, Ready with
+  -- the new kubelet, and uncordoned. etcd and containerd are left as they are.
+  { id = "93", alias = "upgrade", command = "upgrade", plays = {
+    { hosts = "all", roles = {}, any_errors_fatal = true },
+    { hosts = "localhost", roles = { "kube-master/cert" } },
+    { hosts = "kube_master", roles = { "kube-lb", "kube-master" } },
+    { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+    -- the masters that are not nodes too: cordoned, nothing to drain
+    { hosts = "localhost", roles = { "kube-node/cert" } },
+    { hosts = "kube_master:!kube_node", roles = { "kube-node", "kube-node/ready" } },
+    { hosts = "kube_node", roles = { "kube-node/upgrade", "kube-lb", "kube-node", "kube-node/ready",
+                                     "kube-node/uncordon" }, serial = "20%" },
+  } },
+  -- ezk kca-renew: a new CA and every certificate and kubeconfig reissued,
+  -- in three phases (roles/kca-renew/main.lua): every host trusts both CAs,
+  -- then every certificate is the new CA's, then the old CA is trusted no
+  -- more. Each phase is distributed everywhere and restarted one etcd
+  -- member, one master at a time, so the API answers throughout.
+  { id = "96", alias = "kca-renew", command = "kca-renew", plays = (function()
+    local function phase(role)
+      return {
+        { hosts = "localhost", roles = { role } },
+        { hosts = "localhost", roles = { "deploy" } },
+        { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
+        { hosts = "localhost", roles = { "etcd/cert" } },
+        { hosts = "etcd", roles = { "etcd" }, any_errors_fatal = true },
+        { hosts = "etcd", roles = { "etcd/start" }, any_errors_fatal = true, serial = 1 },
+        { hosts = "etcd", roles = { "etcd/health" }, any_errors_fatal = true, run_once = true },
+        { hosts = "localhost", roles = { "kube-master/cert" } },
+        { hosts = "kube_master", roles = { "kube-master" } },
+        { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
+        { hosts = "localhost", roles = { "kube-node/cert" } },
+        { hosts = "kube_master:kube_node", roles = { "kube-node", "kube-node/ready" } },
+      }
+    end
+    local plays = { { hosts = "all", roles = {}, any_errors_fatal = true } }
+    for _, r in ipairs({ "kca-renew", "kca-renew/leaves", "kca-renew/finish" }) do
+      for _, p in ipairs(phase(r)) do plays[#plays + 1] = p end
+    end
+    plays[#plays + 1] = { hosts = "localhost", roles = { "kca-renew/done" } }
+    return plays
+  end)() },
+  -- ezk kcfg-adm -A/-D: a user's kubeconfig and ClusterRoleBinding
+  { id = "97", alias = "kcfg-adm", command = "kcfg-adm", plays = {
+    { hosts = "localhost", roles = { "kcfg-adm" } },
+  } },
   { id = "90", alias = "all", steps = { "01", "02", "03", "04", "05", "06", "07" } },
   { id = "99", alias = "clean", plays = {} },
 }

@@ -1,10 +1,14 @@
 #!/bin/bash
-# make demo: a real three-member TLS etcd cluster on this machine, the way
-# ezk installs one anywhere. It installs what is missing (Debian packages),
-# builds ezk, boots three local test hosts (tests/harness: systemd and sshd
-# in namespaces, each on its own 127.0.x.y), makes the cluster "demo" for
-# them, runs `ezk setup demo 01-02` (prepare, then etcd) and shows etcd's
-# health on every member. Needs root (the test hosts use namespaces).
+# make demo: a highly available Kubernetes cluster on this machine, installed
+# by ezk from bare hosts with one command, the way it installs one anywhere.
+# It installs what is missing (Debian packages), builds ezk, builds
+# Kubernetes v1.20.2 from Debian's source if this machine has not yet
+# (scripts/build-kubernetes.sh: cached, the first build takes 15-30 minutes),
+# boots four local test hosts with a network of their own (tests/harness
+# --net: systemd and sshd in namespaces, 198.18.K.x on a bridge), makes the
+# cluster "demo" for them (two masters, three etcd members, two nodes),
+# runs `ezk setup demo all` and shows the nodes, a Deployment across the
+# nodes and a Service answering. Needs root (the test hosts use namespaces).
 # EZK_HOME: the workspace (default: a new /tmp/ezk-demo.XXXXXX).
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,46 +26,86 @@ if [ -e "$EZK_HOME/clusters/demo" ]; then
 fi
 ezk() { "$src/ezk" "$@"; }
 
+echo "== Kubernetes v1.20.2 from Debian's source (cached after the first build)"
+scripts/build-kubernetes.sh >/dev/null
 echo "== workspace: $EZK_HOME"
-# Steps 01-02 need etcd only: Kubernetes is copied if this machine has built
-# it already (scripts/build-kubernetes.sh), not built here.
-scripts/bin-from-debian.sh --no-build "$EZK_HOME"
-echo "== etcd and etcdctl from Debian's packages in $EZK_HOME/bin"
+scripts/bin-from-debian.sh "$EZK_HOME"
+echo "== the binaries and images in $EZK_HOME/bin and images/"
 
-echo "== three local test hosts"
-th=$(tests/harness/testhosts start 3 | tail -1)
+echo "== four local test hosts with a network of their own"
+th=$(tests/harness/testhosts start --net 4 | tail -1)
 read -r _ A _ < <(sed -n 1p "$th/hosts")
 read -r _ B _ < <(sed -n 2p "$th/hosts")
 read -r _ C _ < <(sed -n 3p "$th/hosts")
-echo "   $A $B $C (state: $th)"
+read -r _ D _ < <(sed -n 4p "$th/hosts")
+echo "   $A $B $C $D (state: $th)"
 
 echo "== ezk new demo"
 ezk new demo
-hosts=$EZK_HOME/clusters/demo/hosts
-# the template's example addresses become the test hosts: three masters
-# that are also the etcd members, no worker nodes
-sed -i -E "s/192\.168\.1\.1\b/$A/g; s/192\.168\.1\.2\b/$B/g; s/192\.168\.1\.3\b/$C/g; /^192\.168\.1\.[45]\b/d" "$hosts"
-printf '\n# make demo: the test hosts'"'"' key\nansible_ssh_private_key_file="%s"\n' "$th/id_ed25519" >>"$hosts"
+cd "$EZK_HOME/clusters/demo"
+cat >hosts <<HOSTS
+# make demo: two masters, three etcd members, two nodes (local test hosts)
+[etcd]
+$A
+$B
+$C
 
-echo "== ezk setup demo 01-02"
-ezk setup demo 01-02
+[kube_master]
+$A k8s_nodename='master-01'
+$B k8s_nodename='master-02'
 
+[kube_node]
+$C k8s_nodename='worker-01'
+$D k8s_nodename='worker-02'
+
+[ex_lb]
+
+[chrony]
+
+[all:vars]
+$(sed -n '/^\[all:vars\]/,$p' hosts | tail -n +2)
+ansible_ssh_private_key_file="$th/id_ed25519"
+HOSTS
+# addresses from RFC 2544's test range; the pod network that needs no image
+sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|; s|^CLUSTER_NETWORK=.*|CLUSTER_NETWORK="host-gw"|' hosts
+sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' config.yml
+# the add-ons' images are not made on this machine: their pods could not start
+sed -i -E 's/^(dns_install|metricsserver_install|headlamp_install|dashboard_install|local_path_provisioner_install):.*/\1: "no"/; s/^ENABLE_LOCAL_DNS_CACHE:.*/ENABLE_LOCAL_DNS_CACHE: false/' config.yml
+cat >>config.yml <<'CONF'
+
+# make demo: the test hosts are containers (containerd cannot raise OOM
+# scores there); the demo's workload image, made here from Debian's busybox
+CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
+EXTRA_IMAGES:
+  - "easzlab.io.local:5000/library/busybox:1.35.0"
+CONF
+cd "$src"
+
+echo "== ezk setup demo all"
+ezk setup demo all
+
+K="$EZK_HOME/bin/kubectl --kubeconfig $EZK_HOME/clusters/demo/kubectl.kubeconfig"
 echo
-echo "== etcd, asked with the certificates in $EZK_HOME/clusters/demo/ssl"
-ssl=$EZK_HOME/clusters/demo/ssl
-eps="https://$A:2379,https://$B:2379,https://$C:2379"
-ctl() { "$EZK_HOME/bin/etcdctl" --endpoints="$eps" --cacert="$ssl/ca.pem" --cert="$ssl/admin.pem" --key="$ssl/admin-key.pem" "$@"; }
-ctl endpoint health
-ctl endpoint status -w table
-ctl member list -w table
+echo "== the cluster"
+$K get nodes -o wide
+echo "== a Deployment of busybox httpd on the nodes, and its Service"
+$K create deployment web --image=easzlab.io.local:5000/library/busybox:1.35.0 --replicas=2 \
+	-- httpd -f -p 80 -h /var/www >/dev/null
+$K expose deployment web --port 80 >/dev/null
+$K rollout status deploy/web --timeout=180s
+$K get pods -o wide
+ip=$($K get svc web -o jsonpath='{.spec.clusterIP}')
+echo "== from $C: wget http://$ip/ (the Service)"
+tests/harness/testhosts exec "$th" "$C" busybox wget -qO- -T 10 "http://$ip/"
 
-cat <<EOF
+cat <<DONE
 
 == done. Try:
    export EZK_HOME=$EZK_HOME
-   $src/ezk setup demo 01-02      # again: changed=0, nothing restarted
+   $src/ezk setup demo all        # again: changed=0, nothing restarted
+   $K get pods -A
    $src/ezk ping demo
    $src/ezk log demo
 == tear down:
    $src/tests/harness/testhosts stop $th && rm -rf $EZK_HOME
-EOF
+DONE

@@ -47,9 +47,21 @@ int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 		return ezk_fail("pipe: %s", strerror(errno));
 	}
 	bool become = cmd->become && geteuid() != 0;
+	/* a new sh each time: the lib's functions first (made before fork:
+	 * no malloc in the child of a threaded process) */
+	char *script = (char *)cmd->script, *joined = NULL;
+	if (cmd->lib) {
+		size_t ll = strlen(cmd->lib), sl = strlen(cmd->script);
+		script = joined = xmalloc(ll + sl + 2);
+		memcpy(script, cmd->lib, ll);
+		script[ll] = '\n';
+		memcpy(script + ll + 1, cmd->script, sl + 1);
+	}
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		free(joined);
 		return ezk_fail("fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		setpgid(0, 0);
 		int devnull = open("/dev/null", O_RDONLY);
@@ -62,11 +74,12 @@ int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 			putenv((char *)*e);
 		if (become)
 			execl("/usr/bin/sudo", "sudo", "-n", "-u", h->become_user, "--", "/bin/sh",
-			      "-c", cmd->script, (char *)NULL);
+			      "-c", script, (char *)NULL);
 		else
-			execl("/bin/sh", "sh", "-c", cmd->script, (char *)NULL);
+			execl("/bin/sh", "sh", "-c", script, (char *)NULL);
 		_exit(127);
 	}
+	free(joined);
 	close(out[1]);
 	close(err[1]);
 	if (in[0] >= 0)

@@ -1,22 +1,39 @@
 /*
  * shell.c - the resident remote shell and the framing of commands on it.
  *
- * One channel per host runs `sh` reading one line per command. A line is
+ * One channel per host runs `sh` reading its commands as its own script
+ * from the channel (it reads a pipe in blocks, as any sh does: no byte-by-
+ * byte `read` loop, no eval of a line variable). A command is one framed
+ * list, sent only after the previous one ended, so the shell never holds
+ * bytes of the next command in its buffer:
  *
- *     { (cd DIR && export K=V && exec </dev/null && eval 'SCRIPT'); } ;
- *     ezk_r=$?; printf '\001EZK<nonce> %d\n' $ezk_r; printf '\001EZK<nonce>\n' >&2
+ *     { command eval 'SCRIPT'; } </dev/null; ezk_r=$?;
+ *     printf '\001EZK<mark> %d\n' $ezk_r; printf '\001EZK<mark>\n' >&2
  *
- * where SCRIPT is single-quoted and its newlines are spelled '"$NL"', so a
- * whole command is one line whatever it contains. Its end is the marker on
- * both streams: stdout up to the marker is the command's, the number after
- * it is its status. With stdin, the subshell reads from
- * `head -c LEN | { (...); r=$?; cat >/dev/null; exit $r; }`: head takes
- * exactly the bytes sent (the rest of the stream stays the shell's), and the
- * trailing cat drains what the command did not read, so data can never be
- * read by the shell as commands.
+ * SCRIPT is single-quoted; `command eval` keeps a syntax or expansion error
+ * in it from ending the shell. The shell runs SCRIPT itself (no fork) when
+ * it is a list of simple commands that cannot change or end the shell (see
+ * runs_inline: `true`, `[ -e '/x' ]`, `systemctl is-active 'kubelet'`, a
+ * call of a module's shell function); otherwise, and whenever a cwd, env or
+ * timeout is given, in a subshell: `(cd DIR || exit 1; export K=V; eval
+ * 'SCRIPT')`. The end is the marker on both streams: stdout up to the marker
+ * is the command's, the number after it is its status (and, when counting,
+ * the host's last PID).
  *
- * Measured (NOTES.md): ~0.3 ms a command this way, against ~46 ms for a
- * channel per command.
+ * stdin: bytes in memory that are text (no NUL, ending in a newline, at
+ * most 1 MiB) go as a here-document the shell reads itself (`<<'EZK...'`).
+ * Anything else is streamed after a handshake: the command first prints
+ * "\001EZK<mark>-", the client sends the bytes only then (the shell has
+ * parsed the whole line and holds nothing else), and they are read by
+ * `head -c LEN | { ...; ezk_r=$?; cat >/dev/null; exit $ezk_r; }`: head
+ * takes exactly the bytes sent and the trailing cat drains what the command
+ * did not read, so data can never be read by the shell as commands.
+ *
+ * A lib (ssh_cmd.lib: shell functions) is defined by `command eval 'LIB'`
+ * before the first command that names it, once per shell.
+ *
+ * Measured (NOTES.md): the shell's own round trip is that of a plain `sh`
+ * reading `true; echo MARK` lines; a fork on the host is what costs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,31 +62,28 @@ void buf_sh_quote(struct buf *b, const char *s)
 	buf_putc(b, '\'');
 }
 
-/* Single-quoted, with newlines spelled '"$NL"' so the result is one line. */
-static void quote_line(struct buf *b, const char *s)
-{
-	buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_puts(b, "'\\''");
-		else if (*s == '\n')
-			buf_puts(b, "'\"$NL\"'");
-		else if (*s == '\r')
-			buf_puts(b, "'\"$CR\"'");
-		else
-			buf_putc(b, *s);
-	}
-	buf_putc(b, '\'');
-}
-
-/* The resident shell: sets NL, says it is ready, reads lines forever. */
+/* The resident shell: says it is ready, then reads the rest of the channel
+ * as its script. */
 static void driver(struct buf *b, const char *nonce)
 {
-	buf_printf(b,
-		   "unset HISTFILE; NL='\n'; CR=$(printf '\\r'); "
-		   "printf 'EZK-READY %s\\n'; "
-		   "while IFS= read -r ezk_l; do eval \"$ezk_l\"; done",
-		   nonce);
+	buf_printf(b, "unset HISTFILE; printf 'EZK-READY %s\\n'; exec /bin/sh -s", nonce);
+}
+
+static void libs_free(struct ssh_shell *sh)
+{
+	for (size_t i = 0; i < sh->nlibs; i++)
+		free(sh->libs[i]);
+	free(sh->libs);
+	sh->libs = NULL;
+	sh->nlibs = 0;
+}
+
+static bool lib_defined(const struct ssh_shell *sh, const char *name)
+{
+	for (size_t i = 0; i < sh->nlibs; i++)
+		if (strcmp(sh->libs[i], name) == 0)
+			return true;
+	return false;
 }
 
 void shell_close(struct ssh_shell *sh)
@@ -82,6 +96,7 @@ void shell_close(struct ssh_shell *sh)
 	}
 	sh->ch = NULL;
 	sh->up = false;
+	libs_free(sh);
 }
 
 static int wait_readable(struct ssh_host *h, int ms)
@@ -240,44 +255,268 @@ int shell_for(struct ssh_host *h, bool become, struct ssh_shell **out)
 	return 0;
 }
 
-static void frame(struct buf *b, const struct ssh_cmd *cmd, const char *mark)
+/* ---- which scripts the shell may run itself ---- */
+
+/* Names that, as a command, could change the resident shell (its variables,
+ * directory, options, traps, fds, functions), end it, or are reserved words
+ * whose misuse is a syntax error. */
+static const char *const not_inline[] = {
+    "!",       "[[",	  "]]",	    "{",       "}",	 "case",    "coproc",	 "do",
+    "done",    "elif",	  "else",   "esac",    "fi",	 "for",	    "function",	 "if",
+    "in",      "select",  "then",   "time",    "until",	 "while",   ":",	 ".",
+    "alias",   "bg",	  "break",  "builtin", "cd",	 "chdir",   "command",	 "continue",
+    "declare", "disown",  "enable", "eval",    "exec",	 "exit",    "export",	 "fc",
+    "fg",      "getopts", "hash",   "history", "jobs",	 "kill",    "let",	 "local",
+    "logout",  "mapfile", "newgrp", "popd",    "pushd",	 "read",    "readarray", "readonly",
+    "return",  "set",	  "shift",  "shopt",   "source", "suspend", "times",	 "trap",
+    "typeset", "ulimit",  "umask",  "unalias", "unset",	 "wait",    NULL};
+
+static bool plain_char(char c)
 {
-	bool in = cmd->in || cmd->in_path;
-	if (in)
-		buf_printf(b, "head -c %zu | { ", cmd->in_len);
-	buf_puts(b, "(");
-	if (cmd->cwd) {
-		buf_puts(b, "cd ");
-		quote_line(b, cmd->cwd);
-		buf_puts(b, " || exit 1; ");
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("_-./:,+@%=^~[]*?!", c) != NULL;
+}
+
+/* One word at *pp (unquoted plain characters, '...', "..." without $, `
+ * or \): its unquoted text into w (cut at cap), whether it had quotes or
+ * glob characters in *special. Returns false when it is not such a word. */
+static bool scan_word(const char **pp, char *w, size_t cap, bool *special)
+{
+	const char *p = *pp;
+	size_t n = 0;
+	*special = false;
+	if (!*p)
+		return false;
+	while (*p) {
+		char c = *p;
+		if (c == '\'' || c == '"') {
+			const char *e = strchr(p + 1, c);
+			if (!e)
+				return false;
+			if (c == '"')
+				for (const char *q = p + 1; q < e; q++)
+					if (*q == '$' || *q == '`' || *q == '\\')
+						return false;
+			for (const char *q = p + 1; q < e; q++)
+				if (n + 1 < cap)
+					w[n++] = *q;
+			*special = true;
+			p = e + 1;
+		} else if (plain_char(c)) {
+			if (strchr("*?[]", c))
+				*special = true;
+			if (n + 1 < cap)
+				w[n++] = c;
+			p++;
+		} else {
+			break;
+		}
 	}
-	for (const char *const *e = cmd->env; e && *e; e++) {
-		const char *eq = strchr(*e, '=');
-		if (!eq || eq == *e)
+	w[n] = 0;
+	if (p == *pp)
+		return false;
+	*pp = p;
+	return true;
+}
+
+/* Whether the resident shell may run script itself, without a subshell: a
+ * list (; && || newlines) of pipelines of simple commands whose words are
+ * plain or quoted text (no $, `, \, globbed or quoted command names), with
+ * redirections to such words or to &N, no assignment, and no command that
+ * could change or end the shell (not_inline). Such a script cannot fail to
+ * parse, leave state behind or exit the shell: a fork saved. Anything else
+ * runs in a subshell, as every command used to. */
+bool runs_inline(const char *script)
+{
+	enum { START, IN_CMD, AFTER_SEMI, NEED_CMD, NEED_TARGET } st = START;
+	bool named = false;   /* the current command has its name */
+	bool printf_ = false; /* ... and it is printf (bash's printf -v sets a variable) */
+	const char *p = script;
+	char w[64];
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char c = *p;
+		if (!c)
+			return st == START || st == IN_CMD || st == AFTER_SEMI;
+		if (c == '\n') {
+			if (st == NEED_TARGET)
+				return false;
+			if (st != NEED_CMD)
+				st = START;
+			p++;
 			continue;
-		buf_puts(b, "export ");
-		buf_put(b, *e, (size_t)(eq - *e));
-		buf_puts(b, "=");
-		quote_line(b, eq + 1);
-		buf_puts(b, "; ");
+		}
+		if (c == ';') {
+			if (st != IN_CMD)
+				return false;
+			st = AFTER_SEMI;
+			p++;
+			continue;
+		}
+		if (c == '&' || c == '|') {
+			if (st != IN_CMD)
+				return false;
+			if (c == '&' && p[1] != '&')
+				return false; /* background */
+			p += p[1] == c ? 2 : 1;
+			st = NEED_CMD;
+			continue;
+		}
+		if (c == '>' || c == '<' ||
+		    (c >= '0' && c <= '9' && (p[1] == '>' || p[1] == '<'))) {
+			if (st == NEED_TARGET)
+				return false;
+			if (c >= '0' && c <= '9')
+				p++;
+			char op = *p++;
+			if (*p == op && op == '>')
+				p++;
+			else if (*p == op)
+				return false; /* here-document */
+			if (*p == '&') {
+				p++;
+				if (!(*p >= '0' && *p <= '9') || (p[1] >= '0' && p[1] <= '9'))
+					return false;
+				p++;
+				if (st != IN_CMD)
+					named = false;
+				st = IN_CMD;
+				continue;
+			}
+			if (st != IN_CMD)
+				named = false;
+			st = NEED_TARGET;
+			continue;
+		}
+		bool special;
+		if (!scan_word(&p, w, sizeof w, &special))
+			return false;
+		if (st == NEED_TARGET) {
+			st = IN_CMD;
+			continue;
+		}
+		if (st != IN_CMD)
+			named = false;
+		st = IN_CMD;
+		if (named) {
+			if (printf_ && strncmp(w, "-v", 2) == 0)
+				return false;
+			printf_ = false;
+			continue;
+		}
+		named = true;
+		printf_ = strcmp(w, "printf") == 0;
+		/* the command's name: no assignment, no glob, quotes or keyword */
+		if (special && strcmp(w, "[") != 0)
+			return false;
+		size_t k =
+		    strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (w[k] == '=' && k > 0)
+			return false;
+		for (const char *const *x = not_inline; *x; x++)
+			if (strcmp(w, *x) == 0)
+				return false;
 	}
-	if (!in)
-		buf_puts(b, "exec </dev/null; ");
-	if (cmd->timeout_ms > 0) {
-		/* timeout(1) runs the command in its own process group and kills
-		 * the whole group: TERM at the deadline, KILL 2 s later. */
-		buf_printf(b, "exec timeout -k 2 %d.%03d sh -c ", cmd->timeout_ms / 1000,
-			   cmd->timeout_ms % 1000);
-		quote_line(b, cmd->script);
+}
+
+/* Whether stdin bytes can travel as a here-document: text that ends in a
+ * newline, no NUL, not too big, no line equal to the delimiter. */
+static bool heredoc_ok(const struct ssh_cmd *cmd, const char *delim)
+{
+	if (!cmd->in || cmd->in_len > (1u << 20))
+		return false;
+	const char *d = cmd->in;
+	size_t n = cmd->in_len, dl = strlen(delim);
+	if (n == 0)
+		return true;
+	if (d[n - 1] != '\n' || memchr(d, 0, n))
+		return false;
+	/* a line equal to the delimiter would end the here-document early */
+	for (const char *l = d; l < d + n;) {
+		const char *e = memchr(l, '\n', (size_t)(d + n - l));
+		if ((size_t)(e - l) == dl && memcmp(l, delim, dl) == 0)
+			return false;
+		l = e + 1;
+	}
+	return true;
+}
+
+enum in_mode { IN_NONE, IN_HEREDOC, IN_STREAM };
+
+static void frame(struct ssh_host *h, struct buf *b, const struct ssh_cmd *cmd, const char *mark,
+		  bool send_lib, enum in_mode in, const char *delim)
+{
+	if (send_lib) {
+		buf_puts(b, "command eval ");
+		buf_sh_quote(b, cmd->lib);
+		buf_puts(b, " </dev/null\n");
+	}
+	bool sub = cmd->cwd || (cmd->env && cmd->env[0]) || cmd->timeout_ms > 0 ||
+		   !runs_inline(cmd->script);
+	if (in == IN_STREAM)
+		buf_printf(b, "printf '\\001EZK%s-\\n'; head -c %zu | { ", mark + 4, cmd->in_len);
+	if (!sub) {
+		buf_puts(b, in == IN_STREAM ? "command eval " : "{ command eval ");
+		buf_sh_quote(b, cmd->script);
+		if (in != IN_STREAM)
+			buf_puts(b, "; }");
 	} else {
-		buf_puts(b, "eval ");
-		quote_line(b, cmd->script);
+		buf_puts(b, "(");
+		if (cmd->cwd) {
+			buf_puts(b, "cd ");
+			buf_sh_quote(b, cmd->cwd);
+			buf_puts(b, " || exit 1; ");
+		}
+		for (const char *const *e = cmd->env; e && *e; e++) {
+			const char *eq = strchr(*e, '=');
+			if (!eq || eq == *e)
+				continue;
+			buf_puts(b, "export ");
+			buf_put(b, *e, (size_t)(eq - *e));
+			buf_puts(b, "=");
+			buf_sh_quote(b, eq + 1);
+			buf_puts(b, "; ");
+		}
+		if (cmd->timeout_ms > 0) {
+			/* timeout(1) runs the command in its own process group and
+			 * kills the whole group: TERM at the deadline, KILL 2 s later.
+			 * (The inner sh has no lib functions: it is given the lib.) */
+			buf_printf(b, "exec timeout -k 2 %d.%03d sh -c ", cmd->timeout_ms / 1000,
+				   cmd->timeout_ms % 1000);
+			if (cmd->lib) {
+				struct buf t = BUF_INIT;
+				buf_puts(&t, cmd->lib);
+				buf_puts(&t, "\n");
+				buf_puts(&t, cmd->script);
+				buf_sh_quote(b, buf_cstr(&t));
+				buf_free(&t);
+			} else {
+				buf_sh_quote(b, cmd->script);
+			}
+		} else {
+			buf_puts(b, "eval ");
+			buf_sh_quote(b, cmd->script);
+		}
+		buf_puts(b, ")");
 	}
-	buf_puts(b, ")");
-	if (in)
+	if (in == IN_STREAM)
 		buf_puts(b, "; ezk_r=$?; cat >/dev/null; exit $ezk_r; }");
-	buf_printf(b, "; ezk_r=$?; printf '\\001EZK%s %%d\\n' $ezk_r; printf '\\001EZK%s\\n' >&2\n",
-		   mark + 4, mark + 4);
+	else if (in == IN_HEREDOC)
+		buf_printf(b, " <<'%s'", delim);
+	else
+		buf_puts(b, " </dev/null");
+	buf_puts(b, "; ezk_r=$?; ");
+	if (h->count_procs)
+		buf_puts(
+		    b, "read ezk_p ezk_p ezk_p ezk_p ezk_p </proc/loadavg 2>/dev/null || ezk_p=; ");
+	buf_printf(b, "printf '\\001EZK%s %%d%s\\n' $ezk_r%s; printf '\\001EZK%s\\n' >&2\n",
+		   mark + 4, h->count_procs ? " %s" : "", h->count_procs ? " \"$ezk_p\"" : "",
+		   mark + 4);
+	if (in == IN_HEREDOC) {
+		buf_put(b, cmd->in, cmd->in_len);
+		buf_printf(b, "%s\n", delim);
+	}
 }
 
 static int write_all(ssh_channel ch, const void *p, size_t n)
@@ -327,28 +566,81 @@ static int write_file(struct ssh_host *h, ssh_channel ch, const char *path, size
 /* Bytes held back from a sink: enough to hold a marker split across reads. */
 #define HOLD 64
 
+/* Wait for the handshake "\001EZK<mark>-\n" on stdout (the command is ready
+ * for its stdin) and drop it from r->out. */
+static int wait_ready(struct ssh_host *h, struct ssh_shell *sh, const char *mark, int mlen,
+		      struct ssh_result *r)
+{
+	for (;;) {
+		int n = drain(sh->ch, &r->out, &r->err);
+		if (n < 0)
+			return host_lost(h, "connection lost");
+		char *m = r->out.len ? memmem(r->out.s, r->out.len, mark, (size_t)mlen) : NULL;
+		if (m && (size_t)(m - r->out.s) + (size_t)mlen + 2 <= r->out.len) {
+			if (m[mlen] != '-' || m[mlen + 1] != '\n')
+				return 0; /* ended before it read stdin: the loop sees it */
+			size_t skip = (size_t)(m - r->out.s) + (size_t)mlen + 2;
+			memmove(r->out.s, r->out.s + skip, r->out.len - skip);
+			r->out.len -= skip;
+			r->out.s[r->out.len] = 0;
+			return 1;
+		}
+		if (n == 0 && wait_readable(h, 1000) < 0)
+			return host_lost(h, "connection lost");
+	}
+}
+
+static void count_pid(struct ssh_host *h, const char *p)
+{
+	char *e;
+	long pid = strtol(p, &e, 10);
+	if (e == p || pid <= 0)
+		return;
+	if (h->last_pid > 0 && pid >= h->last_pid)
+		h->n_procs += pid - h->last_pid;
+	h->last_pid = pid;
+}
+
 int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cmd,
 	      struct ssh_result *r)
 {
 	double t0 = clock_ms();
-	char mark[80];
+	char mark[80], delim[40];
 	char seqhex[17];
 	random_hex(seqhex, 16);
 	int mlen = snprintf(mark, sizeof mark, MARK "%.16s%s%lu", h->nonce, seqhex, ++h->seq);
+	snprintf(delim, sizeof delim, "EZK_IN_%s", seqhex);
+	enum in_mode in = IN_NONE;
+	if (cmd->in || cmd->in_path)
+		in = heredoc_ok(cmd, delim) ? IN_HEREDOC : IN_STREAM;
+	bool send_lib = cmd->lib && cmd->lib_name && !lib_defined(sh, cmd->lib_name);
 	struct buf line = BUF_INIT;
-	frame(&line, cmd, mark);
+	frame(h, &line, cmd, mark, send_lib, in, delim);
 	buf_reset(&r->out);
 	buf_reset(&r->err);
 	r->status = -1;
 	r->timed_out = false;
+	h->n_cmds++;
 	int rc = write_all(sh->ch, line.s, line.len);
 	buf_free(&line);
-	if (rc == 0 && cmd->in && cmd->in_len)
-		rc = write_all(sh->ch, cmd->in, cmd->in_len);
 	if (rc < 0)
 		return host_lost(h, "connection lost");
-	if (cmd->in_path && !cmd->in && write_file(h, sh->ch, cmd->in_path, cmd->in_len) < 0)
-		return -1;
+	if (send_lib) {
+		sh->libs = xrealloc(sh->libs, (sh->nlibs + 1) * sizeof *sh->libs);
+		sh->libs[sh->nlibs++] = xstrdup(cmd->lib_name);
+	}
+	if (in == IN_STREAM) {
+		int ready = wait_ready(h, sh, mark, mlen, r);
+		if (ready < 0)
+			return -1;
+		if (ready && cmd->in && cmd->in_len)
+			rc = write_all(sh->ch, cmd->in, cmd->in_len);
+		if (rc < 0)
+			return host_lost(h, "connection lost");
+		if (ready && cmd->in_path && !cmd->in &&
+		    write_file(h, sh->ch, cmd->in_path, cmd->in_len) < 0)
+			return -1;
+	}
 
 	double deadline = cmd->timeout_ms > 0 ? t0 + cmd->timeout_ms + 15000 : 0;
 	size_t out_scan = 0, err_scan = 0;
@@ -361,7 +653,10 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 			size_t from = out_scan > (size_t)mlen ? out_scan - (size_t)mlen : 0;
 			char *m = memmem(r->out.s + from, r->out.len - from, mark, (size_t)mlen);
 			if (m && memchr(m, '\n', (size_t)(r->out.s + r->out.len - m))) {
-				r->status = atoi(m + mlen + 1);
+				char *q;
+				r->status = (int)strtol(m + mlen + 1, &q, 10);
+				if (*q == ' ')
+					count_pid(h, q + 1);
 				r->out.len = (size_t)(m - r->out.s);
 				r->out.s[r->out.len] = 0;
 				out_done = true;
@@ -410,6 +705,64 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 	return 0;
 }
 
+void ssh_host_count_procs(struct ssh_host *h, bool on)
+{
+	h->count_procs = on;
+	h->last_pid = -1;
+}
+
+void ssh_host_stats(const struct ssh_host *h, unsigned long *cmds, long *procs)
+{
+	if (cmds)
+		*cmds = h->n_cmds;
+	if (procs)
+		*procs = h->count_procs && h->last_pid > 0 ? h->n_procs : -1;
+}
+
+int ssh_host_floor(struct ssh_host *h, int n, double *ms)
+{
+	if (h->local || !h->s)
+		return ezk_fail("%s: not connected", h->name);
+	ssh_channel ch = ssh_channel_new(h->s);
+	if (!ch || ssh_channel_open_session(ch) != SSH_OK ||
+	    ssh_channel_request_exec(ch, "exec /bin/sh") != SSH_OK) {
+		if (ch)
+			ssh_channel_free(ch);
+		return host_lost(h, "cannot open a channel");
+	}
+	static const char line[] = "true; echo EZK-FLOOR\n";
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		double t0 = clock_ms();
+		buf_reset(&out);
+		if (write_all(ch, line, sizeof line - 1) < 0) {
+			rc = host_lost(h, "connection lost");
+			break;
+		}
+		while (!memmem(buf_cstr(&out), out.len, "EZK-FLOOR\n", 10)) {
+			int k = drain(ch, &out, &err);
+			if (k < 0) {
+				rc = host_lost(h, "connection lost");
+				break;
+			}
+			if (k == 0 && wait_readable(h, 1000) < 0) {
+				rc = host_lost(h, "connection lost");
+				break;
+			}
+		}
+		ms[i] = clock_ms() - t0;
+	}
+	buf_free(&out);
+	buf_free(&err);
+	if (h->s) { /* (a lost host's session freed its channels) */
+		ssh_channel_send_eof(ch);
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+	}
+	return rc;
+}
+
 void ssh_result_free(struct ssh_result *r)
 {
 	buf_free(&r->out);
@@ -423,6 +776,7 @@ int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r
 	if (h->local) {
 		struct ssh_cmd c = *cmd;
 		c.become = become;
+		h->n_cmds++;
 		return local_exec(h, &c, r);
 	}
 	if (shell_for(h, become, &sh) < 0)

@@ -13,6 +13,8 @@
 struct ssh_shell {
 	ssh_channel ch;
 	bool up;
+	char **libs; /* the lib_names whose code this shell has defined */
+	size_t nlibs;
 };
 
 struct ssh_host {
@@ -29,6 +31,14 @@ struct ssh_host {
 	char *hostkey_note;
 	const char *auth;
 	bool local; /* the deploy node itself (local.c) */
+
+	/* ssh_host_stats(): commands run; with count_procs, processes the host
+	 * started (the last PID of its PID namespace, from /proc/loadavg, read after each command)
+	 */
+	bool count_procs;
+	unsigned long n_cmds;
+	long n_procs;
+	long last_pid; /* -1: not read yet */
 };
 
 /* local.c */
@@ -42,6 +52,9 @@ int shell_for(struct ssh_host *h, bool become, struct ssh_shell **out);
 /* Run a prepared line (already framed by frame_line) and data on a shell. */
 int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cmd,
 	      struct ssh_result *r);
+/* Whether a script may run in the resident shell itself, without a
+ * subshell (shell.c says which). */
+bool runs_inline(const char *script);
 /* The host is lost: close everything, keep the message. */
 int host_lost(struct ssh_host *h, const char *what);
 

@@ -40,13 +40,20 @@
  * refuses a changed key, saying how to remove the stale entry; strict
  * refuses unknown hosts too; off checks nothing and pins nothing.
  *
- * Exec framing: the resident shell reads one line per command, evaluates it
- * in a subshell with stdin from /dev/null (or exactly the bytes given as
- * stdin), then prints an end marker carrying a per-command random nonce and
- * the exit status on stdout, and a marker on stderr. Output is any bytes
- * (NUL included); both streams are drained together, so a command may
- * write megabytes to either without blocking. A command with a timeout
- * runs under coreutils' timeout(1), which kills its whole process group.
+ * Exec framing: the resident shell reads its commands as its own script
+ * (block reads, as `sh` reads a pipe), one framed command at a time, runs
+ * each with stdin from /dev/null (or exactly the bytes given as stdin), then
+ * prints an end marker carrying a per-command random nonce and the exit
+ * status on stdout, and a marker on stderr. Output is any bytes (NUL
+ * included); both streams are drained together, so a command may write
+ * megabytes to either without blocking. A command runs in a subshell (a
+ * fork) only when it needs one: a cwd, env or timeout, or a script that
+ * could change or end the resident shell (anything but simple commands with
+ * plain or quoted words: see shell.c); otherwise the shell runs it itself.
+ * A command with a timeout runs under coreutils' timeout(1), which kills its
+ * whole process group. Shell functions a command uses (ssh_cmd.lib) are
+ * defined once per resident shell, so later commands send only their
+ * arguments.
  *
  * Become: with t.become (ansible_become), commands run by a second resident
  * shell started through `sudo -S -p <nonce prompt> -u <become_user>`; the
@@ -142,6 +149,13 @@ struct ssh_cmd {
 	 * negative return aborts the command (the session is then closed). */
 	int (*out_sink)(void *ud, const void *p, size_t n);
 	void *out_ud;
+	/* Shell functions the script calls: lib is sh code that defines them,
+	 * named lib_name. A resident shell is sent a lib once (with the first
+	 * command that names it) and keeps it for the session; the functions
+	 * must not exit, cd or leave state behind (they run in the resident
+	 * shell itself). The deploy node (local.c) runs lib before each script. */
+	const char *lib_name;
+	const char *lib;
 };
 
 struct ssh_result {
@@ -160,6 +174,20 @@ void ssh_result_free(struct ssh_result *r);
  * is lost. Becomes when cmd->become, or when the target has become set
  * and cmd->no_become is false. */
 int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
+
+/* Counting, for measurements (ezk's per-task summary, make bench): the
+ * commands run on h so far and, once count_procs is on, the processes the
+ * host started meanwhile (the last PID in the host's /proc/loadavg, read by
+ * the resident shell after each command without a process of its own; all
+ * of the PID namespace's processes: on a test host, those of ezk's commands;
+ * -1 when the host does not show it). */
+void ssh_host_count_procs(struct ssh_host *h, bool on);
+void ssh_host_stats(const struct ssh_host *h, unsigned long *cmds, long *procs);
+
+/* The floor a resident shell can reach on h, for make bench: on a channel
+ * of its own, a plain `sh` reading lines `true; echo MARK`; ms[0..n-1] get
+ * each round trip's time in milliseconds. */
+int ssh_host_floor(struct ssh_host *h, int n, double *ms);
 
 /* A local file (or bytes) prepared once for uploads to many hosts: its size
  * and sha256 are computed once. */

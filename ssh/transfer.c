@@ -81,6 +81,54 @@ static void dest_vars(struct buf *s, const char *dest)
 		    "b=${d##*/}\n");
 }
 
+/* The probe of an upload: ezk_probe DEST SIZE SHA256 MODE OWNER GROUP MKDIR
+ * DRY (MODE octal; OWNER, GROUP, MODE, MKDIR=1 and DRY=1 may be ''). It
+ * removes residue of interrupted uploads, compares size then sha256, fixes
+ * mode and owner in place when only they differ, and prints "send" (the
+ * content differs; with DRY: it would change), "fixed" or "same". It runs
+ * in the resident shell itself: locals only, return, never exit. */
+static const char PROBE[] =
+    "ezk_probe() {\n"
+    "  local d=\"$1\" n=\"$2\" sum=\"$3\" m=\"$4\" o=\"$5\" g=\"$6\" mk=\"$7\" dry=\"$8\"\n"
+    "  local dir b t h c fix\n"
+    "  case $d in */*) dir=${d%/*} ;; *) dir=. ;; esac; [ -n \"$dir\" ] || dir=/\n"
+    "  b=${d##*/}\n"
+    "  if [ -z \"$dry\" ]; then\n"
+    "    for t in \"$dir/.$b\".ezk-tmp.*; do\n"
+    "      [ -e \"$t\" ] && rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null; break\n"
+    "    done\n"
+    "  fi\n"
+    "  [ -d \"$d\" ] && { echo \"$d is a directory\" >&2; return 3; }\n"
+    "  if [ -n \"$dry\" ]; then [ -d \"$dir\" ] || { echo send; return 0; }\n"
+    "  elif [ -n \"$mk\" ]; then [ -d \"$dir\" ] || mkdir -p -- \"$dir\" || return 1\n"
+    "  else [ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; return 3; }\n"
+    "  fi\n"
+    /* a symbolic link at dest is refused: nothing is read, hashed, chmod'ed
+     * or written through it (roles/lib/README.md, "Symbolic links") */
+    "  if [ -L \"$d\" ]; then\n"
+    "    echo \"$d is a symbolic link (to $(readlink -- \"$d\")): ezk neither reads nor writes "
+    "through a link; remove it, or manage the file it points to\" >&2; return 3\n"
+    "  fi\n"
+    "  [ -f \"$d\" ] || { echo send; return 0; }\n"
+    "  set -- $(stat -c '%s %a %U %u %G %g' -- \"$d\") || return 1\n"
+    "  [ \"$1\" = \"$n\" ] || { echo send; return 0; }\n"
+    /* openssl hashes big files faster; sha256sum starts 3x faster */
+    "  if [ \"$n\" -ge 1048576 ] && command -v openssl >/dev/null 2>&1; then\n"
+    "    h=$(openssl dgst -sha256 -r < \"$d\") || return 1\n"
+    "  else h=$(sha256sum < \"$d\") || return 1; fi\n"
+    "  [ \"${h%% *}\" = \"$sum\" ] || { echo send; return 0; }\n"
+    "  c=; fix=; [ -n \"$dry\" ] && fix=true\n"
+    "  if [ -n \"$m\" ] && [ \"$2\" != \"$m\" ]; then $fix chmod \"$m\" \"$d\" || return 1; c=1; "
+    "fi\n"
+    "  if [ -n \"$o\" ] && [ \"$3\" != \"$o\" ] && [ \"$4\" != \"$o\" ]; then\n"
+    "    $fix chown \"$o\" \"$d\" || return 1; c=1\n"
+    "  fi\n"
+    "  if [ -n \"$g\" ] && [ \"$5\" != \"$g\" ] && [ \"$6\" != \"$g\" ]; then\n"
+    "    $fix chgrp \"$g\" \"$d\" || return 1; c=1\n"
+    "  fi\n"
+    "  if [ -n \"$c\" ]; then echo fixed; else echo same; fi\n"
+    "}\n";
+
 static bool safe_word(const char *s)
 {
 	for (; *s; s++)
@@ -106,56 +154,21 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	if ((o->owner && !safe_word(o->owner)) || (o->group && !safe_word(o->group)))
 		return ezk_fail("%s: bad owner or group for %s", h->name, dest);
 
+	/* the probe: a call of PROBE, defined once per resident shell, which
+	 * the shell runs itself (no subshell: a process less per upload) */
 	struct buf s = BUF_INIT;
-	dest_vars(&s, dest);
-	if (!o->dry_run)
-		buf_puts(&s, "for t in \"$dir/.$b\".ezk-tmp.*; do [ -e \"$t\" ] && "
-			     "rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null; break; done\n");
-	buf_puts(&s, "[ -d \"$d\" ] && { echo \"$d is a directory\" >&2; exit 3; }\n");
-	if (o->dry_run)
-		buf_puts(&s, "[ -d \"$dir\" ] || { echo send; exit 0; }\n");
-	else if (o->mkdir)
-		buf_puts(&s, "[ -d \"$dir\" ] || mkdir -p -- \"$dir\" || exit 1\n");
-	else
-		buf_puts(&s,
-			 "[ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; exit 3; }\n");
-	/* a symbolic link at dest is refused: nothing is read, hashed, chmod'ed
-	 * or written through it (roles/lib/README.md, "Symbolic links") */
-	buf_puts(&s, "if [ -L \"$d\" ]; then echo \"$d is a symbolic link (to $(readlink -- "
-		     "\"$d\")): ezk neither reads nor writes through a link; remove it, or "
-		     "manage the file it points to\" >&2; exit 3; fi\n");
-	buf_printf(&s,
-		   "[ -f \"$d\" ] || { echo send; exit 0; }\n"
-		   "set -- $(stat -c '%%s %%a %%U %%u %%G %%g' -- \"$d\") || exit 1\n"
-		   "[ \"$1\" = %zu ] || { echo send; exit 0; }\n",
-		   f->len);
-	/* openssl hashes big files faster; sha256sum starts 3x faster */
-	if (f->len >= (1 << 20))
-		buf_puts(&s, "if command -v openssl >/dev/null 2>&1; then "
-			     "h=$(openssl dgst -sha256 -r < \"$d\"); "
-			     "else h=$(sha256sum < \"$d\"); fi || exit 1\n");
-	else
-		buf_puts(&s, "h=$(sha256sum < \"$d\") || exit 1\n");
-	buf_printf(&s,
-		   "[ \"${h%%%% *}\" = %s ] || { echo send; exit 0; }\n"
-		   "c=; fix=%s\n",
-		   f->sha256, o->dry_run ? "true" : "");
+	buf_puts(&s, "ezk_probe ");
+	buf_sh_quote(&s, dest);
+	buf_printf(&s, " %zu %s '", f->len, f->sha256);
 	if (o->mode >= 0)
-		buf_printf(&s, "[ \"$2\" = %o ] || { $fix chmod %o \"$d\" || exit 1; c=1; }\n",
-			   (unsigned)o->mode, (unsigned)o->mode);
-	if (o->owner)
-		buf_printf(&s,
-			   "[ \"$3\" = %s ] || [ \"$4\" = %s ] || "
-			   "{ $fix chown %s \"$d\" || exit 1; c=1; }\n",
-			   o->owner, o->owner, o->owner);
-	if (o->group)
-		buf_printf(&s,
-			   "[ \"$5\" = %s ] || [ \"$6\" = %s ] || "
-			   "{ $fix chgrp %s \"$d\" || exit 1; c=1; }\n",
-			   o->group, o->group, o->group);
-	buf_puts(&s, "[ -n \"$c\" ] && echo fixed || echo same\n");
-
-	struct ssh_cmd cmd = {.script = buf_cstr(&s), .become = o->become, .no_become = !o->become};
+		buf_printf(&s, "%o", (unsigned)o->mode);
+	buf_printf(&s, "' '%s' '%s' '%s' '%s'", o->owner ? o->owner : "", o->group ? o->group : "",
+		   o->mkdir ? "1" : "", o->dry_run ? "1" : "");
+	struct ssh_cmd cmd = {.script = buf_cstr(&s),
+			      .become = o->become,
+			      .no_become = !o->become,
+			      .lib_name = "ezk_probe",
+			      .lib = PROBE};
 	struct ssh_result r = SSH_RESULT_INIT;
 	int rc = ssh_exec(h, &cmd, &r);
 	buf_free(&s);
@@ -188,10 +201,14 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 		   "t=\"$dir/.$b.ezk-tmp.%s\"; umask 077\n"
 		   "fail() { rm -f -- \"$t\"; [ -n \"$1\" ] && echo \"$1\" >&2; exit 1; }\n"
 		   "cat > \"$t\" || fail\n"
-		   "[ \"$(wc -c < \"$t\")\" -eq %zu ] || fail 'short write'\n"
-		   "if [ -f \"$d\" ]; then chmod --reference=\"$d\" \"$t\"; "
-		   "chown --reference=\"$d\" \"$t\" 2>/dev/null; else chmod 644 \"$t\"; fi\n",
+		   "[ \"$(wc -c < \"$t\")\" -eq %zu ] || fail 'short write'\n",
 		   tag, f->len);
+	/* keep the old file's mode and owner unless given (a process each) */
+	if (o->mode < 0)
+		buf_puts(&s, "if [ -f \"$d\" ]; then chmod --reference=\"$d\" \"$t\"; "
+			     "else chmod 644 \"$t\"; fi\n");
+	if (!o->owner || !o->group)
+		buf_puts(&s, "[ -f \"$d\" ] && chown --reference=\"$d\" \"$t\" 2>/dev/null\n");
 	if (o->mode >= 0)
 		buf_printf(&s, "chmod %o \"$t\" || fail\n", (unsigned)o->mode);
 	if (o->owner)

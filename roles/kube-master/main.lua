@@ -17,6 +17,7 @@ local ip = vars.inventory_hostname
 local ver = vars.K8S_VER
 local port = tostring(vars.SECURE_PORT or 6443)
 local audit = vars.ENABLE_CLUSTER_AUDIT == true or vars.ENABLE_CLUSTER_AUDIT == "true"
+local previous = ezk.stat_local(ssl .. "/ca-previous.pem") ~= nil
 
 local etcd = {}
 for _, m in ipairs(vars.groups.etcd or {}) do etcd[#etcd + 1] = "https://" .. m .. ":2379" end
@@ -49,6 +50,9 @@ local APISERVER = {
   { "service-account-issuer", "https://kubernetes.default.svc" },
   { "service-account-signing-key-file", ca .. "/ca-key.pem" },
   { "service-account-key-file", ca .. "/ca.pem" },
+  -- the CAs ezk kca-renew replaced: the ServiceAccount tokens they signed
+  -- stay valid (their keys sign nothing any more)
+  { "service-account-key-file", ca .. "/ca-previous.pem", when = previous },
   { "service-cluster-ip-range", vars.SERVICE_CIDR },
   { "service-node-port-range", vars.NODE_PORT_RANGE },
   { "tls-cert-file", ca .. "/kubernetes.pem" },
@@ -138,6 +142,7 @@ local CERTS = {
   { "kubernetes-key.pem", "0600", { "kube-apiserver changed" } },
   { "aggregator-proxy.pem", "0644", { "kube-apiserver changed" } },
   { "aggregator-proxy-key.pem", "0600", { "kube-apiserver changed" } },
+  previous and { "ca-previous.pem", "0644", { "kube-apiserver changed" } } or nil,
 }
 for _, c in ipairs(CERTS) do
   local src = ssl .. "/" .. c[1]

@@ -24,17 +24,51 @@
 -- are cleared, on directories too.
 -- recurse is not supported (the task fails if it is set).
 -- One round trip: a script inspects the path and, unless under --check,
--- changes it, and reports what it found and what it did.
+-- changes it, and reports what it found and what it did. The script is
+-- shell functions the resident shell defines once per session and runs
+-- itself (no subshell: a process less a task), so they use locals and
+-- return, never exit.
 
 local q, trim, mode_str = ezk.q, ezk.trim, ezk.mode_str
 
 local SCRIPT = [[
-kind() {
-  if [ -L "$p" ]; then echo link; elif [ -d "$p" ]; then echo directory
-  elif [ -f "$p" ]; then echo file; elif [ -e "$p" ]; then echo other; else echo absent; fi
+ezk_f_die() { echo "$*" >&2; return 10; }
+ezk_f_ch() { echo "C $*"; }
+# ezk_f_attrs NEW: mode/owner/group of $p (ezk_file's locals); NEW=1 when it
+# was (or would be) made now
+ezk_f_attrs() {
+  local new L H cm
+  new=${1:-}; L=-L; H=
+  [ "$st" = link ] && { L=; H=-h; }
+  if [ -n "$new" ] && [ -n "$dry" ]; then
+    [ -n "$m" ] && ezk_f_ch "mode $m"; [ -n "$o" ] && ezk_f_ch "owner $o"; [ -n "$g" ] && ezk_f_ch "group $g"
+    return 0
+  fi
+  if [ -n "$m" ] && [ "$st" != link ]; then
+    if [ -z "$new" ] && [ -n "$bm" ]; then cm=$bm; else cm=$(stat $L -c %a -- "$p") || return 11; fi
+    if [ "$cm" != "$m" ]; then
+      [ -n "$dry" ] || chmod "$mc" -- "$p" || { ezk_f_die "cannot chmod $p"; return; }
+      [ -n "$new" ] || ezk_f_ch "mode $cm -> $m"
+    fi
+  fi
+  if [ -n "$o" ]; then
+    if [ -z "$new" ] && [ -n "$bU" ]; then set -- "$bU" "$bu"; else set -- $(stat $L -c '%U %u' -- "$p") || return 11; fi
+    if [ "$1" != "$o" ] && [ "$2" != "$o" ]; then
+      [ -n "$dry" ] || chown $H -- "$o" "$p" || { ezk_f_die "cannot chown $p to $o"; return; }
+      ezk_f_ch "owner $1 -> $o"
+    fi
+  fi
+  if [ -n "$g" ]; then
+    if [ -z "$new" ] && [ -n "$bG" ]; then set -- "$bG" "$bg"; else set -- $(stat $L -c '%G %g' -- "$p") || return 11; fi
+    if [ "$1" != "$g" ] && [ "$2" != "$g" ]; then
+      [ -n "$dry" ] || chgrp $H -- "$g" "$p" || { ezk_f_die "cannot chgrp $p to $g"; return; }
+      ezk_f_ch "group $1 -> $g"
+    fi
+  fi
 }
-die() { echo "$*" >&2; exit 10; }
-ch() { echo "C $*"; }
+ezk_file() {
+  local p="$1" st="$2" m="$3" mc="$4" o="$5" g="$6" src="$7" force="$8" dry="$9"
+  local t bm bu bU bg bG rl tmp s
 if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory
 elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else t=absent; fi
 # one stat: attrs reuses its fields unless the path is made now
@@ -51,85 +85,56 @@ $(stat -L -c '%a|%U|%u|%G|%g' -- "$p")
 EOS
   echo "B $t|$bm|$bU|$bG|"
 else echo "B absent"; fi
-# attrs NEW: mode/owner/group of $p; NEW=1 when it was (or would be) made now
-attrs() {
-  new=${1:-}; L=-L; H=
-  [ "$st" = link ] && { L=; H=-h; }
-  if [ -n "$new" ] && [ -n "$dry" ]; then
-    [ -n "$m" ] && ch "mode $m"; [ -n "$o" ] && ch "owner $o"; [ -n "$g" ] && ch "group $g"
-    return 0
-  fi
-  if [ -n "$m" ] && [ "$st" != link ]; then
-    if [ -z "$new" ] && [ -n "$bm" ]; then cm=$bm; else cm=$(stat $L -c %a -- "$p") || exit 11; fi
-    if [ "$cm" != "$m" ]; then
-      [ -n "$dry" ] || chmod "$mc" -- "$p" || die "cannot chmod $p"
-      [ -n "$new" ] || ch "mode $cm -> $m"
-    fi
-  fi
-  if [ -n "$o" ]; then
-    if [ -z "$new" ] && [ -n "$bU" ]; then set -- "$bU" "$bu"; else set -- $(stat $L -c '%U %u' -- "$p") || exit 11; fi
-    if [ "$1" != "$o" ] && [ "$2" != "$o" ]; then
-      [ -n "$dry" ] || chown $H -- "$o" "$p" || die "cannot chown $p to $o"
-      ch "owner $1 -> $o"
-    fi
-  fi
-  if [ -n "$g" ]; then
-    if [ -z "$new" ] && [ -n "$bG" ]; then set -- "$bG" "$bg"; else set -- $(stat $L -c '%G %g' -- "$p") || exit 11; fi
-    if [ "$1" != "$g" ] && [ "$2" != "$g" ]; then
-      [ -n "$dry" ] || chgrp $H -- "$g" "$p" || die "cannot chgrp $p to $g"
-      ch "group $1 -> $g"
-    fi
-  fi
-}
 case $st in
 directory)
   case $t in
-  directory) attrs ;;
-  link) [ -d "$p" ] || die "$p is a link, not a directory"; attrs ;;
+  directory) { ezk_f_attrs || return; } ;;
+  link) [ -d "$p" ] || { ezk_f_die "$p is a link, not a directory"; return; }; { ezk_f_attrs || return; } ;;
   absent)
-    [ -n "$dry" ] || mkdir -p -- "$p" || die "cannot create directory $p"
-    ch "directory created"; attrs 1 ;;
-  *) die "$p exists and is not a directory" ;;
+    [ -n "$dry" ] || mkdir -p -- "$p" || { ezk_f_die "cannot create directory $p"; return; }
+    ezk_f_ch "directory created"; { ezk_f_attrs 1 || return; } ;;
+  *) { ezk_f_die "$p exists and is not a directory"; return; } ;;
   esac ;;
 absent)
   if [ "$t" != absent ]; then
-    [ -n "$dry" ] || rm -rf -- "$p" || die "cannot remove $p"
-    ch "$t removed"
+    [ -n "$dry" ] || rm -rf -- "$p" || { ezk_f_die "cannot remove $p"; return; }
+    ezk_f_ch "$t removed"
   fi ;;
 touch)
   if [ "$t" = absent ]; then
-    if [ -n "$dry" ]; then [ -d "${p%/*}/" ] || die "no such directory: ${p%/*}"
-    else : >>"$p" || die "cannot create $p"; fi
-    ch "file created"; attrs 1
+    if [ -n "$dry" ]; then [ -d "${p%/*}/" ] || { ezk_f_die "no such directory: ${p%/*}"; return; }
+    else : >>"$p" || { ezk_f_die "cannot create $p"; return; }; fi
+    ezk_f_ch "file created"; { ezk_f_attrs 1 || return; }
   else
-    attrs
+    { ezk_f_attrs || return; }
   fi ;;
 file|any)
-  [ "$t" = absent ] && die "$p does not exist"
-  [ "$st" = file ] && [ -d "$p" ] && die "$p is a directory"
-  attrs ;;
+  [ "$t" = absent ] && { ezk_f_die "$p does not exist"; return; }
+  [ "$st" = file ] && [ -d "$p" ] && { ezk_f_die "$p is a directory"; return; }
+  { ezk_f_attrs || return; } ;;
 link)
-  if [ "$t" = link ] && [ "$rl" = "$src" ]; then attrs; exit 0; fi
+  if [ "$t" = link ] && [ "$rl" = "$src" ]; then ezk_f_attrs || return; return 0; fi
   case $t in
   absent|link) ;;
   directory)
-    [ -n "$force" ] || die "$p is a directory (force=true replaces an empty one with the link)"
-    [ -z "$(ls -A -- "$p")" ] || die "$p is a directory and not empty: not replaced by a link" ;;
-  *) [ -n "$force" ] || die "$p exists and is not a link (force=true replaces it)" ;;
+    [ -n "$force" ] || { ezk_f_die "$p is a directory (force=true replaces an empty one with the link)"; return; }
+    [ -z "$(ls -A -- "$p")" ] || { ezk_f_die "$p is a directory and not empty: not replaced by a link"; return; } ;;
+  *) [ -n "$force" ] || { ezk_f_die "$p exists and is not a link (force=true replaces it)"; return; } ;;
   esac
   if [ -z "$force" ]; then
     case $src in /*) s=$src ;; *) s=${p%/*}/$src ;; esac
-    [ -e "$s" ] || die "link target $src does not exist (force=true links anyway)"
+    [ -e "$s" ] || { ezk_f_die "link target $src does not exist (force=true links anyway)"; return; }
   fi
   if [ -z "$dry" ]; then
     tmp="${p%/*}/.${p##*/}.ezk-tmp.$$"
-    ln -sfn -- "$src" "$tmp" || die "cannot make the link $p"
-    if [ "$t" = directory ]; then rmdir -- "$p" || { rm -f -- "$tmp"; die "cannot remove the directory $p"; }; fi
-    mv -Tf -- "$tmp" "$p" || { rm -f -- "$tmp"; die "cannot make the link $p"; }
+    ln -sfn -- "$src" "$tmp" || { ezk_f_die "cannot make the link $p"; return; }
+    if [ "$t" = directory ]; then rmdir -- "$p" || { rm -f -- "$tmp"; { ezk_f_die "cannot remove the directory $p"; return; }; }; fi
+    mv -Tf -- "$tmp" "$p" || { rm -f -- "$tmp"; { ezk_f_die "cannot make the link $p"; return; }; }
   fi
-  ch "link -> $src"; attrs 1 ;;
+  ezk_f_ch "link -> $src"; { ezk_f_attrs 1 || return; } ;;
 esac
-exit 0
+return 0
+}
 ]]
 
 local STATES = { directory = true, absent = true, link = true, touch = true, file = true }
@@ -174,12 +179,9 @@ ezk.module("file", function(a, ctx)
     -- five digits: GNU chmod then clears set-id bits of directories too
     mode5 = string.format("%05o", tonumber(ms, 8))
   end
-  local pre = table.concat({
-    "p=" .. q(path), "st=" .. q(state or "any"), "m=" .. q(mode), "mc=" .. q(mode5), "o=" .. q(a.owner or ""),
-    "g=" .. q(a.group or ""), "src=" .. q(a.src or ""), "force=" .. (a.force and "1" or "''"),
-    "dry=" .. (ctx.check and "1" or "''"),
-  }, "; ")
-  local r = ezk.exec(pre .. "\n" .. SCRIPT)
+  local call = table.concat({ "ezk_file", q(path), q(state or "any"), q(mode), q(mode5), q(a.owner or ""),
+    q(a.group or ""), q(a.src or ""), q(a.force and "1" or ""), q(ctx.check and "1" or "") }, " ")
+  local r = ezk.exec(call, { lib = SCRIPT, lib_name = "ezk_file" })
   if r.rc ~= 0 then
     local e = trim(r.stderr)
     return { failed = true, msg = e ~= "" and e or ("exit " .. r.rc) }

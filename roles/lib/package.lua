@@ -18,6 +18,15 @@
 --                 takes dependencies from the repositories when it must)
 --                 unless that version is installed.
 --   rpm           the same for dnf/yum hosts (rpm -qp; dnf/yum install FILE)
+--   repo          a directory of .deb files on the deploy node (offline
+--                 installs: the bundle's packages/debian_12/): the names
+--                 missing on an apt host are installed from those files
+--                 alone, with the dependencies they need and nothing else.
+--                 Only then are the files sent (to /var/cache/ezk/packages/
+--                 <dir's name>/, skipped when the host's copy has the same
+--                 sha256), indexed there with dpkg-deb (a Packages file) and
+--                 installed by apt-get with that directory as its only
+--                 source (its own lists: the host's apt state is not touched).
 --   update_cache  true: apt-get update / dnf makecache before installing
 --                 (only when something is to be installed)
 --   purge         true: state=absent purges (apt-get purge; config files go)
@@ -61,6 +70,9 @@ ezk.module("package", function(a, ctx)
   if pm == nil or pm == "" then return { failed = true, msg = "no package manager found (apt-get, dnf or yum)" } end
   local apt = pm == "apt-get"
   local files = list(apt and a.deb or a.rpm)
+  if a.repo ~= nil and (not apt or absent or #files > 0 or #names == 0) then
+    return { failed = true, msg = "repo installs names (state present) on apt hosts, without deb or rpm" }
+  end
   if not absent and #files == 0 and (apt and a.rpm or (not apt and a.deb)) then
     return { failed = true, msg = (apt and "rpm" or "deb") .. " files need " .. (apt and "dnf/yum" or "apt") .. "; this host has " .. pm }
   end
@@ -143,7 +155,8 @@ ezk.module("package", function(a, ctx)
   if #todo == 0 and #unknown == 0 then return { changed = false } end
 
   local verb = absent and (a.purge and "purge" or "remove") or "install"
-  local res = { changed = true, msg = (ctx.check and "would " or "") .. verb .. " " .. table.concat(labels, ", ") }
+  local res = { changed = true, msg = (ctx.check and "would " or "") .. verb .. " " .. table.concat(labels, ", ") ..
+                (a.repo and (" from " .. tostring(a.repo)) or "") }
   if ctx.diff then
     local t = table.concat(labels, "\n") .. "\n"
     res.diff = text_diff(absent and t or "", absent and "" or t, "packages")
@@ -160,6 +173,32 @@ ezk.module("package", function(a, ctx)
       cmd = "apt-get " .. (a.purge and "purge " or "remove ") .. opts .. " -- " .. args
     else
       cmd = (a.update_cache and "apt-get update -q && " or "") .. "apt-get install " .. opts .. " -- " .. args
+    end
+    if a.repo then
+      -- the deploy node's directory as the host's only source, in a directory of
+      -- its own (index, source list and lists): the host's apt state is untouched
+      local src = role_file(tostring(a.repo)):gsub("/+$", "")
+      local dir = CACHE .. src:match("([^/]+)$") .. "/"
+      local debs = {}
+      for _, n in ipairs(ezk.list_local(src) or {}) do
+        if n:match("%.deb$") then debs[#debs + 1] = n end
+      end
+      if #debs == 0 then return { failed = true, msg = src .. " holds no .deb files" } end
+      table.sort(debs)
+      for _, n in ipairs(debs) do
+        local ok, uerr = ezk.upload { dest = dir .. n, src = src .. "/" .. n, mode = "0644", mkdir = true }
+        if ok == nil then return { failed = true, msg = uerr } end
+      end
+      local qd = q(dir)
+      local o = " -o Dir::Etc::SourceList=" .. q(dir .. ".ezk/sources.list") ..
+        " -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists=" .. q(dir .. ".ezk/lists") ..
+        " -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root "
+      local qs2 = {}
+      for _, n in ipairs(debs) do qs2[#qs2 + 1] = q(n) end
+      cmd = "cd " .. qd .. " && mkdir -p .ezk/lists/partial && " ..
+        "for f in " .. table.concat(qs2, " ") .. "; do dpkg-deb -f \"$f\" && printf 'Filename: ./%s\\nSize: %s\\nSHA256: %s\\n\\n' \"$f\" \"$(stat -c %s \"$f\")\" \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" || exit 1; done > .ezk/Packages.new && " ..
+        "mv .ezk/Packages.new Packages && echo " .. q("deb [trusted=yes] file:" .. dir .. " ./") .. " > .ezk/sources.list && " ..
+        "apt-get" .. o .. "-q update && apt-get install" .. o .. opts .. " -- " .. args
     end
     cmd = "export DEBIAN_FRONTEND=noninteractive; " .. cmd
   else
@@ -187,6 +226,7 @@ end, { title = function(a) -- a list of names or package files: the task is call
   if type(a.name) ~= "table" and a.name ~= nil then return nil end
   local t = {}
   for _, n in ipairs(type(a.name) == "table" and a.name or {}) do t[#t + 1] = tostring(n) end
+  if a.repo then return "package " .. table.concat(t, ",") .. " from " .. tostring(a.repo):match("([^/]+)/*$") end
   for _, k in ipairs({ "deb", "rpm" }) do
     local v = a[k]
     for _, f in ipairs(type(v) == "table" and v or { v }) do t[#t + 1] = tostring(f):match("([^/]+)$") end

@@ -110,6 +110,26 @@ local function edit_file(old, want)
   return table.concat(out, "\n") .. "\n"
 end
 
+-- ezk_sysctl_read APPLY FILE PROCPATH...: what the module reads, in one
+-- round trip (defined once per session, run by the resident shell itself:
+-- locals and return only).
+local READ_SH = [[
+ezk_sysctl_read() {
+  local apply="$1" file="$2" ro= w pp
+  shift 2
+  for pp in "$@"; do
+    if [ -z "$apply" ]; then echo -
+    elif [ -r "$pp" ] && [ -f "$pp" ]; then
+      if [ -w "$pp" ]; then w=w; else w=r; ro="$ro $pp"; fi
+      printf 'L%s\t%s\n' $w "$(tr '\t\n' '  ' < "$pp")"
+    elif [ -f "$pp" ]; then echo W; else echo M; fi
+  done
+  [ -z "$ro" ] || stat -Lc %A $ro || return 1
+  if [ -z "$file" ]; then echo N
+  elif [ -f "$file" ]; then echo F; cat -- "$file"; else echo N; fi
+}
+]]
+
 ezk.module("sysctl", function(a, ctx)
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then
@@ -143,21 +163,13 @@ ezk.module("sysctl", function(a, ctx)
   -- not writable (one stat: "-rw-r--r--" is a read-only /proc/sys, no w at
   -- all a read-only parameter), then F or N (file there or not) and the
   -- file's text
-  local sh = { "ro=" }
-  for _, p in ipairs(want) do
-    local pp = q(proc_path(p[1]))
-    sh[#sh + 1] = apply and ("if [ -r " .. pp .. " ] && [ -f " .. pp .. " ]; then if [ -w " .. pp ..
-      " ]; then w=w; else w=r; ro=\"$ro \"" .. pp .. "; fi; printf 'L%s\\t%s\\n' $w \"$(tr '\\t\\n' '  ' < " .. pp ..
-      ")\"; elif [ -f " .. pp .. " ]; then echo W; else echo M; fi") or "echo -"
+  if file then -- a symbolic link there is refused (roles/lib/README.md)
+    local lr = ezk.exec(ezk.no_link_sh(file))
+    if lr.rc ~= 0 then return { failed = true, msg = trim(lr.stderr) } end
   end
-  sh[#sh + 1] = "[ -z \"$ro\" ] || stat -Lc %A $ro || exit 1"
-  if file then
-    sh[#sh + 1] = ezk.no_link_sh(file)
-    sh[#sh + 1] = "if [ -f " .. q(file) .. " ]; then echo F; cat " .. q(file) .. "; else echo N; fi"
-  else
-    sh[#sh + 1] = "echo N"
-  end
-  local r = ezk.exec(table.concat(sh, "\n"))
+  local call = { "ezk_sysctl_read", q(apply and "1" or ""), q(file or "") }
+  for _, p in ipairs(want) do call[#call + 1] = q(proc_path(p[1])) end
+  local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read" })
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
   local out, pos, live, ro, missing = r.stdout, 1, {}, {}, {}
   for i, p in ipairs(want) do

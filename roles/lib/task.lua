@@ -141,12 +141,24 @@ function ezk.no_link_sh(path)
 end
 
 -- The content of a remote text file (nil if missing), its path (a symbolic
--- link there is refused: ezk.no_link_sh) and its attributes {mode, owner,
--- uid, group, gid}, in one round trip.
+-- link there is refused, as ezk.no_link_sh says) and its attributes {mode,
+-- owner, uid, group, gid}, in one round trip.
+-- (A function the resident shell defines once and runs itself: no subshell.)
+local TEXT_READ = [[
+ezk_text_read() {
+  local p="$1"
+  if [ -L "$p" ]; then
+    echo "$p is a symbolic link (to $(readlink -- "$p")): ezk neither reads nor writes through a link; remove it, or manage the file it points to" >&2
+    return 5
+  fi
+  printf '%s\n' "$p"
+  [ -e "$p" ] || return 3
+  [ -f "$p" ] || { echo "$p is not a regular file" >&2; return 4; }
+  stat -c '%a %U %u %G %g' -- "$p" && cat -- "$p"
+}
+]]
 function ezk.text_read(path)
-  local r = ezk.exec(ezk.no_link_sh(path) .. "; p=" .. ezk.q(path) .. "; printf '%s\n' \"$p\"; [ -e \"$p\" ] || exit 3; " ..
-    "[ -f \"$p\" ] || { echo \"$p is not a regular file\" >&2; exit 4; }; " ..
-    "stat -c '%a %U %u %G %g' -- \"$p\" && cat -- \"$p\"")
+  local r = ezk.exec("ezk_text_read " .. ezk.q(path), { lib = TEXT_READ, lib_name = "ezk_text_read" })
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
   if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
   if r.rc ~= 0 or not real then return nil, nil, ezk.trim(r.stderr) ~= "" and ezk.trim(r.stderr) or ("cannot read " .. path) end

@@ -50,17 +50,19 @@ local P = PACKAGES[host_facts.pkg or ""]
 if not P then
   ezk.warn("no package manager ezk knows (apt-get, dnf, yum): the OS packages are left to you")
 elseif vars.INSTALL_SOURCE == "offline" then
-  -- the bundle's packages for this OS: packages/debian_12/*.deb, ...
+  -- the bundle's packages for this OS (packages/debian_12/*.deb): what is
+  -- missing comes from there alone, with its dependencies
   local dir = ezk.home .. "/packages/" .. tostring(host_facts.os) .. "_" .. tostring(host_facts.os_version):match("^(%d+)")
-  local files = {}
-  for _, n in ipairs(ezk.list_local(dir) or {}) do
-    if n:match("%." .. P.files .. "$") then files[#files + 1] = dir .. "/" .. n end
+  local n = 0
+  for _, f in ipairs(ezk.list_local(dir) or {}) do
+    if f:match("%." .. P.files .. "$") then n = n + 1 end
   end
-  if #files == 0 then
+  if n == 0 then
     ezk.fail("INSTALL_SOURCE is offline but " .. dir .. " holds no ." .. P.files .. " files: " ..
              "'ezk bundle import' a bundle made for " .. tostring(host_facts.os) .. " " .. tostring(host_facts.os_version))
   end
-  package { title = "packages from " .. dir, [P.files] = files }
+  if P.files ~= "deb" then ezk.fail("INSTALL_SOURCE offline: ezk installs .deb bundles only (Debian, Ubuntu)") end
+  package { title = "packages from " .. dir, name = P.present, repo = dir }
 else
   package { name = P.present }
 end

@@ -3,7 +3,7 @@
 # accepts, and bash completion offers the same ones.
 . "$(dirname "$0")/../lib.sh"
 
-commands=$("$EZK" help | sed -n 's/^  \([a-z]*\) .*/\1/p')
+commands=$("$EZK" help | sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p')
 like "$commands" "setup" "ezk help lists the commands"
 comp=$("$EZK" completion bash)
 for c in $commands; do

@@ -28,21 +28,52 @@
 th_skip_unless_root
 th_private_home
 
-if ! "$EZK_SRC/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >"$T/bin.log" 2>&1; then
-	fail "scripts/bin-from-debian.sh fills \$EZK_HOME" "$(tail -5 "$T/bin.log")"
+# ---- the connected machine: the test bed's binaries and images
+# (scripts/bin-from-debian.sh, kubeasz's layout) and the OS packages as
+# `ezk download` fetches them (apt, from Debian's registry), in one bundle
+CONN=$T/connected
+if ! "$EZK_SRC/scripts/bin-from-debian.sh" --no-build "$CONN" >"$T/bin.log" 2>&1; then
+	fail "scripts/bin-from-debian.sh fills the connected machine's \$EZK_HOME" "$(tail -5 "$T/bin.log")"
 	done_testing
 	exit 1
 fi
-if [ ! -x "$EZK_HOME/bin/kubelet" ]; then
+if [ ! -x "$CONN/bin/kubelet" ]; then
 	skip "Kubernetes is not built on this machine (scripts/build-kubernetes.sh, run by make test)"
 	done_testing
 	exit 0
 fi
+EZK_HOME=$CONN run "$EZK" download --no-binaries --no-images -q -o "$T/site.bundle"
+is "$rc" 0 "ezk download --no-binaries --no-images -o: the OS packages, then the bundle"
+[ "$rc" = 0 ] || printf '%s\n' "$err" | tail -5 | sed 's/^/# /'
+ls "$CONN"/packages/debian_12/socat_*.deb >/dev/null 2>&1 && pass "... packages/debian_12/ holds socat's .deb" ||
+	fail "... packages/debian_12/ holds socat's .deb" "$(ls "$CONN/packages" 2>&1)"
+# ---- the site: its deploy node has nothing but the bundle
+run "$EZK" bundle import "$T/site.bundle"
+is "$rc" 0 "the site: ezk bundle import (verifies, then unpacks into \$EZK_HOME)"
+is "$(cd "$EZK_HOME" && find bin images packages -type f | LC_ALL=C sort | xargs sha256sum)" \
+	"$(cd "$CONN" && find bin images packages -type f | LC_ALL=C sort | xargs sha256sum)" \
+	"... bin/, images/ and packages/ as the connected machine has them"
 
 th_start --net 6 || { fail "6 --net test hosts start"; done_testing; exit 1; }
 A=${TH_ADDRS[0]} B=${TH_ADDRS[1]} C=${TH_ADDRS[2]} D=${TH_ADDRS[3]} E=${TH_ADDRS[4]} F=${TH_ADDRS[5]}
 . "$EZK_SRC/tests/harness/events.sh"
 hx() { th_exec "$@" 2>&1; }
+
+# The hosts cannot reach what the deploy node reaches on its loopback (where
+# the offline tests' "internet" lives, tests/harness/internet.sh): a server
+# on 127.0.0.1 answers here and not from a host.
+port=$((20000 + RANDOM % 20000))
+python3 -m http.server --bind 127.0.0.1 "$port" --directory "$CONN" >/dev/null 2>&1 &
+web=$!
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")" 200 "a server on the deploy node's loopback answers there"
+is "$(hx 0 curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")" 000 "... and not from a host (its own network)"
+kill $web 2>/dev/null; wait $web 2>/dev/null
+# A package the bundle carries, taken off one host: step 01 must bring it
+# back from the bundle (the test hosts are overlays of this machine, which
+# has the others installed).
+hx 0 dpkg -r socat >/dev/null
+is "$(hx 0 dpkg-query -W -f '${Status}' socat 2>&1 | grep -c 'install ok installed')" 0 "$A: socat removed before setup"
 # the failed tasks of a run, as TAP comments (when it did not exit 0)
 failed_tasks() { [ "$rc" = 0 ] || grep -P '\t(failed|unreachable)\t' "$T/$1.tasks" | head -10 | sed 's/^/# /'; }
 
@@ -59,13 +90,13 @@ fi
 sed -i -E "s/192\.168\.1\.1\b/$A/g; s/192\.168\.1\.2\b/$B/g; s/192\.168\.1\.3\b/$C/g; s/192\.168\.1\.4\b/$D/g; s/192\.168\.1\.5\b/$E/g" "$CD/hosts"
 sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|; s|^CLUSTER_NETWORK=.*|CLUSTER_NETWORK="host-gw"|' "$CD/hosts"
 sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' "$CD/config.yml"
+sed -i -E 's|^INSTALL_SOURCE:.*|INSTALL_SOURCE: "offline"|' "$CD/config.yml"
 cat >>"$CD/config.yml" <<'EOF'
 
 # the test hosts are containers: containerd cannot raise OOM scores there
 CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
-# the test workload's image, imported from $EZK_HOME/images like the pause image
-EXTRA_IMAGES:
-  - "easzlab.io.local:5000/library/busybox:1.35.0"
+# (no EXTRA_IMAGES: under INSTALL_SOURCE offline every image the bundle
+# carries reaches every host, the test workload's busybox with the pause image)
 EOF
 unlike "$(grep -hv '^ *#' "$CD/hosts" "$CD/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
 	"no private (RFC 1918) address in hosts or config.yml"
@@ -92,9 +123,12 @@ ev_setup all c all
 is "$rc" 0 "setup c all from bare hosts: exit 0"
 is "$(ev_failed_any all)" "" "... no host failed"
 failed_tasks all
-for s in 01 02 03 04 05 06; do
+for s in 01 02 03 04 05 06 07; do
 	grep -q "\"step\":\"$s\"" "$T/all.json" && pass "... step $s ran" || fail "... step $s ran"
 done
+like "$(ev_titles all "$A" changed)" "packages from $EZK_HOME/packages/debian_12" "INSTALL_SOURCE offline: $A's packages from the bundle's packages/debian_12"
+is "$(hx 0 dpkg-query -W -f '${Status}' socat)" "install ok installed" "... socat is back on $A"
+like "$(ev_titles all "$B" ok)" "packages from $EZK_HOME/packages/debian_12" "... $B, which had them, is left as it was"
 
 K="$EZK_HOME/bin/kubectl --kubeconfig $CD/kubectl.kubeconfig --request-timeout=20s"
 run $K get --raw /healthz
@@ -167,6 +201,18 @@ printf '%s\n' "$pods" | while read -r p ip node; do
 done
 CIP=$($K get svc web -o jsonpath='{.spec.clusterIP}')
 like "$CIP" '^198\.18\.1(2[89]|3[0-9]|4[0-3])\.' "the Service's ClusterIP is in SERVICE_CIDR"
+# kube-proxy writes a new Service's rules on its next sync, after the API
+# server told it: wait (at most 60 s) until every host has the rule for it
+for i in 0 1 2 3 4; do
+	for _ in $(seq 60); do
+		hx $i iptables -t nat -S KUBE-SERVICES | grep -q -- "-d $CIP/32 .*--dport 80 " && break
+		sleep 1
+	done
+	hx $i iptables -t nat -S KUBE-SERVICES | grep -q -- "-d $CIP/32 .*--dport 80 " &&
+		pass "kube-proxy on ${TH_ADDRS[$i]} has the Service's rule" ||
+		fail "kube-proxy on ${TH_ADDRS[$i]} has the Service's rule" \
+			"$(hx $i iptables -t nat -S KUBE-SERVICES | head; hx $i journalctl -u kube-proxy --no-pager -n 15)"
+done
 for i in 0 1 2 3 4; do
 	is "$(hx $i curl -s -m 5 "http://$CIP/")" "ezk busybox httpd" "ClusterIP answers on ${TH_ADDRS[$i]}"
 	is "$(curl -s -m 5 "http://${TH_ADDRS[$i]}:30080/")" "ezk busybox httpd" "NodePort answers the deploy node on ${TH_ADDRS[$i]}"
@@ -218,12 +264,13 @@ is "$(hx 3 stat -c %a /etc/kubernetes/ssl/kubelet-key.pem /etc/kubernetes/kubele
 # own restarts of a controller that lost its lease on a loaded machine count
 # in NRestarts; ezk's restarts do not)
 invs() {
-	local i u
+	local i u n
 	for i in 0 1 2 3 4; do
 		for u in etcd containerd kube-lb kubelet kube-proxy kube-apiserver kube-controller-manager kube-scheduler ezk-host-gw; do
 			[ $i -ge 3 ] && case $u in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) continue ;; esac
-			printf '%s/%s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" \
-				"$(th_exec $i systemctl show $u -p NRestarts --value)"
+			# (a oneshot unit, ezk-host-gw, has no NRestarts: 0)
+			n=$(th_exec $i systemctl show $u -p NRestarts --value)
+			printf '%s/%s %s %s\n' "$i" "$u" "$(th_exec $i systemctl show $u -p InvocationID --value)" "${n:-0}"
 		done
 	done | sort
 }

@@ -51,6 +51,24 @@ dpkg-deb --build --root-owner-group "$T/pkg/ezk-hello" "$T/pkg/ezk-hello_1.0_all
 	fail "dpkg-deb --build"
 
 # ---- the cluster
+# a directory of .deb files, as a bundle's packages/debian_12/: ezk-tool
+# needs ezk-lib; ezk-extra is there but not asked for
+mkdeb() { # NAME [DEPENDS]
+	mkdir -p "$T/repo-src/$1/DEBIAN" "$T/repo-src/$1/usr/share/$1" "$T/repo"
+	{
+		printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: ezk tests <tests@example.invalid>\n' "$1"
+		[ -z "${2:-}" ] || printf 'Depends: %s\n' "$2"
+		printf 'Description: ezk test\n'
+	} >"$T/repo-src/$1/DEBIAN/control"
+	echo "$1" >"$T/repo-src/$1/usr/share/$1/x"
+	dpkg-deb --build --root-owner-group "$T/repo-src/$1" "$T/repo/$1_1.0_all.deb" >/dev/null || fail "dpkg-deb --build $1"
+}
+mkdeb ezk-lib
+mkdeb ezk-tool ezk-lib
+mkdeb ezk-extra
+apt_state() { th_exec 0 sh -c 'ls /var/lib/apt/lists; cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null' | sha256sum; }
+lists0=$(apt_state)
+
 "$EZK" new c1 >/dev/null
 cat >"$EZK_HOME/clusters/c1/hosts" <<EOF
 [etcd]
@@ -68,6 +86,7 @@ ansible_user=root
 SWAP_OK=$([ $swap_ok = yes ] && echo 1 || echo 0)
 MSGMNB=$msgmnb
 DEB=$T/pkg/ezk-hello_1.0_all.deb
+REPO=$T/repo
 EOF
 
 # ---- the roles
@@ -118,6 +137,7 @@ wait_for { title = "T wait url", url = "http://" .. me .. ":" .. tostring(ezk.va
 wait_for { title = "T wait cmd", cmd = "systemctl is-active ezk-demo", timeout = 20 }
 package { title = "T pkg installed", name = "coreutils" }
 package { title = "T pkg deb", deb = ezk.vars.DEB }
+package { title = "T pkg repo", name = "ezk-tool", repo = ezk.vars.REPO }
 if P2 then
   copy { title = "T flag", dest = "/etc/ezk-flag", content = "x\n" }
   wait_for { title = "T wait path", path = "/etc/ezk-flag", timeout = 5 }
@@ -201,9 +221,10 @@ is "$rc" 0 "first run: exit 0"
 [ "$rc" = 0 ] || { echo "$tasks" | grep -v $'\tok\t' | sed 's/^/# /'; cat "$T/run1.err" | sed 's/^/# /'; }
 for t in "T sysctl live" "T sysctl file only" "T sysctl values" "T modprobe own file" "T modprobe shared file" \
 	"T hostname" "T hosts" "T group" "T user" "T unit" "T demo conf" "T demo service" "T http unit" \
-	"T http service" "T pkg deb" "T2 idle unit" "T2 idle service"; do
+	"T http service" "T pkg deb" "T pkg repo" "T2 idle unit" "T2 idle service"; do
 	both "$t" changed "first run"
 done
+like "$(msg "$A" "T pkg repo")" "^install ezk-tool from $T/repo" "package repo: says what it installed, from where"
 # The unit and its config notified "restart demo" before "T demo service" first started it: a
 # restart then would only start it twice.
 both "T restart demo" ok "first run: the handler ran"
@@ -246,7 +267,10 @@ ezkg users" "user ($h): uid, primary group, home, shell, groups"
 	is "$(th_exec $i systemctl is-enabled ezk-demo)" "enabled" "service ($h): enabled"
 	like "$(th_exec $i cat /etc/systemd/system/ezk-http.service)" "--bind $h " "systemd_unit ($h): template rendered with the host's variables"
 	is "$(th_exec $i dpkg-query -W -f='${Version} ${Status}' ezk-hello)" "1.0 install ok installed" "package ($h): the .deb is installed"
+	is "$(th_exec $i sh -c 'for p in ezk-tool ezk-lib ezk-extra; do dpkg-query -W -f="\${Package} \${Status}," $p 2>/dev/null || printf "%s none," $p; done')" \
+		"ezk-tool install ok installed,ezk-lib install ok installed,ezk-extra none," "package repo ($h): the name and its dependency from the directory, nothing else"
 done
+is "$(apt_state)" "$lists0" "package repo: the host's apt sources and lists untouched"
 
 # ================================================================ rerun
 ts_a=$(demo_ts 0) ts_b=$(demo_ts 1)

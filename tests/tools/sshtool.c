@@ -16,6 +16,8 @@
  *        prints "changed=0|1 sent=0|1" (-D: mkdir parents)
  *   fetch [-b] SRC DEST      prints "fetched" or "missing"
  *   rtt N                    N round trips of `true`: "rtt_us median=.. min=.."
+ *   floor N                  the same, alternating with a plain resident sh
+ *                            (the floor): "rtt_us ... floor_us median=.. min=.."
  *   loop N CMD               run CMD N times: "loop n=N ms=.."
  * Exit: 0, 1 if the host was lost or an action failed, 2 usage.
  * Stays alive while printing; prints the auth method and any host-key note.
@@ -101,6 +103,9 @@ int main(int argc, char **argv)
 		t.become_password = bpw = secret_read("become password: ");
 	t.addr = t.name = argv[optind++];
 	struct ssh_host *h = ssh_host_new(&conf, &t);
+	bool count = getenv("SSHTOOL_COUNT") != NULL;
+	if (count)
+		ssh_host_count_procs(h, true);
 	int rc = 0;
 	if (ssh_host_connect(h) < 0) {
 		fprintf(stderr, "sshtool: %s\n", ezk_err_msg());
@@ -232,12 +237,54 @@ int main(int argc, char **argv)
 				       v[0] * 1000);
 			free(v);
 			optind = loop ? 3 : 2;
+		} else if (!strcmp(act, "floor")) {
+			/* N round trips of `true` through ezk's framing and as many of
+			 * a plain resident sh (ssh_host_floor), in alternating blocks
+			 * of 50, so both see the same load */
+			if (ac < 2)
+				return usage();
+			int n = atoi(av[1]);
+			if (n < 1)
+				n = 1;
+			double *v = xcalloc((size_t)n, sizeof *v),
+			       *f = xcalloc((size_t)n, sizeof *f);
+			for (int i = 0; i < n && rc == 0; i += 50) {
+				int k = n - i < 50 ? n - i : 50;
+				if (ssh_host_floor(h, k, f + i) < 0) {
+					fprintf(stderr, "sshtool: %s\n", ezk_err_msg());
+					rc = 1;
+				}
+				for (int j = 0; j < k && rc == 0; j++) {
+					struct ssh_cmd cmd = {.script = "true"};
+					struct ssh_result r = SSH_RESULT_INIT;
+					double s = now_ms();
+					if (ssh_exec(h, &cmd, &r) < 0 || r.status != 0) {
+						fprintf(stderr, "sshtool: %s\n", ezk_err_msg());
+						rc = 1;
+					}
+					v[i + j] = now_ms() - s;
+					ssh_result_free(&r);
+				}
+			}
+			qsort(v, (size_t)n, sizeof *v, cmp_d);
+			qsort(f, (size_t)n, sizeof *f, cmp_d);
+			printf("rtt_us median=%.0f min=%.0f floor_us median=%.0f min=%.0f\n",
+			       v[n / 2] * 1000, v[0] * 1000, f[n / 2] * 1000, f[0] * 1000);
+			free(v);
+			free(f);
+			optind = 2;
 		} else {
 			return usage();
 		}
 		fflush(stdout);
 		argv = av;
 		argc = ac;
+	}
+	if (count) {
+		unsigned long cmds;
+		long procs;
+		ssh_host_stats(h, &cmds, &procs);
+		printf("cmds=%lu procs=%ld\n", cmds, procs);
 	}
 out:
 	ssh_host_free(h);

@@ -25,6 +25,7 @@ cleanup() {
 	if [ -n "${EZK_WL_KEEP:-}" ]; then echo "compare.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # (make bench's time budget: the hosts still stop)
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 secs() { awk -v ms="$1" 'BEGIN { printf (ms < 10000 ? "%.2f" : "%.0f"), ms / 1000 }'; }
 
@@ -45,7 +46,7 @@ stop_hosts() {
 ezk_run() {
 	local t0 rc=0
 	t0=$(ms_now)
-	EZK_ROLES=$here/roles:$src/roles /usr/bin/time -f %M -o "$tmp/rss" \
+	EZK_STATS=1 EZK_ROLES=$here/roles:$src/roles /usr/bin/time -f %M -o "$tmp/rss" \
 		"$ezk" --home "$tmp/home" setup bench 01 --key "$sd/id_ed25519" --forks "$n" \
 		--host-key-checking strict --json >"$tmp/ezk-$1.json" 2>"$tmp/ezk-$1.err" || rc=$?
 	ms=$(($(ms_now) - t0))
@@ -91,6 +92,33 @@ ansible_run() {
 	fi
 }
 
+# per_task: from the rerun's task events (EZK_STATS), each module's commands
+# (round trips) and host processes per unchanged task, over every host
+per_task() {
+	python3 - "$tmp/ezk-rerun.json" <<'EOF'
+import json, sys
+from collections import defaultdict
+agg = defaultdict(lambda: [0, 0, 0, 0])  # tasks, cmds, tasks with procs, procs
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") != "task" or e.get("status") != "ok" or "cmds" not in e:
+        continue
+    a = agg[e["module"]]
+    a[0] += 1
+    a[1] += e["cmds"]
+    if e["procs"] >= 0:
+        a[2] += 1
+        a[3] += e["procs"]
+out, tc, tp, nt, npt = [], 0, 0, 0, 0
+for m, (t, c, pt, p) in sorted(agg.items()):
+    out.append(f"{m} {c / t:.3g}/{p / pt:.1f}" if pt else f"{m} {c / t:.3g}/-")
+    nt, tc, npt, tp = nt + t, tc + c, npt + pt, tp + p
+if nt:
+    print(f"{tc / nt:.2f} round trips, {tp / max(npt, 1):.1f} processes a task: " + ", ".join(out))
+EOF
+}
+
+stats=""
 declare -A res
 # ---- ezk
 if start_hosts; then
@@ -101,6 +129,7 @@ if start_hosts; then
 			ezk_run $run
 			res[ezk_$run]="$ms $mem $err"
 		done
+		[ -z "$err" ] && stats=$(per_task 2>/dev/null)
 	else
 		res[ezk_first]="0 0 ezk new failed: $(head -1 "$tmp/new.err")"
 		res[ezk_rerun]=${res[ezk_first]}
@@ -151,14 +180,19 @@ for run in first rerun; do
 	read -r ems emem eerr <<<"${res[ezk_$run]}"
 	read -r ams amem aerr <<<"${res[ansible_$run]:-0 0}"
 	label="$what on $n hosts, $([ $run = first ] && echo "first run" || echo "rerun (changed=0)")"
+	target="ezk at least $([ $run = first ] && echo 25 || echo 50)x faster"
 	if [ -n "$eerr" ] || { [ -n "$aerr" ] && [ -z "$noansible" ]; }; then
-		echo "| $label | $((n * ntasks)) tasks | FAILED: ${eerr:+ezk: $eerr}${eerr:+${aerr:+; }}${aerr:+ansible-playbook: $aerr} | - | ezk at least 50x faster |"
+		echo "| $label | $((n * ntasks)) tasks | FAILED: ${eerr:+ezk: $eerr}${eerr:+${aerr:+; }}${aerr:+ansible-playbook: $aerr} | - | $target |"
 		continue
 	fi
 	if [ -n "$noansible" ]; then
-		echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $noansible | ezk $emem MiB | ezk at least 50x faster |"
+		echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $noansible | ezk $emem MiB | $target |"
 		continue
 	fi
 	ratio=$(awk -v a="$ams" -v e="$ems" 'BEGIN { printf "%.0f", a / (e > 0 ? e : 1) }')
-	echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $(secs "$ams") s: ${ratio}x | ezk $emem MiB, ansible-playbook $amem MiB (its largest process) | ezk at least 50x faster |"
+	echo "| $label | $((n * ntasks)) tasks | ezk $(secs "$ems") s, ansible-playbook $(secs "$ams") s: ${ratio}x (load $(cut -d' ' -f1 /proc/loadavg)) | ezk $emem MiB, ansible-playbook $amem MiB (its largest process) | $target |"
 done
+# what an unchanged task costs a host (the rerun; per module: round trips/processes)
+if [ -n "$stats" ]; then
+	echo "| per unchanged task on $n hosts (ezk rerun; module round trips/processes) | $((n * ntasks)) tasks | $stats | - | 1 round trip; processes: what the check needs |"
+fi

@@ -1,0 +1,23 @@
+-- kubectl.lua (a helper file: it defines no module): how the roles use the
+-- cluster's API from the deploy node, with the admin kubeconfig step 01
+-- made there (the nodes' own admin kubeconfig is not needed: a node that
+-- cannot be reached can still be drained and deleted).
+--
+--   ezk.kubectl({ "uncordon", name }, { timeout = 60 })  -> {rc, stdout, stderr}
+--   ezk.drain_flags(vars.K8S_VER)                        -> { "--ignore-daemonsets", ... }
+
+-- kubectl on the deploy node, whatever host the role runs for (a program
+-- run there: no task line of its own; the caller reports)
+function ezk.kubectl(args, opts)
+  local argv = { ezk.home .. "/bin/kubectl", "--kubeconfig=" .. ezk.cluster_dir .. "/kubectl.kubeconfig" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return ezk.exec_local(argv, { timeout = (opts and opts.timeout) or 60 })
+end
+
+-- kubectl drain's flags: every pod evicted but the DaemonSets' (and mirror
+-- pods), pods without a controller deleted, emptyDir data with its pod
+-- (--delete-emptydir-data from 1.20; --delete-local-data before)
+function ezk.drain_flags(ver)
+  return { "--ignore-daemonsets", "--force",
+           ezk.version_ge(ver, "1.20") and "--delete-emptydir-data" or "--delete-local-data" }
+end
