@@ -173,3 +173,40 @@ void buf_free(struct buf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 }
+
+void buf_put_printable(struct buf *b, const char *s, bool keep_nl)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != 0x7f)
+			buf_putc(b, (char)c);
+		else if (keep_nl && (c == '\n' || c == '\t'))
+			buf_putc(b, (char)c);
+		else if (c == '\n')
+			buf_puts(b, "\\n");
+		else if (c == '\r')
+			buf_puts(b, "\\r");
+		else if (c == '\t')
+			buf_puts(b, "\\t");
+		else
+			buf_printf(b, "\\x%02x", c);
+	}
+}
+
+void buf_make_printable(struct buf *b, size_t from, bool keep_nl)
+{
+	if (!b->s || from >= b->len)
+		return;
+	bool clean = true;
+	for (size_t i = from; i < b->len && clean; i++) {
+		unsigned char c = (unsigned char)b->s[i];
+		clean = (c >= 0x20 && c != 0x7f) || (keep_nl && (c == '\n' || c == '\t'));
+	}
+	if (clean)
+		return;
+	char *tail = xstrndup(b->s + from, b->len - from);
+	b->len = from;
+	b->s[from] = 0;
+	buf_put_printable(b, tail, keep_nl);
+	free(tail);
+}

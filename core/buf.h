@@ -13,6 +13,7 @@
 #ifndef EZK_BUF_H
 #define EZK_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -37,6 +38,13 @@ void buf_printf(struct buf *b, const char *fmt, ...) EZK_PRINTF(2, 3);
 int hex_value(char c);
 /* Append a Unicode code point as UTF-8 (1 to 4 bytes). */
 void buf_put_utf8(struct buf *b, unsigned long cp);
+/* Append s for a line of text a person reads (the output, a log): control
+ * characters (below 0x20, and 0x7f) as \n, \r, \t or \xNN, so a value
+ * cannot end the line and forge the next one or drive the terminal.
+ * keep_nl keeps newlines and tabs as they are (a diff's lines). */
+void buf_put_printable(struct buf *b, const char *s, bool keep_nl);
+/* Escape the control characters of b->s from offset `from` on, in place. */
+void buf_make_printable(struct buf *b, size_t from, bool keep_nl);
 /* Append s as a JSON string literal, quotes included. */
 void buf_json_str(struct buf *b, const char *s, size_t n);
 const char *buf_cstr(struct buf *b); /* "" when empty */

@@ -199,7 +199,18 @@ int check_run(struct cluster *c, char *const *files, size_t n, const struct chec
 	return rc;
 }
 
+static void check_format_raw(struct buf *b, bool error, const char *file, int line,
+			     const char *msg);
+
 void check_format(struct buf *b, bool error, const char *file, int line, const char *msg)
+{
+	size_t start = b->len;
+	check_format_raw(b, error, file, line, msg);
+	/* a value quoted in a message cannot add a line of its own */
+	buf_make_printable(b, start, false);
+}
+
+static void check_format_raw(struct buf *b, bool error, const char *file, int line, const char *msg)
 {
 	const char *body = msg;
 	if (file && line > 0) {

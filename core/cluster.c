@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "err.h"
@@ -231,11 +232,13 @@ int cluster_load(const char *hosts_path, const char *config_path, struct value *
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->priv->lock, &a);
 	pthread_mutexattr_destroy(&a);
-	c->hosts_path = xstrdup(hosts_path);
+	c->hosts_path = xstrdup(hosts_path ? hosts_path : "(no inventory)");
 	c->config_path = config_path ? xstrdup(config_path) : NULL;
 	c->extra = extra ? value_ref(extra) : value_map();
 	c->defaults = value_map();
-	if (!(c->inv = inventory_load(hosts_path)))
+	/* (no hosts_path: an empty inventory, for ezk download) */
+	if (!(c->inv =
+		  hosts_path ? inventory_load(hosts_path) : inventory_parse("", 0, c->hosts_path)))
 		goto fail;
 	if (config_path) {
 		if (!(c->config = yaml_load_file(config_path)))
@@ -260,7 +263,10 @@ int cluster_open(const char *home, const char *name, struct value *extra, struct
 		return -1;
 	char *dir = cluster_dir(home, name);
 	char *hosts = path_join(dir, "hosts"), *config = path_join(dir, "config.yml");
-	int rc = cluster_load(hosts, file_exists(config) ? config : NULL, extra, out);
+	/* config.yml is read if there is anything at its path: a directory,
+	 * FIFO or device there is an error, not "no settings" */
+	struct stat st;
+	int rc = cluster_load(hosts, lstat(config, &st) == 0 ? config : NULL, extra, out);
 	if (rc == 0) {
 		(*out)->name = xstrdup(name);
 		(*out)->dir = dir;
@@ -599,7 +605,7 @@ int vars_parse_extra(const char *arg, struct value *into)
 	if (arg[0] == '@') {
 		char *data;
 		size_t len;
-		if (file_read(arg + 1, &data, &len) < 0)
+		if (file_read_input(arg + 1, INPUT_MAX_BYTES, &data, &len) < 0)
 			return -1;
 		m = yaml_load_any(data, len, src_intern(arg + 1));
 		free(data);

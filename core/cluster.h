@@ -53,7 +53,8 @@ struct cluster {
 /* Open clusters/<name> under home. extra (a map, may be NULL) is -e; the
  * cluster takes its own reference. */
 int cluster_open(const char *home, const char *name, struct value *extra, struct cluster **out);
-/* Load from paths (config_path may be NULL: no config.yml). */
+/* Load from paths (config_path may be NULL: no config.yml; hosts_path NULL:
+ * an empty inventory). Both must be regular files (file_read_input). */
 int cluster_load(const char *hosts_path, const char *config_path, struct value *extra,
 		 struct cluster **out);
 void cluster_close(struct cluster *c);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "check.h"
@@ -20,8 +21,11 @@
 #include "engine.h"
 #include "err.h"
 #include "fsutil.h"
+#include "history.h"
 #include "inventory.h"
 #include "value.h"
+#include "workspace.h"
+#include "yamlio.h"
 
 extern const struct cmd cmd_check;
 
@@ -97,6 +101,43 @@ static int run(int argc, char **argv, const struct ezk_globals *g)
 		struct value *all;
 		vars_resolve_all(cl, h, &all, warn_cb, &r);
 		value_unref(all);
+	}
+	/* a config.yml cut short parses without a word: the keys of ezk's
+	 * template that it lacks say so */
+	char *tpl = path_join(workspace_data_dir(), "inventories/config.yml");
+	struct value *tv = cl->config_path ? yaml_load_file(tpl) : NULL;
+	free(tpl);
+	if (tv && tv->type == V_MAP && cl->config && cl->config->type == V_MAP) {
+		struct buf miss = BUF_INIT;
+		size_t n = 0;
+		for (size_t i = 0; i < value_len(tv); i++)
+			if (!value_map_get(cl->config, value_map_key(tv, i))) {
+				if (n < 5)
+					buf_printf(&miss, "%s%s", n ? ", " : "",
+						   value_map_key(tv, i));
+				n++;
+			}
+		if (n)
+			say(&r, 0, cl->config_path, 0,
+			    "%zu of the template's %zu settings are missing (%s%s): was the file "
+			    "cut "
+			    "short? Their roles' defaults apply",
+			    n, value_len(tv), miss.s, n > 5 ? ", ..." : "");
+		buf_free(&miss);
+	}
+	value_unref(tv);
+	/* a password in a file others can read */
+	for (int f = 0; f < 2 && cl->dir; f++) {
+		const char *name = f ? "config.yml" : "hosts";
+		char *p = path_join(cl->dir, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && (st.st_mode & 044) &&
+		    history_file_has_secrets(cl->dir, name))
+			say(&r, 0, p, 0,
+			    "holds a password and is readable by %s (mode %04o): chmod 600 %s",
+			    (st.st_mode & 004) ? "every user" : "its group",
+			    (unsigned)(st.st_mode & 07777), p);
+		free(p);
 	}
 	char *path = engine_roles_path();
 	size_t ndirs = 0, nfiles = 0;

@@ -2,35 +2,47 @@
  * cmd-setup.c - `ezk setup <c> <steps>`: run steps of roles on the hosts
  * (core/engine.h), as kubeasz's `ezctl setup <c> <step>`.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "cluster.h"
 #include "cmd.h"
 #include "engine.h"
 #include "err.h"
+#include "fsutil.h"
 #include "history.h"
+#include "lock.h"
 #include "oprun.h"
+#include "workspace.h"
 #include "targets.h"
 #include "value.h"
 
 extern const struct cmd cmd_setup;
 
 /* The run goes into the cluster's history: hosts and config.yml as they
- * were applied, the recap as the message; a run where every host succeeded
- * moves refs/ezk/applied, which `ezk diff` compares against. A history
- * that cannot be written is a warning, not a failed setup. */
+ * were applied, the recap as the message (an interrupted or partial run
+ * too). refs/ezk/applied, which `ezk diff` compares against, means "every
+ * host has this": it moves only when every host succeeded in a run that
+ * covered every host with every task (no --limit leaving one out, no tags,
+ * not interrupted). A history that cannot be written is a warning, not a
+ * failed setup. */
 static void record(struct cluster *cl, struct engine_opts eo, struct engine *e, int rc)
 {
 	if (eo.check || !cl->dir)
 		return;
 	struct buf msg = BUF_INIT;
-	buf_printf(&msg, "setup %s: %s", eo.steps, engine_summary(e));
+	buf_printf(&msg, "setup %s%s%s: %s", eo.steps, eo.limit ? " -l " : "",
+		   eo.limit ? eo.limit : "", engine_summary(e));
+	if (rc == EZK_OK && !engine_complete(e))
+		buf_puts(&msg, "\n\nNot marked applied: the run did not cover every host with "
+			       "every task (--limit, tags or interrupted).");
 	char *id = NULL;
 	int c = history_record(cl->dir, msg.s, &id);
-	if (c >= 0 && rc == EZK_OK)
+	if (c >= 0 && rc == EZK_OK && engine_complete(e))
 		c = history_mark_applied(cl->dir, id);
 	if (c < 0)
 		fprintf(stderr, "ezk: warning: history not recorded: %s\n", ezk_err_msg());
@@ -45,7 +57,7 @@ static const struct opt options[] = {
     OPT(OPT_DIFF, 0, "diff", NULL, "show the changes of files"),
     OPT('t', 't', "tags", "T1,T2", "only tasks with these tags"),
     OPT(OPT_SKIP_TAGS, 0, "skip-tags", "T1,T2", "not the tasks with these tags"),
-    OPT(OPT_RESUME, 0, "resume", NULL, "start at the first step the last run did not finish"),
+    OPT(OPT_RESUME, 0, "resume", NULL, "skip the steps done with these inputs"),
     OPT('v', 'v', "verbose", NULL, "commands and their output too (secrets redacted)"),
     OPT('y', 'y', "yes", NULL, "no question before a step that destroys (99 clean)"),
     OPT_GROUP(run_options),
@@ -91,12 +103,46 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 						 ? "which steps? (01, 01-03, etcd, all)"
 						 : "too many arguments");
 	}
-	struct cluster *cl;
-	if (cluster_open(g->home, argv[optind], ro.extra, &cl) < 0) {
+	/* one run per cluster: the lock comes before anything is read */
+	if (workspace_cluster_exists(g->home, argv[optind]) < 0) {
 		run_opts_free(&ro);
 		return cmd_error(EZK_USAGE);
 	}
+	char *dir = cluster_dir(g->home, argv[optind]);
+	struct buf what = BUF_INIT;
+	buf_printf(&what, "setup %s", argv[optind + 1]);
+	struct cluster_lock *lk = NULL;
+	int lrc = cluster_lock(dir, what.s, &lk, NULL);
+	buf_free(&what);
+	free(dir);
+	if (lrc != 0) {
+		run_opts_free(&ro);
+		return cmd_error(EZK_USAGE);
+	}
+	/* read-only commands run on defaults without config.yml; setup would
+	 * install a cluster nobody configured */
+	char *cfg = cluster_dir(g->home, argv[optind]);
+	char *cfgp = path_join(cfg, "config.yml");
+	free(cfg);
+	struct stat cst;
+	if (lstat(cfgp, &cst) < 0) {
+		fprintf(stderr,
+			"ezk: %s: %s (setup needs the cluster's settings: 'ezk new' writes them)\n",
+			cfgp, strerror(errno));
+		free(cfgp);
+		run_opts_free(&ro);
+		cluster_unlock(lk);
+		return EZK_USAGE;
+	}
+	free(cfgp);
+	struct cluster *cl;
+	if (cluster_open(g->home, argv[optind], ro.extra, &cl) < 0) {
+		run_opts_free(&ro);
+		cluster_unlock(lk);
+		return cmd_error(EZK_USAGE);
+	}
 	eo.steps = argv[optind + 1];
+	eo.limit = ro.limit;
 	eo.forks = ro.forks;
 	eo.json = ro.json;
 	char *path = engine_roles_path();
@@ -115,6 +161,7 @@ static int run_setup(int argc, char **argv, const struct ezk_globals *g)
 	free(path);
 	cluster_close(cl);
 	run_opts_free(&ro);
+	cluster_unlock(lk);
 	return rc;
 }
 
@@ -146,7 +193,12 @@ const struct cmd cmd_setup = {
 	    "touched, the check.lua of every role of the steps runs ('ezk check').\n"
 	    "The day-2 steps run only when named, never in a range (01-99): 91 start,\n"
 	    "92 stop, 94 backup, 95 restore and 99 clean, which their commands run (ezk\n"
-	    "start, stop, backup, restore, destroy). 95 and 99 ask first (--yes).\n",
+	    "start, stop, backup, restore, destroy). 95 and 99 ask first (--yes).\n\n"
+	    "One run per cluster: a second setup while one runs exits 2, naming its pid.\n"
+	    "Ctrl-C or SIGTERM: no task starts after it, the running ones finish, the\n"
+	    "run is recorded as interrupted (exit 130/143); a second Ctrl-C exits at once.\n"
+	    "--resume skips the steps done with the same hosts, config.yml, -e, -l and\n"
+	    "tags, and starts at the first other one.\n",
     .examples = "Examples:\n"
 		"  ezk setup prod all\n"
 		"  ezk setup prod 02 --check --diff\n"

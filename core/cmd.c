@@ -156,6 +156,9 @@ int cmd_usage(const struct cmd *c, const char *fmt, ...)
 
 int cmd_error(int rc)
 {
-	fprintf(stderr, "ezk: %s\n", ezk_err_msg());
+	struct buf b = BUF_INIT;
+	buf_put_printable(&b, ezk_err_msg(), false);
+	fprintf(stderr, "ezk: %s\n", buf_cstr(&b));
+	buf_free(&b);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include <lua.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "buf.h"
@@ -76,6 +77,7 @@ struct hostrun {
 	const char *step_id;
 	char *msg; /* why it failed */
 	bool in_play;
+	bool interrupted;    /* stopped by SIGINT/SIGTERM before its next task */
 	char current[160];   /* the task running now, for the live display */
 	unsigned long cmds0; /* EZK_STATS: commands and host processes when */
 	long procs0;	     /* the current task began */
@@ -98,9 +100,13 @@ struct engine {
 	struct hostrun *hosts; /* one per target */
 	char **tags, **skip_tags;
 	size_t ntags, nskip;
-	FILE *log;
+	int log_fd; /* O_APPEND, a write(2) per line: a kill loses nothing */
 	char *log_path;
-	FILE *journal;
+	int journal_fd;
+	char run_id[48];   /* time-pid: unique per run */
+	char inputs[65];   /* sha256 of what the steps run with (journal.c) */
+	_Atomic int stop;  /* SIGINT or SIGTERM received: start no task */
+	_Atomic int ended; /* the run is over: the signal thread returns */
 	pthread_mutex_t lock;
 	bool tty;
 	bool stats; /* EZK_STATS=1: each task event counts commands and host processes */
@@ -162,11 +168,16 @@ bool live_on(const struct engine *e);
 void live_clear(struct engine *e);
 const char *host_role(struct hostrun *h);
 
-/* journal.c: open the run's log and the journal; a step's outcome per
- * host; --resume: the index in e->run_steps to start at */
+/* journal.c: open the run's log and the journal (and make the run's id and
+ * inputs hash); a line of the log or journal, one write(2); a step begins;
+ * a step's outcome per host and as a whole ("done", "incomplete",
+ * "interrupted"); --resume: the index in e->run_steps to start at, and why
+ * there (static text) */
 int journal_open(struct engine *e);
-void journal_step(struct engine *e, const char *run, const struct step *s, bool done);
-size_t journal_resume(struct engine *e);
+void journal_write(int fd, const char *s, size_t n);
+void journal_step_start(struct engine *e, const struct step *s);
+void journal_step(struct engine *e, const struct step *s, const char *outcome);
+size_t journal_resume(struct engine *e, const char **why);
 
 /* recap.c */
 void recap_print(struct engine *e, double total_ms);

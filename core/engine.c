@@ -5,6 +5,8 @@
  * other parts are listed in engine-int.h.
  */
 #include <lauxlib.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -105,6 +107,7 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->c = c;
 	e->ts = ts;
 	e->o = *o;
+	e->log_fd = e->journal_fd = -1;
 	const char *st = getenv("EZK_STATS");
 	e->stats = st && *st && strcmp(st, "0") != 0;
 	pthread_mutex_init(&e->lock, NULL);
@@ -199,10 +202,10 @@ void engine_close(struct engine *e)
 	free(e->skip_tags);
 	for (int i = 0; i < 5; i++)
 		free(e->slowest[i].task);
-	if (e->log)
-		fclose(e->log);
-	if (e->journal)
-		fclose(e->journal);
+	if (e->log_fd >= 0)
+		close(e->log_fd);
+	if (e->journal_fd >= 0)
+		close(e->journal_fd);
 	free(e->log_path);
 	free(e->secrets);
 	for (size_t i = 0; i < e->nsums; i++)
@@ -272,6 +275,10 @@ static void play_host(size_t i, void *ud)
 	struct engine *e = b->e;
 	struct hostrun *h = &e->hosts[b->hosts[i]];
 	bool local = h->idx == e->ts->n;
+	if (atomic_load(&e->stop)) {
+		h->interrupted = true;
+		return;
+	}
 	if (host_connect(e, h) < 0)
 		return;
 	double t0 = clock_ms();
@@ -283,10 +290,16 @@ static void play_host(size_t i, void *ud)
 		goto out;
 	}
 	h->become = b->play->become_set ? b->play->become : !local && e->ts->t[h->idx].become;
-	for (size_t r = 0; r < b->play->nroles && h->state == HOST_OK; r++) {
+	for (size_t r = 0; r < b->play->nroles && h->state == HOST_OK && !h->interrupted; r++) {
 		const struct role *role = role_find(e, b->play->roles[r]);
+		if (atomic_load(&e->stop)) {
+			h->interrupted = true;
+			break;
+		}
 		if (luahost_run_role(h, role) < 0) {
-			if (h->state == HOST_UNREACHABLE) {
+			if (h->interrupted) {
+				/* stopped before a task by SIGINT/SIGTERM: not a failure */
+			} else if (h->state == HOST_UNREACHABLE) {
 				h->unreachable = 1;
 				engine_task(h, "connection", "ssh", "unreachable",
 					    msg_for_host(h->msg, h->name), NULL, 0);
@@ -299,25 +312,136 @@ out:
 	h->ms += clock_ms() - t0;
 }
 
+/* ---- SIGINT and SIGTERM ----
+ * During a run both are blocked in every thread, and one thread waits for
+ * them: the first sets e->stop (no task starts after it: each host stops
+ * before its next task, the running ones end or time out), the run writes
+ * its recap, journal and log, and the command exits 128 + the signal. A
+ * second one exits at once (every line written so far is on disk). Child
+ * processes start with the signals unblocked again. */
+
+static void child_unblock(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+}
+
+static void atfork_once(void)
+{
+	pthread_atfork(NULL, NULL, child_unblock);
+}
+
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+}
+
+static const char *sig_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+static void *sig_thread(void *arg)
+{
+	struct engine *e = arg;
+	sigset_t set;
+	stop_signals(&set);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (atomic_load(&e->ended))
+			return NULL; /* (woken by engine_run, or a signal after the run) */
+		if (atomic_load(&e->stop)) {
+			engine_log(e, NULL, "%s again: exiting now, tasks still running",
+				   sig_name(sig));
+			static const char m[] = "ezk: interrupted again: exiting now\n";
+			journal_write(STDERR_FILENO, m, sizeof m - 1);
+			_exit(128 + sig);
+		}
+		atomic_store(&e->stop, sig);
+		engine_log(e, NULL,
+			   "%s: stopping: no task starts now; the running ones finish (again to "
+			   "exit at once)",
+			   sig_name(sig));
+		if (!e->o.json) {
+			char m[200];
+			int n = snprintf(m, sizeof m,
+					 "ezk: %s: stopping: no new task starts; waiting for the "
+					 "running ones (%s again exits at once)\n",
+					 sig_name(sig), sig == SIGINT ? "Ctrl-C" : "the signal");
+			journal_write(STDERR_FILENO, m, (size_t)n);
+		}
+	}
+	return NULL;
+}
+
+int engine_stopped(struct engine *e)
+{
+	return atomic_load(&e->stop);
+}
+
+int engine_complete(struct engine *e)
+{
+	return !e->o.check && !atomic_load(&e->stop) && !e->ntags && !e->nskip &&
+	       e->ts->n == inventory_nhosts(e->c->inv);
+}
+
+static int run_steps(struct engine *e);
+
 int engine_run(struct engine *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, atfork_once);
+	sigset_t set, old;
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pthread_t st;
+	bool have_st = pthread_create(&st, NULL, sig_thread, e) == 0;
+	int rc = run_steps(e);
+	if (have_st) {
+		/* no pthread_cancel: wake it with a signal it waits for */
+		atomic_store(&e->ended, 1);
+		pthread_kill(st, SIGINT);
+		pthread_join(st, NULL);
+	}
+	/* (the signals stay blocked: one that comes now, while the caller
+	 * records the run, is not lost half-way; the caller exits soon) */
+	if (atomic_load(&e->stop))
+		rc = 128 + atomic_load(&e->stop);
+	return rc;
+}
+
+static int run_steps(struct engine *e)
+{
 	double t0 = clock_ms();
-	char run[32];
-	snprintf(run, sizeof run, "%ld", (long)time(NULL));
-	size_t first = e->o.resume ? journal_resume(e) : 0;
+	size_t first = 0;
 	if (e->o.resume) {
+		const char *why = "";
+		first = journal_resume(e, &why);
 		if (first == e->nrun)
-			engine_log(e, NULL, "--resume: every step already done; running none");
+			engine_log(
+			    e, NULL,
+			    "--resume: every step was done with these hosts, config.yml, -e, "
+			    "--limit and tags; running none");
 		else
-			engine_log(e, NULL, "--resume: starting at step %s",
-				   e->steps[e->run_steps[first]].id);
-		if (!e->o.json)
-			printf(first == e->nrun ? "resume: every step is done\n"
-						: "resume: starting at step %s\n",
-			       first < e->nrun ? e->steps[e->run_steps[first]].id : "");
+			engine_log(e, NULL, "--resume: starting at step %s (%s)",
+				   e->steps[e->run_steps[first]].id, why);
+		if (!e->o.json) {
+			if (first == e->nrun)
+				printf(
+				    "resume: every step was done with this inventory and config\n");
+			else
+				printf("resume: starting at step %s: %s\n",
+				       e->steps[e->run_steps[first]].id, why);
+		}
 	}
 	bool fatal = false;
-	for (size_t k = first; k < e->nrun && !fatal; k++) {
+	size_t k = first;
+	for (; k < e->nrun && !fatal && !atomic_load(&e->stop); k++) {
 		const struct step *s = &e->steps[e->run_steps[k]];
 		if (s->nplays == 0) {
 			engine_log(e, NULL, "step %s %s: no plays yet, nothing to do", s->id,
@@ -327,11 +451,17 @@ int engine_run(struct engine *e)
 				       s->alias ? s->alias : "");
 			continue;
 		}
+		journal_step_start(e, s);
+		bool cut = false;
 		for (size_t i = 0; i < engine_nruns(e); i++) {
 			e->hosts[i].in_play = false;
 			e->hosts[i].step_id = s->id;
 		}
 		for (size_t p = 0; p < s->nplays && !fatal; p++) {
+			if (atomic_load(&e->stop)) {
+				cut = true;
+				break;
+			}
 			const struct play *pl = &s->plays[p];
 			const char *pattern = pl->pattern ? pl->pattern : pl->hosts;
 			size_t *sel, nsel;
@@ -388,6 +518,10 @@ int engine_run(struct engine *e)
 				per = 1;
 			for (size_t off = 0; off < b.n && !fatal; off += per) {
 				/* (fatal already: a host of the play left the run earlier) */
+				if (atomic_load(&e->stop)) {
+					cut = true;
+					break;
+				}
 				struct batch part = b;
 				part.hosts = b.hosts + off;
 				part.n = b.n - off < per ? b.n - off : per;
@@ -408,10 +542,13 @@ int engine_run(struct engine *e)
 			free(b.hosts);
 		}
 		bool done = true;
-		for (size_t i = 0; i < engine_nruns(e); i++)
+		for (size_t i = 0; i < engine_nruns(e); i++) {
 			if (e->hosts[i].in_play && e->hosts[i].state != HOST_OK)
 				done = false;
-		journal_step(e, run, s, done && !fatal);
+			if (e->hosts[i].in_play && e->hosts[i].interrupted)
+				cut = true;
+		}
+		journal_step(e, s, cut ? "interrupted" : done && !fatal ? "done" : "incomplete");
 		if (fatal) {
 			engine_log(e, NULL,
 				   "step %s: a host failed in a play with any_errors_fatal: "
@@ -427,6 +564,15 @@ int engine_run(struct engine *e)
 			}
 		}
 	}
+	int sig = atomic_load(&e->stop);
+	if (sig) {
+		struct buf left = BUF_INIT;
+		for (; k < e->nrun; k++)
+			buf_printf(&left, " %s", e->steps[e->run_steps[k]].id);
+		engine_log(e, NULL, "interrupted by %s; steps not started:%s", sig_name(sig),
+			   left.len ? left.s : " none");
+		buf_free(&left);
+	}
 	if (fatal)
 		for (size_t i = 0; i < engine_nruns(e); i++)
 			if (e->hosts[i].state == HOST_OK && e->hosts[i].in_play)
@@ -441,8 +587,11 @@ int engine_run(struct engine *e)
 		unreachable += e->hosts[i].state == HOST_UNREACHABLE;
 	}
 	snprintf(e->summary, sizeof e->summary,
-		 "%zu hosts: ok=%d changed=%d failed=%d unreachable=%d%s", engine_nruns(e), ok,
-		 changed, failed, unreachable, fatal ? " (stopped: any_errors_fatal)" : "");
+		 "%zu hosts: ok=%d changed=%d failed=%d unreachable=%d%s%s%s", engine_nruns(e), ok,
+		 changed, failed, unreachable, fatal ? " (stopped: any_errors_fatal)" : "",
+		 sig ? " (interrupted by " : "", sig ? sig_name(sig) : "");
+	if (sig)
+		strncat(e->summary, ")", sizeof e->summary - strlen(e->summary) - 1);
 	engine_log(e, NULL, "recap: %s", e->summary);
 	return failed || unreachable ? EZK_FAILED : EZK_OK;
 }

@@ -38,6 +38,7 @@ struct engine_opts {
 	const char *roles_path; /* EZK_ROLES or the default search path */
 	const char *tags;	/* -t a,b (NULL: all tasks) */
 	const char *skip_tags;	/* --skip-tags */
+	const char *limit;	/* -l (NULL: every host) */
 	int forks;
 	bool check, diff, json, resume;
 	int verbose;
@@ -49,6 +50,15 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
  * unreachable). Errors in steps.lua or roles found before any host was
  * touched return 2 from engine_open instead. */
 int engine_run(struct engine *e);
+/* 0, or the signal (SIGINT, SIGTERM) that stopped the run: it started no
+ * task after it, let the running ones end, wrote the recap, the journal
+ * ("interrupted") and the log. The command exits 128 + that number. */
+int engine_stopped(struct engine *e);
+/* Whether the run covered every host with every task: no --limit that
+ * leaves a host out, no -t/--skip-tags, not --check, not stopped. Only such
+ * a run, when every host succeeded, moves refs/ezk/applied. */
+int engine_complete(struct engine *e);
+
 /* One line: "3 hosts: ok=40 changed=2 failed=0 ..." for the history. */
 const char *engine_summary(struct engine *e);
 /* The tasks that changed something, on every host of the run so far. */

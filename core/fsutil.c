@@ -42,6 +42,73 @@ int file_read(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
+}
+
+int file_read_input(const char *path, size_t max, char **data, size_t *len)
+{
+	*data = NULL;
+	if (len)
+		*len = 0;
+	/* O_NONBLOCK: opening a FIFO does not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return ezk_fail("%s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return ezk_fail("%s: cannot read: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ezk_fail("%s: cannot read: %s, not a regular file", path,
+				file_kind(st.st_mode));
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		return ezk_fail("%s: cannot read: %lld bytes, more than ezk reads (%zu MiB)", path,
+				(long long)st.st_size, max >> 20);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	struct buf b = BUF_INIT;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			return ezk_fail("%s: cannot read: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) { /* it grew while we read */
+			close(fd);
+			buf_free(&b);
+			return ezk_fail("%s: cannot read: more than ezk reads (%zu MiB)", path,
+					max >> 20);
+		}
+		buf_put(&b, tmp, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	*data = buf_detach(&b);
+	return 0;
+}
+
 char *path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);

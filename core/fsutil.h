@@ -14,6 +14,14 @@
 
 /* Read a whole file; *data is NUL-terminated and must be freed. */
 int file_read(const char *path, char **data, size_t *len);
+/* Read an input file (an inventory, config.yml, -e @file): only a regular
+ * file (a directory, FIFO or device is refused without opening it for
+ * reading, so a FIFO never blocks), at most max bytes. Every failure names
+ * the file and the reason. */
+int file_read_input(const char *path, size_t max, char **data, size_t *len);
+/* The most an input file may hold: 16 MiB, far above any real inventory or
+ * config.yml (/dev/zero or a runaway generator are refused, not eaten). */
+#define INPUT_MAX_BYTES (16u << 20)
 /* 0 if path is missing, a regular file or a symlink; else -1 (message). */
 int file_replaceable(const char *path);
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);

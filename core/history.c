@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <git2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "fsutil.h"
+#include "lock.h"
 
 #define APPLIED_REF "refs/ezk/applied"
 
@@ -154,84 +156,261 @@ static void describe(struct buf *out, git_commit *c)
 /* Put one file of the work tree into the index and the tree being built;
  * a missing file is removed from both. */
 /* Passwords in hosts or config.yml never enter the history: the value of
- * every ansible_*pass* key (INI "k=v" or YAML "k: v") is stored as
- * ********, and `ezk diff` compares the files on disk the same way. Returns
- * a new buffer (*changed: whether anything was replaced). */
-static const char *const *const secret_keys = secret_var_names;
+ * every ansible_*pass* key, and of every variable a secret's template
+ * refers to ({{ pw_base }}), is stored as ********, and `ezk diff` compares
+ * the files on disk the same way. The scanner reads the forms both formats
+ * allow: INI "k=v", k="a\"b" and host-line variables; YAML "k: v", quoted
+ * keys ("k": v), quoted values with escapes or '' and block scalars (| >);
+ * an unquoted value is redacted to the end of its token (INI) or line
+ * (YAML), comment characters included. It errs on the side of hiding. */
+struct keyset {
+	char **v;
+	size_t n;
+};
 
-static char *redact_secrets(const char *data, size_t len, size_t *out_len, int *changed)
+static bool keyset_has(const struct keyset *ks, const char *k, size_t kl)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strlen(ks->v[i]) == kl && !memcmp(ks->v[i], k, kl))
+			return true;
+	return false;
+}
+
+static bool keyset_add(struct keyset *ks, const char *k, size_t kl)
+{
+	if (keyset_has(ks, k, kl))
+		return false;
+	ks->v = xrealloc(ks->v, (ks->n + 1) * sizeof *ks->v);
+	ks->v[ks->n++] = xstrndup(k, kl);
+	return true;
+}
+
+static void keyset_free(struct keyset *ks)
+{
+	strv_free(ks->v, ks->n);
+	ks->v = NULL;
+	ks->n = 0;
+}
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* The key of ks that starts at data[i] (a whole word, optionally in quotes
+ * of its own), followed by '=' or ':'; 0 if none, else the offset just after
+ * the separator. */
+static size_t key_at(const struct keyset *ks, const char *data, size_t len, size_t i)
+{
+	if (i > 0 && word_char(data[i - 1]))
+		return 0;
+	char q = 0;
+	size_t k0 = i;
+	if (data[i] == '"' || data[i] == '\'')
+		q = data[k0++];
+	size_t k1 = k0;
+	while (k1 < len && word_char(data[k1]))
+		k1++;
+	if (k1 == k0 || !keyset_has(ks, data + k0, k1 - k0))
+		return 0;
+	size_t j = k1;
+	if (q) {
+		if (j >= len || data[j] != q)
+			return 0;
+		j++;
+	}
+	while (j < len && (data[j] == ' ' || data[j] == '\t'))
+		j++;
+	if (j >= len || (data[j] != '=' && data[j] != ':'))
+		return 0;
+	return j + 1;
+}
+
+/* The value after a separator at data[j]: [*vs, *ve) is what to hide. */
+static void value_span(const char *data, size_t len, size_t j, bool yaml, size_t *vs, size_t *ve)
+{
+	while (j < len && (data[j] == ' ' || data[j] == '\t'))
+		j++;
+	*vs = j;
+	if (j < len && (data[j] == '"' || data[j] == '\'')) {
+		char qc = data[j++];
+		while (j < len && data[j] != qc) {
+			if (qc == '"' && data[j] == '\\' && j + 1 < len)
+				j++; /* an escaped character, the quote too */
+			else if (!yaml && data[j] == '\n')
+				break;
+			j++;
+			if (yaml && qc == '\'' && j + 1 < len && data[j] == '\'' &&
+			    data[j + 1] == '\'')
+				j += 2; /* '' inside '...' */
+		}
+		if (j < len && data[j] == qc)
+			j++;
+		*ve = j;
+		return;
+	}
+	if (yaml && j < len && (data[j] == '|' || data[j] == '>')) {
+		/* a block scalar: the lines indented more than the key's line */
+		size_t ls = *vs;
+		while (ls > 0 && data[ls - 1] != '\n')
+			ls--;
+		size_t ind = 0;
+		while (ls + ind < len && data[ls + ind] == ' ')
+			ind++;
+		size_t e = j;
+		while (e < len && data[e] != '\n')
+			e++;
+		for (;;) {
+			if (e >= len)
+				break;
+			size_t n = e + 1, sp = 0;
+			while (n + sp < len && data[n + sp] == ' ')
+				sp++;
+			bool blank = n + sp >= len || data[n + sp] == '\n';
+			if (!blank && sp <= ind)
+				break;
+			e = n + sp;
+			while (e < len && data[e] != '\n')
+				e++;
+		}
+		*ve = e;
+		return;
+	}
+	while (j < len && data[j] != '\n' && (yaml || (data[j] != ' ' && data[j] != '\t')))
+		j++;
+	*ve = j;
+}
+
+/* Every identifier inside {{ }} or {% %} of data[vs, ve): a variable a
+ * secret is made from. Returns whether one was new. */
+static bool add_template_refs(struct keyset *ks, const char *data, size_t vs, size_t ve)
+{
+	bool added = false;
+	for (size_t i = vs; i + 1 < ve; i++) {
+		if (data[i] != '{' || (data[i + 1] != '{' && data[i + 1] != '%'))
+			continue;
+		char close = data[i + 1] == '{' ? '}' : '%';
+		size_t j = i + 2;
+		while (j + 1 < ve && !(data[j] == close && data[j + 1] == '}')) {
+			if (data[j] == '"' || data[j] == '\'') { /* a string literal */
+				char q = data[j++];
+				while (j < ve && data[j] != q)
+					j++;
+				j++;
+				continue;
+			}
+			if ((isalpha((unsigned char)data[j]) || data[j] == '_') &&
+			    !word_char(data[j - 1])) {
+				size_t k = j;
+				while (k < ve && word_char(data[k]))
+					k++;
+				added |= keyset_add(ks, data + j, k - j);
+				j = k;
+				continue;
+			}
+			j++;
+		}
+		i = j;
+	}
+	return added;
+}
+
+/* The secret keys of the cluster in dir: ansible's password variables and,
+ * to a fixed point, every variable their values (in hosts or config.yml)
+ * are made from. */
+static void secret_keys_of(const char *dir, struct keyset *ks)
+{
+	for (const char *const *k = secret_var_names; *k; k++)
+		keyset_add(ks, *k, strlen(*k));
+	char *data[2] = {NULL, NULL};
+	size_t len[2] = {0, 0};
+	static const char *const names[2] = {"hosts", "config.yml"};
+	for (int f = 0; f < 2 && dir; f++) {
+		char *p = path_join(dir, names[f]);
+		if (file_read_input(p, INPUT_MAX_BYTES, &data[f], &len[f]) < 0)
+			data[f] = NULL;
+		free(p);
+	}
+	for (bool more = true; more;) {
+		more = false;
+		for (int f = 0; f < 2; f++)
+			for (size_t i = 0; data[f] && i < len[f]; i++) {
+				size_t j = key_at(ks, data[f], len[f], i);
+				if (!j)
+					continue;
+				size_t vs, ve;
+				value_span(data[f], len[f], j, f == 1, &vs, &ve);
+				more |= add_template_refs(ks, data[f], vs, ve);
+				i = ve ? ve - 1 : i;
+			}
+	}
+	free(data[0]);
+	free(data[1]);
+}
+
+static char *redact_with(const struct keyset *ks, const char *data, size_t len, bool yaml,
+			 size_t *out_len, int *changed)
 {
 	struct buf b = BUF_INIT;
 	*changed = 0;
 	size_t i = 0;
 	while (i < len) {
-		const char *const *k;
-		size_t kl = 0;
-		bool at_word =
-		    i == 0 || !(isalnum((unsigned char)data[i - 1]) || data[i - 1] == '_');
-		for (k = secret_keys; at_word && *k; k++) {
-			kl = strlen(*k);
-			if (i + kl <= len && !memcmp(data + i, *k, kl) &&
-			    (i + kl == len ||
-			     !(isalnum((unsigned char)data[i + kl]) || data[i + kl] == '_')))
-				break;
-		}
-		if (!at_word || !*k) {
+		size_t j = key_at(ks, data, len, i);
+		if (!j) {
 			buf_putc(&b, data[i++]);
 			continue;
 		}
-		size_t j = i + kl;
-		while (j < len && (data[j] == ' ' || data[j] == '\t'))
-			j++;
-		if (j >= len || (data[j] != '=' && data[j] != ':')) {
-			buf_put(&b, data + i, j - i);
-			i = j;
-			continue;
-		}
-		j++;
-		while (j < len && (data[j] == ' ' || data[j] == '\t'))
-			j++;
-		buf_put(&b, data + i, j - i);
-		size_t v = j;
-		if (v < len && (data[v] == '"' || data[v] == '\'')) {
-			char qc = data[v++];
-			while (v < len && data[v] != qc && data[v] != '\n')
-				v++;
-			if (v < len && data[v] == qc)
-				v++;
-			buf_putc(&b, qc);
+		size_t vs, ve;
+		value_span(data, len, j, yaml, &vs, &ve);
+		buf_put(&b, data + i, vs - i);
+		if (ve > vs) {
+			char q = data[vs];
+			if (q == '"' || q == '\'')
+				buf_putc(&b, q);
+			else if (yaml && (q == '|' || q == '>'))
+				buf_puts(&b, "|\n  ");
 			buf_puts(&b, "********");
-			buf_putc(&b, qc);
-			*changed = 1;
-			i = v;
-			continue;
-		} else {
-			while (v < len && data[v] != ' ' && data[v] != '\t' && data[v] != '\n' &&
-			       data[v] != '#')
-				v++;
-		}
-		if (v > j) {
-			buf_puts(&b, "********");
+			if (q == '"' || q == '\'')
+				buf_putc(&b, q);
 			*changed = 1;
 		}
-		i = v;
+		i = ve;
 	}
 	*out_len = b.len;
-	if (!b.s)
-		return xstrdup("");
 	return buf_detach(&b);
 }
 
-static bool has_secrets(const char *path)
+/* data, the content of file `name` of cluster dir, secrets redacted. */
+static char *redact_secrets(const char *dir, const char *name, const char *data, size_t len,
+			    size_t *out_len, int *changed)
+{
+	struct keyset ks = {0};
+	secret_keys_of(dir, &ks);
+	size_t nl = strlen(name);
+	bool yaml = nl >= 4 && (!strcmp(name + nl - 4, ".yml") || !strcmp(name + nl - 4, "yaml"));
+	char *r = redact_with(&ks, data, len, yaml, out_len, changed);
+	keyset_free(&ks);
+	return r;
+}
+
+static bool has_secrets(const char *dir, const char *name, const char *path)
 {
 	char *data;
 	size_t len, rl;
 	int changed = 0;
 	if (file_read(path, &data, &len) < 0)
 		return false;
-	free(redact_secrets(data, len, &rl, &changed));
+	free(redact_secrets(dir, name, data, len, &rl, &changed));
 	free(data);
 	return changed;
+}
+
+int history_file_has_secrets(const char *cluster_dir, const char *name)
+{
+	char *p = path_join(cluster_dir, name);
+	int yes = has_secrets(cluster_dir, name, p);
+	free(p);
+	return yes;
 }
 
 /* The file's content, secrets redacted, as a blob in the tree. */
@@ -244,7 +423,7 @@ static int stage_buffer(git_repository *repo, git_treebuilder *tb, const char *d
 	git_oid id;
 	if (file_read(path, &data, &len) < 0)
 		return -1;
-	char *red = redact_secrets(data, len, &rl, &changed);
+	char *red = redact_secrets(dir, name, data, len, &rl, &changed);
 	if (git_blob_create_from_buffer(&id, repo, red, rl) < 0 ||
 	    git_treebuilder_insert(NULL, tb, name, &id, GIT_FILEMODE_BLOB) < 0)
 		rc = gfail(dir, name);
@@ -268,7 +447,7 @@ static int stage(git_repository *repo, git_index *idx, git_treebuilder *tb, cons
 			if (rc == 0 && git_index_remove_bypath(idx, name) < 0)
 				rc = gfail(dir, name);
 		}
-	} else if (S_ISREG(st.st_mode) && has_secrets(path)) {
+	} else if (S_ISREG(st.st_mode) && has_secrets(dir, name, path)) {
 		rc = stage_buffer(repo, tb, dir, name, path);
 	} else if (S_ISREG(st.st_mode)) {
 		const git_index_entry *e;
@@ -298,6 +477,39 @@ static int write_gitignore(const char *dir)
 	return rc;
 }
 
+/* Git's lock files that a writer of the history leaves when it is killed
+ * mid-write. While this process holds the cluster's lock (lock.h), no other
+ * ezk writes the history: one found then is stale, and is removed (before,
+ * a stale index.lock turned the history off for every later run). */
+static void clear_stale_git_locks(const char *dir)
+{
+	static const char *const locks[] = {".git/index.lock", ".git/HEAD.lock",
+					    ".git/refs/heads/main.lock",
+					    ".git/refs/ezk/applied.lock", NULL};
+	if (!cluster_lock_held(dir))
+		return;
+	for (const char *const *l = locks; *l; l++) {
+		char *p = path_join(dir, *l);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+			fprintf(stderr,
+				"ezk: warning: %s: removed a lock file left by an ezk that died "
+				"while it wrote the history\n",
+				p);
+		free(p);
+	}
+}
+
+/* The history may hold what redaction missed: only its owner reads it. */
+static void private_git_dir(const char *dir)
+{
+	char *g = path_join(dir, ".git");
+	struct stat st;
+	if (lstat(g, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077))
+		chmod(g, st.st_mode & 0700);
+	free(g);
+}
+
 static int commit(const char *cluster_dir, const char *message, int allow_empty, char **out_id)
 {
 	git_repository *repo = NULL;
@@ -312,8 +524,10 @@ static int commit(const char *cluster_dir, const char *message, int allow_empty,
 
 	if (out_id)
 		*out_id = NULL;
+	clear_stale_git_locks(cluster_dir);
 	if ((rc = repo_open(cluster_dir, 1, &repo)) < 0)
 		return -1;
+	private_git_dir(cluster_dir);
 	rc = -1;
 	if (write_gitignore(cluster_dir) < 0)
 		goto out;
@@ -399,6 +613,7 @@ int history_mark_applied(const char *cluster_dir, const char *commit_id)
 	git_object *obj = NULL, *commit = NULL;
 	git_reference *ref = NULL;
 	const char *rev = commit_id ? commit_id : "HEAD";
+	clear_stale_git_locks(cluster_dir);
 	int rc = repo_open(cluster_dir, 0, &repo);
 	if (rc < 0)
 		return -1;
@@ -549,7 +764,7 @@ static int diff_file(git_repository *repo, git_tree *base, const char *dir, cons
 			goto out;
 		}
 		int red;
-		char *r = redact_secrets(data, len, &len, &red);
+		char *r = redact_secrets(dir, name, data, len, &len, &red);
 		free(data);
 		data = r;
 	} else if (errno != ENOENT) {

@@ -67,6 +67,9 @@ int history_applied(const char *cluster_dir, char **out_id);
  * 0 if not (no repository, or one with no commit yet), -1 (message) if its
  * repository cannot be read. */
 int history_exists(const char *cluster_dir);
+/* Whether file `name` (hosts, config.yml) of the cluster holds a password
+ * (what the history stores as ********). */
+int history_file_has_secrets(const char *cluster_dir, const char *name);
 
 /* Append the history to out, newest first, at most max entries (max <= 0:
  * all), one line each: "* " where refs/ezk/applied points, else two

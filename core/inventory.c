@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "inventory.h"
 #include "pyliteral.h"
 
@@ -1142,6 +1143,11 @@ static int do_host_line(struct parser *P, const char *s, size_t n)
 		vals[i] = pyliteral_value(eq + 1, strlen(eq + 1), inv->path, P->line);
 	}
 	for (size_t j = 0; j < names.n; j++) {
+		if (inv->nhosts >= INVENTORY_MAX_HOSTS && strtab_get(&inv->htab, names.v[j]) < 0) {
+			fail(P, "more than %d hosts; ezk refuses an inventory this large",
+			     INVENTORY_MAX_HOSTS);
+			goto out;
+		}
 		size_t h = host_add(inv, names.v[j], P->line, port);
 		group_add_host(inv, P->cur, h);
 		/* InventoryData.set_variable() looks the name up among the
@@ -1416,25 +1422,12 @@ struct inventory *inventory_parse(const char *text, size_t len, const char *path
 
 struct inventory *inventory_load(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		ezk_fail("%s: %s", path, strerror(errno));
+	char *data;
+	size_t len;
+	if (file_read_input(path, INPUT_MAX_BYTES, &data, &len) < 0)
 		return NULL;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_put(&b, chunk, n);
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		ezk_fail("%s: read error", path);
-		buf_free(&b);
-		return NULL;
-	}
-	struct inventory *inv = inventory_parse(buf_cstr(&b), b.len, path);
-	buf_free(&b);
+	struct inventory *inv = inventory_parse(data, len, path);
+	free(data);
 	return inv;
 }
 

@@ -19,6 +19,7 @@
 #include "history.h"
 #include "hostsedit.h"
 #include "inventory.h"
+#include "lock.h"
 #include "value.h"
 
 const struct opt lifecycle_options[] = {
@@ -76,6 +77,11 @@ int lifecycle_refuse(struct lifecycle *lc, const char *fmt, ...)
 int lifecycle_open(struct lifecycle *lc, const char *cluster, bool allow_edits)
 {
 	if (cluster_open(lc->g->home, cluster, lc->ro.extra, &lc->cl) < 0)
+		return -1;
+	/* one run per cluster, setup's lock (lock.h): held until the process
+	 * ends, when the kernel drops it */
+	struct cluster_lock *lk = NULL;
+	if (cluster_lock(lc->cl->dir, lc->cmd->name, &lk, NULL) != 0)
 		return -1;
 	/* one command at a time edits a cluster's hosts */
 	char *lock = path_join(lc->cl->dir, "hosts.ezk-tmp-lock");

@@ -120,18 +120,23 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 			json_field_str(&line, "diff", diff);
 		buf_puts(&line, "}\n");
 	} else {
-		buf_printf(&line, "[%s %s] %-15s %-8s %s", h->step_id, host_role(h), h->name,
-			   status, task);
-		if (msg && *msg && (strcmp(status, "ok") || warning))
-			buf_printf(&line, ": %s", msg);
+		/* one line a task: a value with a newline cannot forge the next */
+		buf_printf(&line, "[%s %s] %-15s %-8s ", h->step_id, host_role(h), h->name, status);
+		buf_put_printable(&line, task, false);
+		if (msg && *msg && (strcmp(status, "ok") || warning)) {
+			buf_puts(&line, ": ");
+			buf_put_printable(&line, msg, false);
+		}
 		buf_printf(&line, " (%.0f ms)\n", ms);
-		if (diff && *diff && e->o.diff)
-			buf_printf(&line, "%s%s", diff, diff[strlen(diff) - 1] == '\n' ? "" : "\n");
+		if (diff && *diff && e->o.diff) {
+			buf_put_printable(&line, diff, true);
+			if (diff[strlen(diff) - 1] != '\n')
+				buf_putc(&line, '\n');
+		}
 	}
 	redact(e, &line);
 	pthread_mutex_lock(&e->lock);
-	if (e->log)
-		fprintf(e->log, "%s", line.s);
+	journal_write(e->log_fd, line.s, line.len);
 	h->current[0] = 0;
 	/* On a terminal, the ok and skipped lines would drown what matters. */
 	bool show = !live_on(e) || warning || (strcmp(status, "ok") && strcmp(status, "skipped"));
@@ -150,7 +155,8 @@ void engine_task(struct hostrun *h, const char *task, const char *module, const 
 			memmove(&e->slowest[i + 1], &e->slowest[i],
 				(size_t)(4 - i) * sizeof e->slowest[0]);
 			struct buf t = BUF_INIT;
-			buf_printf(&t, "[%s %s] %s", h->step_id, host_role(h), task);
+			buf_printf(&t, "[%s %s] ", h->step_id, host_role(h));
+			buf_put_printable(&t, task, false);
 			redact(e, &t);
 			e->slowest[i].task = buf_detach(&t);
 			e->slowest[i].ms = ms;

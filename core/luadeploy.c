@@ -119,8 +119,17 @@ static int l_exec_local(lua_State *L)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	/* the run blocks SIGINT and SIGTERM in its threads (engine.c): the
+	 * program starts with them unblocked */
+	posix_spawnattr_t sa;
+	posix_spawnattr_init(&sa);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
-	int se = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	int se = posix_spawn(&pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(err[1]);

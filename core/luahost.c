@@ -401,7 +401,19 @@ static int l_task(lua_State *L)
 
 static int l_begin(lua_State *L)
 {
-	engine_task_begin(host_of(L), luaL_checkstring(L, 1));
+	struct hostrun *h = host_of(L);
+	if (atomic_load(&h->e->stop)) {
+		/* SIGINT/SIGTERM: this task does not start; the host stops here
+		 * (not a failure: the journal says "interrupted") */
+		h->interrupted = true;
+		lua_newtable(L);
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "ezk_failed");
+		lua_pushstring(L, "interrupted before this task");
+		lua_setfield(L, -2, "msg");
+		return lua_error(L);
+	}
+	engine_task_begin(h, luaL_checkstring(L, 1));
 	return 0;
 }
 

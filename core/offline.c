@@ -900,7 +900,7 @@ int offline_download(const struct offline_opts *o, struct offline_result *r)
 	if (o->cluster)
 		rc = cluster_open(o->home, o->cluster, o->extra, &p.cl);
 	else
-		rc = cluster_load("/dev/null", NULL, o->extra, &p.cl);
+		rc = cluster_load(NULL, NULL, o->extra, &p.cl);
 	if (rc == 0)
 		rc = cluster_add_defaults(p.cl, defs);
 	value_unref(defs);

@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "cmd.h"
 #include "err.h"
+#include "lock.h"
 #include "history.h"
 #include "inventory.h"
 #include "value.h"
@@ -125,6 +126,14 @@ int op_run(const struct cmd *c, const struct ezk_globals *g, const char *name, s
 {
 	struct cluster *cl;
 	if (cluster_open(g->home, name, op->ro.extra, &cl) < 0) {
+		run_opts_free(&op->ro);
+		return cmd_error(EZK_USAGE);
+	}
+	/* one run per cluster, setup's lock (lock.h): held until the process
+	 * ends, when the kernel drops it */
+	struct cluster_lock *lk = NULL;
+	if (cluster_lock(cl->dir, c->name, &lk, NULL) != 0) {
+		cluster_close(cl);
 		run_opts_free(&op->ro);
 		return cmd_error(EZK_USAGE);
 	}

@@ -2,6 +2,7 @@
  * recap.c - the recap at the end of a run: a table per host (or the --json
  * recap event), the slowest tasks, why hosts failed. engine-int.h.
  */
+#include <signal.h>
 #include <string.h>
 
 #include "engine-int.h"
@@ -29,6 +30,9 @@ void recap_print(struct engine *e, double total)
 		json_event_begin(&b, "recap");
 		json_field_raw(&b, "hosts", hosts.s);
 		json_field_int(&b, "ms", (long long)total);
+		if (atomic_load(&e->stop))
+			json_field_str(&b, "interrupted",
+				       atomic_load(&e->stop) == SIGINT ? "SIGINT" : "SIGTERM");
 		json_event_emit(&b, stdout);
 		buf_free(&b);
 		buf_free(&hosts);
@@ -60,13 +64,21 @@ void recap_print(struct engine *e, double total)
 	for (size_t i = 0; i < nh; i++)
 		if (e->hosts[i].state != HOST_OK) {
 			struct buf m = BUF_INIT;
-			buf_printf(&m, "%s %s: %s\n", e->hosts[i].name,
-				   e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable",
-				   e->hosts[i].msg ? e->hosts[i].msg : "");
+			buf_printf(&m, "%s %s: ", e->hosts[i].name,
+				   e->hosts[i].state == HOST_FAILED ? "failed" : "unreachable");
+			buf_put_printable(&m, e->hosts[i].msg, false);
+			buf_putc(&m, '\n');
 			redact(e, &m);
 			fputs(m.s, stdout);
 			buf_free(&m);
 		}
+	for (size_t i = 0; i < nh; i++)
+		if (e->hosts[i].state == HOST_OK && e->hosts[i].interrupted)
+			printf("%s interrupted: stopped before its next task\n", e->hosts[i].name);
+	if (atomic_load(&e->stop))
+		printf("interrupted by %s: no task started after it; --resume goes on from the "
+		       "first step not done\n",
+		       atomic_load(&e->stop) == SIGINT ? "SIGINT" : "SIGTERM");
 	printf("%.1f s%s; log: %s\n", total / 1000,
 	       e->o.check ? " (check mode: nothing changed)" : "", e->log_path ? e->log_path : "-");
 	fflush(stdout);

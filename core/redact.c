@@ -58,13 +58,12 @@ void engine_log(struct engine *e, const char *host, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	buf_puts(&b, msg ? msg : "?");
+	buf_put_printable(&b, msg ? msg : "?", false);
 	free(msg);
 	buf_putc(&b, '\n');
 	redact(e, &b);
 	pthread_mutex_lock(&e->lock);
-	if (e->log)
-		fputs(b.s, e->log);
+	journal_write(e->log_fd, b.s, b.len);
 	if (e->o.verbose && !e->o.json)
 		fputs(b.s, stderr);
 	pthread_mutex_unlock(&e->lock);

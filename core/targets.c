@@ -263,23 +263,79 @@ const char *const secret_var_names[] = {"ansible_ssh_pass",
 					"ansible_sudo_pass",
 					NULL};
 
-static void redact_walk(struct value *v)
+static bool is_secret_key(const char *k)
+{
+	for (const char *const *s = secret_var_names; *s; s++)
+		if (!strcmp(k, *s))
+			return true;
+	return false;
+}
+
+/* The string values of the secret keys anywhere in v. */
+static void secret_values(const struct value *v, struct value *into)
 {
 	if (!v)
 		return;
 	if (v->type == V_LIST) {
 		for (size_t i = 0; i < value_len(v); i++)
-			redact_walk(value_list_get(v, i));
+			secret_values(value_list_get(v, i), into);
+	} else if (v->type == V_MAP) {
+		for (size_t i = 0; i < value_len(v); i++) {
+			const struct value *x = value_map_val(v, i);
+			if (is_secret_key(value_map_key(v, i)) && x && x->type == V_STR &&
+			    x->u.str.len > 0 && strcmp(x->u.str.s, "********"))
+				value_list_push(into, value_ref((struct value *)x));
+			else
+				secret_values(x, into);
+		}
+	}
+}
+
+/* A string that holds a secret ("{{ ansible_ssh_pass }}x" evaluated) is
+ * shown as ********: a copy with every occurrence masked, or NULL. */
+static struct value *masked(const struct value *x, const struct value *secrets)
+{
+	if (!x || x->type != V_STR)
+		return NULL;
+	char *cur = xstrdup(x->u.str.s);
+	bool hit = false;
+	for (size_t k = 0; k < value_len(secrets); k++) {
+		const struct value *sv = value_list_get(secrets, k);
+		if (!strstr(cur, sv->u.str.s))
+			continue;
+		struct buf b = BUF_INIT;
+		const char *p = cur;
+		for (const char *q; (q = strstr(p, sv->u.str.s)); p = q + sv->u.str.len) {
+			buf_put(&b, p, (size_t)(q - p));
+			buf_puts(&b, "********");
+		}
+		buf_puts(&b, p);
+		free(cur);
+		cur = buf_detach(&b);
+		hit = true;
+	}
+	struct value *r = hit ? value_str(cur) : NULL;
+	free(cur);
+	return r;
+}
+
+static void redact_walk(struct value *v, const struct value *secrets)
+{
+	if (!v)
+		return;
+	if (v->type == V_LIST) {
+		for (size_t i = 0; i < value_len(v); i++)
+			redact_walk(value_list_get(v, i), secrets);
 	} else if (v->type == V_MAP) {
 		for (size_t i = 0; i < value_len(v); i++) {
 			const char *k = value_map_key(v, i);
-			bool secret = false;
-			for (const char *const *s = secret_var_names; *s && !secret; s++)
-				secret = !strcmp(k, *s);
-			if (secret)
+			struct value *m;
+			if (is_secret_key(k))
 				value_map_set(v, k, value_str("********"));
+			else if ((m = masked(value_map_val(v, i), secrets)))
+				value_map_set(v, k, m);
 			else
-				redact_walk(value_map_val(v, i));
+				redact_walk(value_map_val(v, i), secrets);
 		}
 	}
 }
@@ -287,7 +343,10 @@ static void redact_walk(struct value *v)
 struct value *value_redact_secrets(const struct value *v)
 {
 	struct value *c = value_copy(v);
-	redact_walk(c);
+	struct value *secrets = value_list();
+	secret_values(c, secrets);
+	redact_walk(c, secrets);
+	value_unref(secrets);
 	return c;
 }
 

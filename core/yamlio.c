@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
+
 #define TAG(x) "tag:yaml.org,2002:" x
 
 enum kind {
@@ -1079,26 +1081,12 @@ struct value *yaml_load_any(const char *text, size_t len, const char *path)
 
 struct value *yaml_load_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		ezk_fail_at(path, 0, "%s", strerror(errno));
+	char *data;
+	size_t len;
+	if (file_read_input(path, INPUT_MAX_BYTES, &data, &len) < 0)
 		return NULL;
-	}
-	struct buf b = BUF_INIT;
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_put(&b, tmp, n);
-	if (ferror(f)) {
-		int e = errno;
-		fclose(f);
-		buf_free(&b);
-		ezk_fail_at(path, 0, "%s", strerror(e ? e : EIO));
-		return NULL;
-	}
-	fclose(f);
-	struct value *v = yaml_load(buf_cstr(&b), b.len, path);
-	buf_free(&b);
+	struct value *v = yaml_load(data, len, path);
+	free(data);
 	return v;
 }
 

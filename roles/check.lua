@@ -4,8 +4,9 @@
 --
 -- Here: [kube_master] has hosts, every host is in a group, config.yml keeps
 -- no placeholder of kubeasz's, CLUSTER_NETWORK and CONTAINER_RUNTIME are
--- values the steps install, node names are valid and unique, SERVICE_CIDR
--- and CLUSTER_CIDR are networks apart from each other and from the hosts.
+-- values the steps install, SERVICE_CIDR and CLUSTER_CIDR are networks apart
+-- from each other and from the hosts. (Node names: roles/prepare/check.lua,
+-- which `ezk setup` runs before step 01 touches a host.)
 
 -- The values steps 03 and 06 accept: a new network plugin or runtime adds
 -- its name here (and its role to roles/steps.lua, and to roles/network).
@@ -107,38 +108,6 @@ for _, h in ipairs(ezk.hosts) do
     end
     for _, p in ipairs(pod) do
       if p:contains(a) then ezk.error(pod_at, "CLUSTER_CIDR contains the address of host " .. h .. " (" .. addr .. ")") end
-    end
-  end
-end
-
--- ---- node names: kubeasz's rule (a DNS-1123 subdomain: lower-case
--- letters, digits, '-' and '.', each label starting and ending with a
--- letter or digit), unique across kube_master and kube_node
-local function nodename_ok(s)
-  if #s == 0 or #s > 253 then return false end
-  for label in (s .. "."):gmatch("([^.]*)%.") do
-    if not label:match("^[a-z0-9]$") and not label:match("^[a-z0-9][a-z0-9%-]*[a-z0-9]$") then return false end
-  end
-  return true
-end
-local owner = {}
-for _, g in ipairs({ "kube_master", "kube_node" }) do
-  for _, h in ipairs(groups[g] or {}) do
-    -- point at the host's k8s_nodename when the inventory sets it
-    local at = ezk.host_at(h)
-    local kn, kn_at = ezk.var(h, "k8s_nodename")
-    if kn and kn ~= "" and kn_at and kn_at.file == ezk.hosts_file and kn_at.line > 0 then at = kn_at end
-    local name = var(h, "K8S_NODENAME")
-    if name == nil then name = h end
-    if type(name) == "string" then
-      if not nodename_ok(name) then
-        ezk.error(at, "node name '" .. name .. "' of host " .. h .. " is invalid: use lower-case letters, " ..
-          "digits, '-' and '.', starting and ending with a letter or digit")
-      elseif owner[name] and owner[name] ~= h then
-        ezk.error(at, "node name '" .. name .. "' of host " .. h .. " is also the name of host " .. owner[name])
-      else
-        owner[name] = owner[name] or h
-      end
     end
   end
 end

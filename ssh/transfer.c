@@ -103,6 +103,12 @@ static const char PROBE[] =
     "  elif [ -n \"$mk\" ]; then [ -d \"$dir\" ] || mkdir -p -- \"$dir\" || return 1\n"
     "  else [ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; return 3; }\n"
     "  fi\n"
+    /* a symbolic link at dest is refused: nothing is read, hashed, chmod'ed
+     * or written through it (roles/lib/README.md, "Symbolic links") */
+    "  if [ -L \"$d\" ]; then\n"
+    "    echo \"$d is a symbolic link (to $(readlink -- \"$d\")): ezk neither reads nor writes "
+    "through a link; remove it, or manage the file it points to\" >&2; return 3\n"
+    "  fi\n"
     "  [ -f \"$d\" ] || { echo send; return 0; }\n"
     "  set -- $(stat -c '%s %a %U %u %G %g' -- \"$d\") || return 1\n"
     "  [ \"$1\" = \"$n\" ] || { echo send; return 0; }\n"

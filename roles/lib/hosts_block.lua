@@ -74,7 +74,7 @@ ezk.module("hosts_block", function(a, ctx)
   end
   block[#block + 1] = e_line
 
-  local r = ezk.exec("[ -f " .. q(path) .. " ] || exit 3; cat " .. q(path))
+  local r = ezk.exec(ezk.no_link_sh(path) .. "; [ -f " .. q(path) .. " ] || exit 3; cat " .. q(path))
   if r.rc ~= 0 and r.rc ~= 3 then return { failed = true, msg = "cannot read " .. path .. ": " .. trim(r.stderr) } end
   local old = r.rc == 0 and r.stdout or nil
   local ls = lines(old or "")
@@ -104,7 +104,7 @@ ezk.module("hosts_block", function(a, ctx)
   local ok, err = ezk.upload { dest = path, content = new }
   if ok == nil then
     -- a bind-mounted file cannot be renamed over: write it in place
-    local w = ezk.exec("[ -f " .. q(path) .. " ] && cat > " .. q(path), { stdin = new })
+    local w = ezk.exec("[ ! -L " .. q(path) .. " ] && [ -f " .. q(path) .. " ] && cat > " .. q(path), { stdin = new })
     if w.rc ~= 0 then return { failed = true, msg = err } end
   end
   return res

@@ -163,6 +163,10 @@ ezk.module("sysctl", function(a, ctx)
   -- not writable (one stat: "-rw-r--r--" is a read-only /proc/sys, no w at
   -- all a read-only parameter), then F or N (file there or not) and the
   -- file's text
+  if file then -- a symbolic link there is refused (roles/lib/README.md)
+    local lr = ezk.exec(ezk.no_link_sh(file))
+    if lr.rc ~= 0 then return { failed = true, msg = trim(lr.stderr) } end
+  end
   local call = { "ezk_sysctl_read", q(apply and "1" or ""), q(file or "") }
   for _, p in ipairs(want) do call[#call + 1] = q(proc_path(p[1])) end
   local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read" })

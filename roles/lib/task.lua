@@ -130,15 +130,27 @@ function ezk.text_join(t, nl)
   return table.concat(t, "\n") .. (nl and "\n" or "")
 end
 
--- The content of a remote text file (nil if missing), its real path
--- (symbolic links resolved: an edit goes to the link's target, as with
--- Ansible) and its attributes {mode, owner, uid, group, gid}, in one round
--- trip.
+-- Every module refuses a symbolic link at the path it manages (the file
+-- module's state=link aside, whose path is the link): it neither reads nor
+-- writes through it (a link planted at /root/.bashrc must not make ezk edit
+-- its target). A line of sh that fails (exit 5) with the message.
+function ezk.no_link_sh(path)
+  local p = ezk.q(path)
+  return "if [ -L " .. p .. " ]; then echo " .. p .. "\" is a symbolic link (to $(readlink -- " .. p ..
+    ")): ezk neither reads nor writes through a link; remove it, or manage the file it points to\" >&2; exit 5; fi"
+end
+
+-- The content of a remote text file (nil if missing), its path (a symbolic
+-- link there is refused, as ezk.no_link_sh says) and its attributes {mode,
+-- owner, uid, group, gid}, in one round trip.
 -- (A function the resident shell defines once and runs itself: no subshell.)
 local TEXT_READ = [[
 ezk_text_read() {
   local p="$1"
-  if [ -L "$p" ]; then p=$(readlink -m -- "$1") || p=$1; fi
+  if [ -L "$p" ]; then
+    echo "$p is a symbolic link (to $(readlink -- "$p")): ezk neither reads nor writes through a link; remove it, or manage the file it points to" >&2
+    return 5
+  fi
   printf '%s\n' "$p"
   [ -e "$p" ] || return 3
   [ -f "$p" ] || { echo "$p is not a regular file" >&2; return 4; }

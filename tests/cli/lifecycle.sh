@@ -9,7 +9,7 @@ local_cluster c
 CD=$EZK_HOME/clusters/c
 sed -i 's/^CLUSTER_NETWORK=.*/CLUSTER_NETWORK="host-gw"/' "$CD/hosts"
 g() { git -C "$CD" "$@"; }
-state() { (cd "$CD" && find . \( -path ./.git -o -path ./logs \) -prune -o -print | LC_ALL=C sort | xargs sha256sum 2>/dev/null | sha256sum); }
+state() { (cd "$CD" && find . \( -path ./.git -o -path ./logs -o -path ./.ezk.lock \) -prune -o -print | LC_ALL=C sort | xargs sha256sum 2>/dev/null | sha256sum); }
 
 for c in add-node add-master add-etcd del-node del-master del-etcd upgrade kca-renew kcfg-adm; do
 	run "$EZK" help "$c"

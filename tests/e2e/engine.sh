@@ -137,7 +137,7 @@ like "$out" "\"step\":\"02\"" "--resume runs step 02 again (it failed on a host)
 unlike "$out" "\"step\":\"01\"" "... and not step 01, which was done"
 is "$rc" 0 "... now every host succeeds"
 run $S 01,02 --resume
-like "$out" "resume: every step is done" "--resume after success: nothing to do"
+like "$out" "resume: every step was done" "--resume after success: nothing to do"
 
 # ---- a Lua error names the role file and line, and fails only that host
 run $S bad --json
