@@ -55,6 +55,7 @@ bool engine_tag_selected(struct engine *e, const char *const *tags, size_t n)
 struct check_count {
 	struct engine *e;
 	int errors;
+	struct value *seen; /* messages said already: a check per host says one once */
 };
 
 static void check_said(void *ud, bool error, const char *file, int line, const char *msg)
@@ -62,6 +63,11 @@ static void check_said(void *ud, bool error, const char *file, int line, const c
 	struct check_count *cc = ud;
 	struct buf b = BUF_INIT;
 	check_format(&b, error, file, line, msg);
+	if (value_map_get(cc->seen, b.s)) {
+		buf_free(&b);
+		return;
+	}
+	value_map_set(cc->seen, b.s, value_bool(1));
 	engine_log(cc->e, NULL, "check: %s", b.s);
 	if (cc->e->o.json) {
 		struct buf ev = BUF_INIT;
@@ -88,10 +94,11 @@ static int run_checks(struct engine *e)
 	size_t n = 0;
 	char **files = check_files(e->path, e->npath, names, e->nroles, &n);
 	free(names);
-	struct check_count cc = {e, 0};
+	struct check_count cc = {e, 0, value_map()};
 	struct check_say to = {check_said, &cc};
 	int rc = check_run(e->c, files, n, &to);
 	strv_free(files, n);
+	value_unref(cc.seen);
 	if (rc < 0 || cc.errors)
 		return ezk_fail("%d error%s in the roles' checks: nothing was run ('ezk check' "
 				"lists them all)",

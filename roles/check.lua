@@ -40,7 +40,7 @@ if #ezk.hosts == 0 then return end
 local function var(h, name, required)
   local v, at, err = ezk.var(h, name)
   if err then return nil end
-  if v == nil and required then ezk.error(SETTINGS, name .. " is not set") end
+  if v == nil and required then ezk.error(SETTINGS, name .. " is not set (hosts' [all:vars] or config.yml)") end
   return v, at
 end
 

@@ -43,6 +43,8 @@ echo "   $A $B $C $D (state: $th)"
 echo "== ezk new demo"
 ezk new demo
 cd "$EZK_HOME/clusters/demo"
+# the template's [all:vars], read before `cat >hosts` empties the file
+allvars=$(sed -n '/^\[all:vars\]/,$p' hosts | tail -n +2)
 cat >hosts <<HOSTS
 # make demo: two masters, three etcd members, two nodes (local test hosts)
 [etcd]
@@ -63,7 +65,7 @@ $D k8s_nodename='worker-02'
 [chrony]
 
 [all:vars]
-$(sed -n '/^\[all:vars\]/,$p' hosts | tail -n +2)
+$allvars
 ansible_ssh_private_key_file="$th/id_ed25519"
 HOSTS
 # addresses from RFC 2544's test range; the pod network that needs no image
@@ -95,8 +97,8 @@ $K expose deployment web --port 80 >/dev/null
 $K rollout status deploy/web --timeout=180s
 $K get pods -o wide
 ip=$($K get svc web -o jsonpath='{.spec.clusterIP}')
-echo "== from $C: wget http://$ip/ (the Service)"
-tests/harness/testhosts exec "$th" "$C" busybox wget -qO- -T 10 "http://$ip/"
+echo "== from $C: curl http://$ip/ (the Service)"
+tests/harness/testhosts exec "$th" "$C" curl -sS -m 10 "http://$ip/"
 
 cat <<DONE
 

@@ -34,6 +34,7 @@ end
 ETCD.ctl = "ETCDCTL_API=3 " .. q(bin .. "/etcdctl") .. " --cacert=" .. q(cadir .. "/ca.pem") ..
   " --cert=" .. q(cadir .. "/etcd.pem") .. " --key=" .. q(cadir .. "/etcd-key.pem")
 ETCD.all = endpoints(members)
+ETCD.n = #members
 
 local others = {}
 for _, m in ipairs(members) do if m ~= ip then others[#others + 1] = m end end

@@ -104,4 +104,15 @@ run "$EZK" check c
 is "$rc" 2 "ansible_host inside CLUSTER_CIDR: exit 2"
 like "$err" "CLUSTER_CIDR contains the address of host m1 \(198.19.3.4\)" "ansible_host is checked"
 
+# A hosts without CLUSTER_NETWORK (its [all:vars] lost): `setup all` stops
+# before any host is touched (step 06's check), not after five steps.
+printf '[etcd]\n198.18.0.1\n[kube_master]\n198.18.0.1\n[kube_node]\n198.18.0.2\n198.18.0.3\n[all:vars]\nCONTAINER_RUNTIME="containerd"\n' >"$C/hosts"
+run "$EZK" setup c all -y
+is "$rc" 2 "setup all with no CLUSTER_NETWORK: exit 2"
+like "$err" "error: CLUSTER_NETWORK is not set \\(hosts' \\[all:vars\\] or config.yml\\)" "... naming the setting"
+like "$err" "nothing was run" "... before any host is touched"
+is "$(printf '%s\n' "$err" | grep -c 'CLUSTER_NETWORK is not set')" 1 "... said once, not once per host"
+run "$EZK" setup c 01 --check -y
+unlike "$err" "CLUSTER_NETWORK" "step 01 alone does not need it"
+
 done_testing
