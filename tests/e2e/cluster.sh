@@ -113,6 +113,7 @@ ev_setup checkall c all --check
 is "$rc" 0 "all --check on bare hosts: exit 0"
 failed_tasks checkall
 like "$(ev_titles checkall "$D" changed)" "host-gw: configure worker-01" "... reports the pod network it would configure"
+is "$(ev_failed_any checkall)" "" "... and no task failed, ignored or not (no kubectl or API yet is no failure: nothing waited 120 s for one)"
 [ -e "$CD/ssl" ] && fail "--check: no ssl/ made" || pass "--check: no ssl/ made"
 digs1=""
 for i in 0 1 2 3 4; do digs1="$digs1 $(th_upper_digest $i)"; done
