@@ -68,19 +68,9 @@ $D k8s_nodename='worker-02'
 $allvars
 ansible_ssh_private_key_file="$th/id_ed25519"
 HOSTS
-# addresses from RFC 2544's test range; the pod network that needs no image
-sed -i -E 's|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|; s|^PROXY_MODE=.*|PROXY_MODE="iptables"|; s|^CLUSTER_NETWORK=.*|CLUSTER_NETWORK="host-gw"|' hosts
-sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' config.yml
-# the add-ons' images are not made on this machine: their pods could not start
-sed -i -E 's/^(dns_install|metricsserver_install|headlamp_install|dashboard_install|local_path_provisioner_install):.*/\1: "no"/; s/^ENABLE_LOCAL_DNS_CACHE:.*/ENABLE_LOCAL_DNS_CACHE: false/' config.yml
-cat >>config.yml <<'CONF'
-
-# make demo: the test hosts are containers (containerd cannot raise OOM
-# scores there); the demo's workload image, made here from Debian's busybox
-CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
-EXTRA_IMAGES:
-  - "easzlab.io.local:5000/library/busybox:1.35.0"
-CONF
+# addresses from RFC 2544's test range, the pod network that needs no image,
+# the add-ons off (their images are not made here), the workload's image
+"$src/scripts/testnet-config.sh" "$EZK_HOME/clusters/demo"
 cd "$src"
 
 echo "== ezk setup demo all"
