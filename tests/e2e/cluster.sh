@@ -22,6 +22,11 @@
 # node; a NodePort answers the deploy node on every node's address; a node
 # added to [kube_node] and set up with 05-06 gets routes on every node, and
 # its pods are reached.
+# ezk upgrade (issue 16) to a second build of v1.20.2 (scripts/rebuild-
+# kubernetes.sh: every binary differs, the version string stays): every
+# host runs the new binaries, the API servers restart one at a time while a
+# kubectl loop through kube-lb on a node never fails, the workload stays
+# available and answers, and a second upgrade changes nothing.
 # ezk-test: cluster
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
@@ -362,5 +367,53 @@ if [ -n "$np" ]; then
 else
 	fail "a pod runs on worker-03 after scaling to 6" "$($K get pods -o wide)"
 fi
+
+# ---- ezk upgrade: the second build of v1.20.2
+RB=$("$EZK_SRC/scripts/rebuild-kubernetes.sh" --cached 2>/dev/null) || RB=""
+if [ -z "$RB" ] || [ ! -x "$RB/kube-apiserver" ]; then
+	skip "ezk upgrade: the second Kubernetes build is not here (scripts/rebuild-kubernetes.sh; make test runs it)"
+	done_testing
+	exit 0
+fi
+BINS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
+for b in $BINS; do cp "$RB/$b" "$EZK_HOME/bin/$b.new" && mv -f "$EZK_HOME/bin/$b.new" "$EZK_HOME/bin/$b"; done
+new_api=$(sha256sum <"$RB/kube-apiserver" | cut -d' ' -f1)
+new_kubelet=$(sha256sum <"$RB/kubelet" | cut -d' ' -f1)
+[ "$(th_exec 0 sha256sum /opt/kube/bin/kube-apiserver | cut -d' ' -f1)" != "$new_api" ] &&
+	pass "the second build's kube-apiserver differs from the running one" ||
+	fail "the second build's kube-apiserver differs from the running one" "$RB"
+th_exec 3 sh -c 'rm -f /tmp/loop.*; : >/tmp/loop.run; while [ -e /tmp/loop.run ]; do
+	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw /healthz >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
+	sleep 0.1; done' &
+loop=$!
+ev_op upgrade upgrade c
+th_exec 3 rm -f /tmp/loop.run
+wait $loop
+is "$rc" 0 "ezk upgrade to the second build: exit 0"
+failed_tasks upgrade
+for i in 0 1 2; do
+	is "$(th_exec $i sha256sum /opt/kube/bin/kube-apiserver | cut -d' ' -f1)" "$new_api" "${TH_ADDRS[$i]} runs the new kube-apiserver"
+	is "$(th_exec $i sh -c 'sha256sum /proc/$(systemctl show kube-apiserver -p MainPID --value)/exe' | cut -d' ' -f1)" "$new_api" "... the running process is it"
+done
+for i in 0 1 2 3 4 5; do
+	is "$(th_exec $i sh -c 'sha256sum /proc/$(systemctl show kubelet -p MainPID --value)/exe' | cut -d' ' -f1)" "$new_kubelet" "${TH_ADDRS[$i]}'s running kubelet is the new one"
+done
+spans=$(for i in 0 1 2; do
+	echo "$(th_exec $i systemctl show kube-apiserver -p InactiveEnterTimestampMonotonic --value)" \
+		"$(th_exec $i systemctl show kube-apiserver -p ActiveEnterTimestampMonotonic --value)"
+done)
+is "$(printf '%s\n' "$spans" | sort -n | awk 'NR > 1 && $1 < prev { bad = 1 } { prev = $2 } END { print bad ? "overlap" : "serial" }')" "serial" "... the API servers restarted one at a time"
+ok=$(th_exec 3 sh -c 'wc -l </tmp/loop.ok'); bad=$(th_exec 3 sh -c 'cat /tmp/loop.bad 2>/dev/null | wc -l')
+[ "$ok" -gt 20 ] && pass "the kubectl loop on $D ran throughout the upgrade ($ok requests)" || fail "the kubectl loop on $D ran throughout the upgrade" "$ok requests"
+is "$bad" "0" "... and no request failed"
+[ "$bad" = 0 ] || th_exec 3 tail -5 /tmp/loop.err | sed 's/^/# /'
+$K rollout status deploy/web --timeout=180s >/dev/null 2>&1
+is "$($K get deploy web -o jsonpath='{.status.availableReplicas}')" "6" "the workload is available after the upgrade (6 replicas)"
+is "$(hx 3 curl -s -m 5 "http://$CIP/")" "ezk busybox httpd" "... and its Service answers"
+is "$($K get nodes --no-headers | grep -c ' Ready')" "6" "every node Ready after the upgrade"
+is "$($K get nodes --no-headers | grep -c 'SchedulingDisabled')" "3" "... the workers uncordoned (only the 3 masters cordoned, as before)"
+ev_op upgrade2 upgrade c
+is "$rc" 0 "a second upgrade: exit 0"
+for h in $A $B $C $D $E $F; do is "$(ev_changed upgrade2 "$h")" 0 "... changes nothing on $h"; done
 
 done_testing
