@@ -415,7 +415,8 @@ static char *redact_spans(const struct keyset *ks, struct source *s, size_t *out
 {
 	struct buf b = BUF_INIT;
 	*changed = 0;
-	qsort(s->sp.v, s->sp.n, sizeof *s->sp.v, cmp_span);
+	if (s->sp.n)
+		qsort(s->sp.v, s->sp.n, sizeof *s->sp.v, cmp_span);
 	size_t at = 0;
 	for (size_t i = 0; i < s->sp.n; i++) {
 		const struct var_span *v = &s->sp.v[i];
@@ -505,12 +506,13 @@ static char *redact_secrets(const char *dir, const char *name, const char *data,
 	size_t same = 2;
 	for (size_t f = 0; f < 2; f++)
 		if (!strcmp(name, names[f]) && srcs[f].data && srcs[f].len == len &&
-		    !memcmp(srcs[f].data, data, len))
+		    (len == 0 || !memcmp(srcs[f].data, data, len)))
 			same = f;
 	size_t n = 2;
 	if (same == 2) {
 		char *copy = xmalloc(len + 1);
-		memcpy(copy, data, len);
+		if (len)
+			memcpy(copy, data, len);
 		copy[len] = 0;
 		source_parse(&srcs[2], name, copy, len);
 		n = 3;
