@@ -36,6 +36,9 @@ is "$rc" 2 "check: a relative KUBELET_ROOT_DIR is an error"
 run "$EZK" check c -e '{"SECURE_PORT": "6443 x"}'
 is "$rc" 2 "check: a SECURE_PORT with a blank is an error (nginx would split it)"
 like "$err" "SECURE_PORT '6443 x' cannot be written into kube-lb.conf: it holds a blank" "... naming kube-lb.conf"
+run "$EZK" check c -e '{"corednsVer": "1.12 x"}'
+is "$rc" 2 "check: an add-on version with a blank is an error (the manifests' words)"
+like "$err" "corednsVer '1.12 x' cannot be written into the add-ons' manifests: it holds a blank" "... saying so"
 run "$EZK" check c
 is "$rc" 0 "the template's values pass"
 done_testing

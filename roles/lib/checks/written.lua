@@ -13,6 +13,7 @@
 --     { "ETCD_WAL_DIR", "systemd_arg", path = true, empty = true },
 --   })
 --   written.names(hosts, "kube-lb.conf", "word")   -- the hosts' own names
+--   written("deploy", "the add-ons' manifests", { ... })  -- step 07's variables
 --
 -- A setting: its name, the formats it is written in, path (an absolute
 -- path), empty ("" allowed: the setting is then left out). Every value must
@@ -49,12 +50,14 @@ local function one(at, name, v, target, rule)
 end
 
 local function check(hosts, target, settings)
+  -- "deploy": the deploy node's variables (step 07's, ezk.var(nil, ...))
+  if hosts == "deploy" then hosts = { false } end
   for _, h in ipairs(hosts) do
     for _, s in ipairs(settings) do
       local name = s[1]
-      local v, at, err = ezk.var(h, name)
+      local v, at, err = ezk.var(h or nil, name)
       if not err and v ~= nil then
-        at = at or ezk.host_at(h)
+        at = at or (h and ezk.host_at(h)) or { file = ezk.config_file or ezk.hosts_file, line = 0 }
         local rule = table.move(s, 2, #s, 1, { path = s.path, empty = s.empty })
         local list = type(v) == "table" and v or { v }
         for _, x in ipairs(list) do
