@@ -8,6 +8,7 @@
 #include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "check.h"
@@ -16,6 +17,7 @@
 #include "fsutil.h"
 #include "inventory.h"
 #include "luanet.h"
+#include "quote.h"
 #include "luavalue.h"
 #include "value.h"
 
@@ -158,6 +160,7 @@ static lua_State *new_state(struct state *s)
 	lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
 	luaL_newlib(L, check_funcs);
 	luanet_open(L);
+	luaquote_open(L);
 	struct inventory *inv = s->c->inv;
 	size_t nh = inventory_nhosts(inv);
 	lua_createtable(L, (int)nh, 0);
@@ -180,6 +183,34 @@ static lua_State *new_state(struct state *s)
 	return L;
 }
 
+/* ezk.lib_dir: the lib/ folder of the roles tree the check file is in
+ * (roles/check.lua's sibling, roles/<role>/check.lua's parent's), for the
+ * helpers of lib/checks/ */
+static void set_lib_dir(lua_State *L, const char *file)
+{
+	char *d = xstrdup(file);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(d, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+		char *lib = path_join(*d ? d : "/", "lib/checks");
+		struct stat st;
+		int found = stat(lib, &st) == 0 && S_ISDIR(st.st_mode);
+		free(lib);
+		if (found) {
+			char *l = path_join(*d ? d : "/", "lib");
+			lua_getglobal(L, "ezk");
+			lua_pushstring(L, l);
+			lua_setfield(L, -2, "lib_dir");
+			lua_pop(L, 1);
+			free(l);
+			break;
+		}
+	}
+	free(d);
+}
+
 int check_run(struct cluster *c, char *const *files, size_t n, const struct check_say *say_to)
 {
 	struct state s = {c, say_to};
@@ -189,6 +220,7 @@ int check_run(struct cluster *c, char *const *files, size_t n, const struct chec
 		lua_State *L = new_state(&s);
 		if (!L)
 			return ezk_fail("out of memory");
+		set_lib_dir(L, files[i]);
 		if (luaL_dofile(L, files[i]) != LUA_OK) {
 			const char *m = lua_tostring(L, -1);
 			say_to->say(say_to->ud, true, NULL, 0, m ? m : "a check failed");

@@ -22,6 +22,11 @@
  *     ezk.error(where, msg)       where: {file, line} (from the calls above;
  *     ezk.warning(where, msg)     line 0: the file as a whole), or nil: msg
  *                                 says where itself ("file:line: ...")
+ *     ezk.quote(format, s)        s quoted for a unit, TOML, YAML or a config
+ *                                 word, or nil, why (core/quote.h)
+ *     ezk.lib_dir                 the roles tree's lib/ (its checks/ holds
+ *                                 helpers: dofile(ezk.lib_dir ..
+ *                                 "/checks/written.lua"))
  *     ezk.net(s)                  "10.68.0.0/16" or an address -> a net, or
  *                                 nil, why; net:contains(x), net:overlaps(n),
  *                                 net:host(i), net.family (4 or 6), net.bits,

@@ -17,7 +17,11 @@
 #include "buf.h"
 #include "err.h"
 #include "fsutil.h"
+#include "inventory.h"
 #include "lock.h"
+#include "span.h"
+#include "value.h"
+#include "yamlio.h"
 
 #define APPLIED_REF "refs/ezk/applied"
 
@@ -157,12 +161,15 @@ static void describe(struct buf *out, git_commit *c)
  * a missing file is removed from both. */
 /* Passwords in hosts or config.yml never enter the history: the value of
  * every ansible_*pass* key, and of every variable a secret's template
- * refers to ({{ pw_base }}), is stored as ********, and `ezk diff` compares
- * the files on disk the same way. The scanner reads the forms both formats
- * allow: INI "k=v", k="a\"b" and host-line variables; YAML "k: v", quoted
- * keys ("k": v), quoted values with escapes or '' and block scalars (| >);
- * an unquoted value is redacted to the end of its token (INI) or line
- * (YAML), comment characters included. It errs on the side of hiding. */
+ * refers to ({{ pw_base }}), to a fixed point across both files, is stored
+ * as ********, and `ezk diff` compares the files on disk the same way. The
+ * values are those the INI and YAML readers read: each reader gives the
+ * exact bytes of every value (inventory_parse_spans, yaml_load_spans;
+ * span.h), and those bytes are replaced, quoted as they were so the stored
+ * file still reads. A file that does not parse (a broken edit, which no
+ * setup can use) falls back to a textual scanner that errs on the side of
+ * hiding: quoted values with escapes, quoted keys, block scalars, an
+ * unquoted value to the end of its token (INI) or line (YAML). */
 struct keyset {
 	char **v;
 	size_t n;
@@ -315,37 +322,130 @@ static bool add_template_refs(struct keyset *ks, const char *data, size_t vs, si
 	return added;
 }
 
-/* The secret keys of the cluster in dir: ansible's password variables and,
- * to a fixed point, every variable their values (in hosts or config.yml)
- * are made from. */
-static void secret_keys_of(const char *dir, struct keyset *ks)
+/* A file of the cluster as the readers see it: its text and, when it
+ * parses, where each variable's value lies (span.h). */
+struct source {
+	char *data;
+	size_t len;
+	bool yaml, parsed;
+	struct var_spans sp;
+};
+
+static bool is_yaml_name(const char *name)
+{
+	size_t nl = strlen(name);
+	return nl >= 4 && (!strcmp(name + nl - 4, ".yml") || !strcmp(name + nl - 4, "yaml"));
+}
+
+/* Parse data (taken) as the reader of `name` does, recording spans. */
+static void source_parse(struct source *s, const char *name, char *data, size_t len)
+{
+	*s = (struct source){data, len, is_yaml_name(name), false, {0}};
+	if (!data)
+		return;
+	if (s->yaml) {
+		struct value *v = yaml_load_spans(data, len, name, &s->sp);
+		s->parsed = v != NULL;
+		value_unref(v);
+	} else {
+		struct inventory *inv = inventory_parse_spans(data, len, name, &s->sp);
+		s->parsed = inv != NULL;
+		inventory_free(inv);
+	}
+	ezk_err_clear();
+}
+
+static void source_free(struct source *s)
+{
+	free(s->data);
+	var_spans_free(&s->sp);
+}
+
+/* Grow ks by the variables the secrets of s are made from; whether one was
+ * new. A file that does not parse is read by the textual scanner. */
+static bool source_refs(struct keyset *ks, const struct source *s)
+{
+	bool more = false;
+	if (!s->data)
+		return false;
+	if (s->parsed) {
+		for (size_t i = 0; i < s->sp.n; i++) {
+			const struct var_span *v = &s->sp.v[i];
+			if (keyset_has(ks, v->key, strlen(v->key)))
+				more |= add_template_refs(ks, s->data, v->start, v->end);
+		}
+		return more;
+	}
+	for (size_t i = 0; i < s->len; i++) {
+		size_t j = key_at(ks, s->data, s->len, i);
+		if (!j)
+			continue;
+		size_t vs, ve;
+		value_span(s->data, s->len, j, s->yaml, &vs, &ve);
+		more |= add_template_refs(ks, s->data, vs, ve);
+		i = ve ? ve - 1 : i;
+	}
+	return more;
+}
+
+/* The secret keys: ansible's password variables and, to a fixed point,
+ * every variable their values (in any of the sources) are made from. */
+static void secret_keys_of(struct source *srcs, size_t n, struct keyset *ks)
 {
 	for (const char *const *k = secret_var_names; *k; k++)
 		keyset_add(ks, *k, strlen(*k));
-	char *data[2] = {NULL, NULL};
-	size_t len[2] = {0, 0};
-	static const char *const names[2] = {"hosts", "config.yml"};
-	for (int f = 0; f < 2 && dir; f++) {
-		char *p = path_join(dir, names[f]);
-		if (file_read_input(p, INPUT_MAX_BYTES, &data[f], &len[f]) < 0)
-			data[f] = NULL;
-		free(p);
-	}
 	for (bool more = true; more;) {
 		more = false;
-		for (int f = 0; f < 2; f++)
-			for (size_t i = 0; data[f] && i < len[f]; i++) {
-				size_t j = key_at(ks, data[f], len[f], i);
-				if (!j)
-					continue;
-				size_t vs, ve;
-				value_span(data[f], len[f], j, f == 1, &vs, &ve);
-				more |= add_template_refs(ks, data[f], vs, ve);
-				i = ve ? ve - 1 : i;
-			}
+		for (size_t f = 0; f < n; f++)
+			more |= source_refs(ks, &srcs[f]);
 	}
-	free(data[0]);
-	free(data[1]);
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct var_span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* s's text with the value of every key of ks replaced, at the spans its
+ * reader gave: quoted as it was (INI: '********', "********" or ********;
+ * YAML: "********" or '********', a block scalar too), so the file still
+ * reads. */
+static char *redact_spans(const struct keyset *ks, struct source *s, size_t *out_len, int *changed)
+{
+	struct buf b = BUF_INIT;
+	*changed = 0;
+	if (s->sp.n)
+		qsort(s->sp.v, s->sp.n, sizeof *s->sp.v, cmp_span);
+	size_t at = 0;
+	for (size_t i = 0; i < s->sp.n; i++) {
+		const struct var_span *v = &s->sp.v[i];
+		size_t vs = v->start, ve = v->end;
+		if (vs < at || ve > s->len || !keyset_has(ks, v->key, strlen(v->key)))
+			continue;
+		if (s->yaml) /* a block scalar's span ends with its line breaks */
+			while (ve > vs && strchr(" \t\r\n", s->data[ve - 1]))
+				ve--;
+		buf_put(&b, s->data + at, vs - at);
+		char q = vs < ve ? s->data[vs] : 0;
+		if (v->in_quote) {
+			buf_puts(&b, "********");
+			buf_putc(&b, v->in_quote);
+		} else if (q == '\'' || (q == '"' && !s->yaml)) {
+			buf_putc(&b, q);
+			buf_puts(&b, "********");
+			buf_putc(&b, q);
+		} else if (s->yaml) {
+			buf_puts(&b, "\"********\"");
+		} else {
+			buf_puts(&b, "********");
+		}
+		*changed = 1;
+		at = ve;
+	}
+	buf_put(&b, s->data + at, s->len - at);
+	*out_len = b.len;
+	return buf_detach(&b);
 }
 
 static char *redact_with(const struct keyset *ks, const char *data, size_t len, bool yaml,
@@ -380,16 +480,53 @@ static char *redact_with(const struct keyset *ks, const char *data, size_t len, 
 	return buf_detach(&b);
 }
 
-/* data, the content of file `name` of cluster dir, secrets redacted. */
+/* data, the content of file `name` of cluster dir, secrets redacted: the
+ * values the INI or YAML reader finds for the secret keys (and, for a file
+ * that does not parse, what the textual scanner finds). The keys come from
+ * the cluster's hosts and config.yml on disk and from data itself. */
 static char *redact_secrets(const char *dir, const char *name, const char *data, size_t len,
 			    size_t *out_len, int *changed)
 {
+	static const char *const names[2] = {"hosts", "config.yml"};
+	struct source srcs[3];
+	for (int f = 0; f < 2; f++) {
+		char *d = NULL;
+		size_t l = 0;
+		if (dir) {
+			char *p = path_join(dir, names[f]);
+			if (file_read_input(p, INPUT_MAX_BYTES, &d, &l) < 0) {
+				d = NULL;
+				ezk_err_clear();
+			}
+			free(p);
+		}
+		source_parse(&srcs[f], names[f], d, l);
+	}
+	/* data is mostly the file on disk: read once */
+	size_t same = 2;
+	for (size_t f = 0; f < 2; f++)
+		if (!strcmp(name, names[f]) && srcs[f].data && srcs[f].len == len &&
+		    (len == 0 || !memcmp(srcs[f].data, data, len)))
+			same = f;
+	size_t n = 2;
+	if (same == 2) {
+		char *copy = xmalloc(len + 1);
+		if (len)
+			memcpy(copy, data, len);
+		copy[len] = 0;
+		source_parse(&srcs[2], name, copy, len);
+		n = 3;
+	}
 	struct keyset ks = {0};
-	secret_keys_of(dir, &ks);
-	size_t nl = strlen(name);
-	bool yaml = nl >= 4 && (!strcmp(name + nl - 4, ".yml") || !strcmp(name + nl - 4, "yaml"));
-	char *r = redact_with(&ks, data, len, yaml, out_len, changed);
+	secret_keys_of(srcs, n, &ks);
+	char *r;
+	if (srcs[same].parsed)
+		r = redact_spans(&ks, &srcs[same], out_len, changed);
+	else
+		r = redact_with(&ks, data, len, srcs[same].yaml, out_len, changed);
 	keyset_free(&ks);
+	for (size_t f = 0; f < n; f++)
+		source_free(&srcs[f]);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "inventory.h"
+#include "span.h"
 #include "pyliteral.h"
 
 #define G_ALL 0
@@ -287,6 +288,8 @@ struct parser {
 	struct strtab ptab;
 	size_t *mark; /* scratch for graph walks, one per group */
 	size_t markcap, stamp;
+	const char *text;	 /* the whole text, for value spans */
+	struct var_spans *spans; /* NULL: not wanted */
 };
 
 static int fail(struct parser *P, const char *fmt, ...) EZK_PRINTF(2, 3);
@@ -582,6 +585,9 @@ static int do_vars_line(struct parser *P, const char *s, size_t n)
 	size_t klen = (size_t)(eq - s), vlen = n - klen - 1;
 	strip(&k, &klen);
 	strip(&v, &vlen);
+	if (P->spans)
+		var_spans_add(P->spans, k, klen, (size_t)(v - P->text),
+			      (size_t)(v - P->text) + vlen, 0);
 	char *key = xstrndup(k, klen);
 	int rc = group_set_var(P, P->cur, key, pyliteral_value(v, vlen, P->path, P->line));
 	free(key);
@@ -619,7 +625,30 @@ static int do_children_line(struct parser *P, const char *s, size_t n)
 struct toks {
 	struct buf b; /* tokens, each NUL-terminated */
 	struct idxv off;
+	/* when wanted (src non-NULL): each output byte's index in the line
+	 * and the quote it was inside of (0 if none); each token's end (the
+	 * index just after its last character) */
+	struct idxv *src, *quote, *end;
 };
+
+static void tok_put(struct toks *t, char c, size_t i, char q)
+{
+	buf_putc(&t->b, c);
+	if (t->src) {
+		idxv_push(t->src, i);
+		idxv_push(t->quote, (size_t)(unsigned char)q);
+	}
+}
+
+static void tok_end(struct toks *t, size_t i)
+{
+	buf_putc(&t->b, '\0');
+	if (t->src) {
+		idxv_push(t->src, i);
+		idxv_push(t->quote, 0);
+		idxv_push(t->end, i);
+	}
+}
 
 /* shlex.split(line, comments=True) in POSIX mode. */
 static int shlex_split(const char *s, size_t n, struct toks *t, const char **why)
@@ -643,13 +672,13 @@ static int shlex_split(const char *s, size_t n, struct toks *t, const char **why
 				q = (char)c;
 				state = QUOTE;
 			} else {
-				buf_putc(&t->b, (char)c);
+				tok_put(t, (char)c, i, 0);
 				state = WORD;
 			}
 			break;
 		case WORD:
 			if (c < 0 || blank || c == '#') {
-				buf_putc(&t->b, '\0');
+				tok_end(t, i);
 				if (c < 0 || c == '#')
 					return 0;
 				state = WS;
@@ -660,7 +689,7 @@ static int shlex_split(const char *s, size_t n, struct toks *t, const char **why
 				escstate = WORD;
 				state = ESC;
 			} else {
-				buf_putc(&t->b, (char)c);
+				tok_put(t, (char)c, i, 0);
 			}
 			break;
 		case QUOTE:
@@ -674,7 +703,7 @@ static int shlex_split(const char *s, size_t n, struct toks *t, const char **why
 				escstate = QUOTE;
 				state = ESC;
 			} else {
-				buf_putc(&t->b, (char)c);
+				tok_put(t, (char)c, i, q);
 			}
 			break;
 		case ESC:
@@ -684,8 +713,8 @@ static int shlex_split(const char *s, size_t n, struct toks *t, const char **why
 			}
 			/* inside "...", only \" and \\ are escapes */
 			if (escstate == QUOTE && c != '\\' && c != q)
-				buf_putc(&t->b, '\\');
-			buf_putc(&t->b, (char)c);
+				tok_put(t, '\\', i - 1, q);
+			tok_put(t, (char)c, i, escstate == QUOTE ? q : 0);
 			state = escstate;
 			break;
 		}
@@ -1113,7 +1142,10 @@ static int expand_hostpattern(struct parser *P, const char *tok, struct names *o
 static int do_host_line(struct parser *P, const char *s, size_t n)
 {
 	struct inventory *inv = P->inv;
-	struct toks t = {BUF_INIT, {0}};
+	struct idxv src = {0}, quote = {0}, end = {0};
+	struct toks t = {BUF_INIT, {0}, NULL, NULL, NULL};
+	if (P->spans)
+		t.src = &src, t.quote = &quote, t.end = &end;
 	struct names names = {0};
 	struct value **vals = NULL;
 	const char *why = NULL;
@@ -1138,6 +1170,13 @@ static int do_host_line(struct parser *P, const char *s, size_t n)
 		if (!eq) {
 			fail(P, "Expected key=value host variable assignment, got: %s", tok);
 			goto out;
+		}
+		if (P->spans) {
+			/* the value's bytes in the text: from just after the
+			 * '=' to the token's end */
+			size_t o = (size_t)(eq - t.b.s), base = (size_t)(s - P->text);
+			var_spans_add(P->spans, tok, (size_t)(eq - tok), base + src.v[o] + 1,
+				      base + end.v[i + 1], (char)quote.v[o]);
 		}
 		*eq = '\0'; /* tok is now the key */
 		vals[i] = pyliteral_value(eq + 1, strlen(eq + 1), inv->path, P->line);
@@ -1171,6 +1210,9 @@ out:
 	names_free(&names);
 	buf_free(&t.b);
 	free(t.off.v);
+	free(src.v);
+	free(quote.v);
+	free(end.v);
 	return rc;
 }
 
@@ -1360,6 +1402,12 @@ static int reconcile(struct parser *P)
 
 struct inventory *inventory_parse(const char *text, size_t len, const char *path)
 {
+	return inventory_parse_spans(text, len, path, NULL);
+}
+
+struct inventory *inventory_parse_spans(const char *text, size_t len, const char *path,
+					struct var_spans *spans)
+{
 	struct inventory *inv = xcalloc(1, sizeof *inv);
 	struct parser P = {0};
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
@@ -1377,6 +1425,9 @@ struct inventory *inventory_parse(const char *text, size_t len, const char *path
 	P.path = inv->path;
 	P.cur = G_UNGROUPED;
 	P.state = S_HOSTS;
+	P.text = (const char *)s;
+	P.spans = spans;
+	size_t spans0 = spans ? spans->n : 0;
 	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
 		s += 3; /* a UTF-8 byte order mark */
 		len -= 3;
@@ -1414,6 +1465,8 @@ struct inventory *inventory_parse(const char *text, size_t len, const char *path
 	strtab_free(&P.ptab);
 	free(P.mark);
 	if (rc < 0) {
+		while (spans && spans->n > spans0)
+			free(spans->v[--spans->n].key);
 		inventory_free(inv);
 		return NULL;
 	}

@@ -91,6 +91,14 @@ struct inventory;
 struct inventory *inventory_load(const char *path);
 /* Parse text; path is only used in messages and value sources. */
 struct inventory *inventory_parse(const char *text, size_t len, const char *path);
+/* The same, and where each variable assignment's value lies in text
+ * (span.h), appended to *spans in file order: on a host line the bytes after
+ * the token's first '=' to the token's end (quotes and escapes as written),
+ * on a [g:vars] line the rest of the line after '=', stripped. Nothing is
+ * appended when the text does not parse. */
+struct var_spans;
+struct inventory *inventory_parse_spans(const char *text, size_t len, const char *path,
+					struct var_spans *spans);
 void inventory_free(struct inventory *inv);
 
 /* The path given to inventory_load/parse. */

@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "luadeploy.h"
 #include "luanet.h"
+#include "quote.h"
 #include "luarx.h"
 #include "luavalue.h"
 #include "pki.h"
@@ -503,6 +504,7 @@ lua_State *luahost_new(struct hostrun *h)
 	luapki_open(L);
 	luadeploy_open(L);
 	luanet_open(L);
+	luaquote_open(L);
 	luarx_open(L);
 	lua_pushstring(L, h->name);
 	lua_setfield(L, -2, "host");

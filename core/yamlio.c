@@ -19,6 +19,7 @@
 #include <yaml.h> /* libyaml */
 
 #include "yamlio.h"
+#include "span.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -626,7 +627,28 @@ struct loader {
 	int depth;
 	int cerr; /* a construction error is pending, message in cmsg */
 	struct buf cmsg;
+	struct var_spans *spans; /* the top-level values' spans, if wanted */
+	yaml_mark_t last_end;	 /* the end of the last event read */
+	size_t bom;		 /* bytes of a byte order mark (libyaml's marks skip it) */
+	size_t at_char, at_byte; /* where char_to_byte() left off */
 };
+
+/* libyaml's mark.index counts characters (after a byte order mark); the
+ * spans are bytes. Marks mostly grow, so the walk starts where the last
+ * one stopped. */
+static size_t char_to_byte(struct loader *ld, size_t ci)
+{
+	if (ci < ld->at_char)
+		ld->at_char = 0, ld->at_byte = ld->bom;
+	const unsigned char *t = (const unsigned char *)ld->text;
+	while (ld->at_char < ci && ld->at_byte < ld->len) {
+		ld->at_byte++;
+		while (ld->at_byte < ld->len && (t[ld->at_byte] & 0xC0) == 0x80)
+			ld->at_byte++;
+		ld->at_char++;
+	}
+	return ld->at_byte;
+}
 
 static int mark_line(yaml_mark_t m)
 {
@@ -657,6 +679,7 @@ static int next_event(struct loader *ld, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&ld->p, ev))
 		return fail_parser(ld);
+	ld->last_end = ev->end_mark;
 	return 0;
 }
 
@@ -836,9 +859,22 @@ static int parse_mapping(struct loader *ld, int line, struct value **out)
 		int kline = mark_line(ev.start_mark);
 		if (parse_node(ld, &ev, &k, &is_merge) < 0)
 			goto fail;
-		if (next_event(ld, &ev) < 0 || parse_node(ld, &ev, &v, NULL) < 0) {
+		size_t vstart = 0;
+		if (next_event(ld, &ev) == 0)
+			vstart = ev.start_mark.index;
+		else {
 			value_unref(k);
 			goto fail;
+		}
+		if (parse_node(ld, &ev, &v, NULL) < 0) {
+			value_unref(k);
+			goto fail;
+		}
+		if (ld->spans && ld->depth == 1 && !is_merge && k->type == V_STR) {
+			size_t b0 = char_to_byte(ld, vstart);
+			size_t b1 = char_to_byte(ld, ld->last_end.index);
+			var_spans_add(ld->spans, k->u.str.s, k->u.str.len, b0, b1 < b0 ? b0 : b1,
+				      0);
 		}
 		if (is_merge) {
 			merge_into(ld, &merged, v, kline);
@@ -1001,7 +1037,8 @@ static int parse_node(struct loader *ld, yaml_event_t *ev, struct value **out, i
 	return 0;
 }
 
-static struct value *load(const char *text, size_t len, const char *path, int want_map)
+static struct value *load(const char *text, size_t len, const char *path, int want_map,
+			  struct var_spans *spans)
 {
 	struct loader ld;
 	yaml_event_t ev;
@@ -1009,7 +1046,12 @@ static struct value *load(const char *text, size_t len, const char *path, int wa
 	memset(&ld, 0, sizeof ld);
 	ld.file = src_intern(path ? path : "<string>");
 	ld.text = text;
-	ld.len = len;
+	ld.len = text ? len : 0;
+	ld.spans = spans;
+	size_t spans0 = spans ? spans->n : 0;
+	if (ld.len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+		ld.bom = 3;
+	ld.at_byte = ld.bom;
 	if (!yaml_parser_initialize(&ld.p)) {
 		ezk_fail_at(ld.file, 0, "out of memory");
 		return NULL;
@@ -1057,6 +1099,8 @@ static struct value *load(const char *text, size_t len, const char *path, int wa
 fail:
 	value_unref(root);
 	root = NULL;
+	while (spans && spans->n > spans0)
+		free(spans->v[--spans->n].key);
 out:
 	for (size_t i = 0; i < ld.nanchors; i++) {
 		free(ld.anchors[i].name);
@@ -1071,12 +1115,18 @@ out:
 
 struct value *yaml_load(const char *text, size_t len, const char *path)
 {
-	return load(text, len, path, 1);
+	return load(text, len, path, 1, NULL);
+}
+
+struct value *yaml_load_spans(const char *text, size_t len, const char *path,
+			      struct var_spans *spans)
+{
+	return load(text, len, path, 1, spans);
 }
 
 struct value *yaml_load_any(const char *text, size_t len, const char *path)
 {
-	return load(text, len, path, 0);
+	return load(text, len, path, 0, NULL);
 }
 
 struct value *yaml_load_file(const char *path)

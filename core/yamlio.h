@@ -68,6 +68,14 @@
 struct value *yaml_load_file(const char *path);
 /* The same from memory; path names the text in values and messages. */
 struct value *yaml_load(const char *text, size_t len, const char *path);
+/* yaml_load, and where the value of each key of the top-level mapping lies
+ * in text (span.h), appended to *spans in document order: from the value
+ * node's first byte (its quote, block indicator, tag or anchor) to the end
+ * of its last (a block scalar's span may end with its line break). Merge
+ * keys (<<) have none. Nothing is appended when the text does not load. */
+struct var_spans;
+struct value *yaml_load_spans(const char *text, size_t len, const char *path,
+			      struct var_spans *spans);
 /* Load one YAML document whose top level may be anything (an empty stream
  * is null) - for -e @file and tests. */
 struct value *yaml_load_any(const char *text, size_t len, const char *path);

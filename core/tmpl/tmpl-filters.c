@@ -3,6 +3,7 @@
  * and the tables the parser and the evaluator find them in.
  */
 #include "tmpl-int.h"
+#include "quote.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -959,6 +960,43 @@ static int f_quote(struct ctx *c, int line, struct value *in, struct value **a, 
 	return 0;
 }
 
+/* systemd_arg, systemd_env, systemd_value, toml_str, yaml_str, conf_word:
+ * a value quoted for the format it is written into, or an error when that
+ * format cannot hold it (core/quote.h) */
+static int quoted(struct ctx *c, int line, struct value *in, enum quote_format f, const char *name,
+		  struct value **out)
+{
+	if (in->type != V_STR && in->type != V_INT && in->type != V_FLOAT)
+		return tmpl_efail(c, line, "%s: a string or a number is needed", name);
+	struct sv s;
+	tmpl_sv_of(&s, in);
+	struct buf b = BUF_INIT;
+	const char *why;
+	int rc = quote_as(f, s.s, s.n, &b, &why);
+	tmpl_sv_free(&s);
+	if (rc < 0) {
+		buf_free(&b);
+		return tmpl_efail(c, line, "a value that %s cannot be written by %s", why, name);
+	}
+	*out = tmpl_buf_value(&b);
+	return 0;
+}
+
+#define QUOTE_FILTER(fname, fmt)                                                                   \
+	static int f_##fname(struct ctx *c, int line, struct value *in, struct value **a,          \
+			     size_t na, struct value **out)                                        \
+	{                                                                                          \
+		(void)a;                                                                           \
+		(void)na;                                                                          \
+		return quoted(c, line, in, fmt, #fname, out);                                      \
+	}
+QUOTE_FILTER(systemd_arg, QUOTE_SYSTEMD_ARG)
+QUOTE_FILTER(systemd_env, QUOTE_SYSTEMD_ENV)
+QUOTE_FILTER(systemd_value, QUOTE_SYSTEMD_VALUE)
+QUOTE_FILTER(toml_str, QUOTE_TOML)
+QUOTE_FILTER(yaml_str, QUOTE_YAML)
+QUOTE_FILTER(conf_word, QUOTE_WORD)
+
 static int f_b64encode(struct ctx *c, int line, struct value *in, struct value **a, size_t na,
 		       struct value **out)
 {
@@ -1359,6 +1397,7 @@ static const struct fdef filters[] = {
     {"bool", f_bool, {NULL}, 0, 0},
     {"capitalize", f_capitalize, {NULL}, 0, 0},
     {"combine", f_combine, {"*recursive", "*list_merge", NULL}, 0, F_VARARGS},
+    {"conf_word", f_conf_word, {NULL}, 0, 0},
     {"count", f_length, {NULL}, 0, 0},
     {"d", f_default, {"default_value", "boolean", NULL}, 0, F_UNDEF_IN | F_UNDEF_ARGS},
     {"default", f_default, {"default_value", "boolean", NULL}, 0, F_UNDEF_IN | F_UNDEF_ARGS},
@@ -1405,15 +1444,20 @@ static const struct fdef filters[] = {
     {"string", f_string, {NULL}, 0, 0},
     {"sum", f_sum, {"attribute", "start", NULL}, 0, 0},
     {"symmetric_difference", f_symmetric_difference, {"b", NULL}, 1, 0},
+    {"systemd_arg", f_systemd_arg, {NULL}, 0, 0},
+    {"systemd_env", f_systemd_env, {NULL}, 0, 0},
+    {"systemd_value", f_systemd_value, {NULL}, 0, 0},
     {"ternary", f_ternary, {"true_val", "false_val", "none_val", NULL}, 2, F_UNDEF_ARGS},
     {"title", f_title, {NULL}, 0, 0},
     {"to_json", f_to_json, {"sort_keys", NULL}, 0, 0},
     {"to_nice_json", f_to_nice_json, {"indent", "sort_keys", NULL}, 0, 0},
     {"tojson", f_tojson, {"indent", NULL}, 0, 0},
+    {"toml_str", f_toml_str, {NULL}, 0, 0},
     {"trim", f_trim, {"chars", NULL}, 0, 0},
     {"union", f_union, {"b", NULL}, 1, 0},
     {"unique", f_unique, {"case_sensitive", "attribute", NULL}, 0, 0},
     {"upper", f_upper, {NULL}, 0, 0},
+    {"yaml_str", f_yaml_str, {NULL}, 0, 0},
 };
 
 static const size_t nfilters = sizeof filters / sizeof filters[0];

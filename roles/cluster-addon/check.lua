@@ -99,3 +99,17 @@ if cache then
       "cluster's names to pods labelled k8s-app=kube-dns, which only your own DNS would provide")
   end
 end
+
+-- what the manifests take as words of their own (image tags, the DNS
+-- domain in the Corefile) and the provisioner's folder: a value YAML or the
+-- Corefile would split is refused (roles/lib/checks/written.lua)
+local written = dofile(ezk.lib_dir .. "/checks/written.lua")
+written("deploy", "the add-ons' manifests", {
+  { "CLUSTER_DNS_DOMAIN", "word" },
+  { "corednsVer", "word" },
+  { "dnsNodeCacheVer", "word" },
+  { "metricsVer", "word" },
+  { "headlampVer", "word" },
+  { "local_path_provisioner_ver", "word" },
+  { "local_path_provisioner_dir", "word", path = true },
+})

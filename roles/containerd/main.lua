@@ -86,9 +86,9 @@ end
 for _, r in ipairs(registries) do
   local t = { "# Written by ezk (step 03). containerd's registry host config:",
               "# https://github.com/containerd/containerd/blob/main/docs/hosts.md",
-              "server = \"" .. r.server .. "\"", "" }
+              "server = " .. ezk.quote("toml", r.server), "" }
   for _, h in ipairs(r.hosts) do
-    t[#t + 1] = "[host.\"" .. h.url .. "\"]"
+    t[#t + 1] = "[host." .. ezk.quote("toml", h.url) .. "]"
     t[#t + 1] = "  capabilities = [\"pull\", \"resolve\"]"
     if h.skip_verify then t[#t + 1] = "  skip_verify = true" end
     t[#t + 1] = ""
@@ -102,6 +102,6 @@ local cfg = { systemd_cgroup = vars.CGROUP_DRIVER ~= "cgroupfs",
 template { src = V.config, dest = confdir .. "/config.toml", mode = "0644", vars = cfg,
            notify = "restart containerd", tags = "config" }
 copy { dest = "/etc/crictl.yaml", mode = "0644", tags = "config",
-       content = "runtime-endpoint: unix://" .. vars.CONTAINERD_STATE_DIR .. "/containerd.sock\n" }
+       content = "runtime-endpoint: " .. ezk.quote("yaml", "unix://" .. vars.CONTAINERD_STATE_DIR .. "/containerd.sock") .. "\n" }
 systemd_unit { name = unit, template = "containerd.service.j2", notify = "restart containerd", tags = "config" }
 service { name = svc, state = "started", enabled = true }

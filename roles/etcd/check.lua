@@ -11,32 +11,15 @@ elseif #members % 2 == 0 then
     "): use 1, 3, 5 or 7")
 end
 
--- values written into the etcd unit (WorkingDirectory=, ExecStart= flags):
--- systemd splits a line at blanks and expands % and $, and these
--- directives take no quoting that ezk could rely on, so what cannot stand
--- there as is is refused here, before any host is touched
-local UNIT_SAFE = {
-  ETCD_DATA_DIR = { "^/[%w%._/@+%-]*$", "an absolute path of letters, digits and . _ - + @ /" },
-  ETCD_WAL_DIR = { "^/[%w%._/@+%-]*$", "an absolute path of letters, digits and . _ - + @ / (or \"\")", true },
-  bin_dir = { "^/[%w%._/@+%-]*$", "an absolute path of letters, digits and . _ - + @ /" },
-  ca_dir = { "^/[%w%._/@+%-]*$", "an absolute path of letters, digits and . _ - + @ /" },
-  ETCD_CLUSTER_TOKEN = { "^[%w%._%-]+$", "letters, digits and . _ -" },
-}
-local names = {}
-for n in pairs(UNIT_SAFE) do names[#names + 1] = n end
-table.sort(names)
-local said = {}
-for _, h in ipairs(members) do
-  for _, n in ipairs(names) do
-    local v, at, err = ezk.var(h, n)
-    local rule = UNIT_SAFE[n]
-    if not err and type(v) == "string" and not (rule[3] and v == "") and not v:match(rule[1]) then
-      local key = n .. "\0" .. v
-      if not said[key] then
-        said[key] = true
-        ezk.error(at or ezk.host_at(h), n .. " '" .. v .. "' cannot be written into the etcd unit as is " ..
-          "(systemd would split or expand it): use " .. rule[2])
-      end
-    end
-  end
-end
+-- values written into the etcd unit (WorkingDirectory=, ExecStart= words):
+-- the unit quotes them as systemd reads them; what no quoting can carry
+-- (a newline, a relative path) is refused before any host is touched
+local written = dofile(ezk.lib_dir .. "/checks/written.lua")
+written(members, "the etcd unit", {
+  { "bin_dir", "systemd_arg", path = true },
+  { "ca_dir", "systemd_arg", path = true },
+  { "ETCD_DATA_DIR", "systemd_value", "systemd_arg", path = true },
+  { "ETCD_WAL_DIR", "systemd_arg", path = true, empty = true },
+  { "ETCD_CLUSTER_TOKEN", "systemd_arg" },
+})
+written.names(members, "the etcd unit", "word")

@@ -82,3 +82,18 @@ if #masters > 1 then
   ezk.warning(ezk.host_at(masters[2]), "[ex_lb] has " .. #masters .. " hosts with LB_ROLE=master: one holds the " ..
     "VIP, the others wait as backups would; make one master and the others backup")
 end
+
+-- what goes into l4lb.cfg (haproxy) and keepalived.conf as words of their
+-- own (roles/lib/checks/written.lua)
+local written = dofile(ezk.lib_dir .. "/checks/written.lua")
+written(lbs, "l4lb.cfg and keepalived.conf", {
+  { "EX_APISERVER_VIP", "word" },
+  { "EX_APISERVER_PORT", "word" },
+  { "SECURE_PORT", "word" },
+  { "INGRESS_NODEPORT_LB_PORT", "word" },
+  { "INGRESS_TLS_NODEPORT_LB_PORT", "word" },
+  { "ROUTER_ID", "word" },
+  { "EX_LB_ADVERT_INT", "word" },
+})
+written.names(lbs, "l4lb.cfg and keepalived.conf", "word")
+written.names(ezk.groups.kube_master or {}, "l4lb.cfg", "word")

@@ -58,7 +58,7 @@ local APISERVER = {
   { "tls-cert-file", ca .. "/kubernetes.pem" },
   { "tls-private-key-file", ca .. "/kubernetes-key.pem" },
   { "requestheader-client-ca-file", ca .. "/ca.pem" },
-  { "requestheader-allowed-names", "\"aggregator,system:aggregator:kube-apiserver\"" },
+  { "requestheader-allowed-names", "aggregator,system:aggregator:kube-apiserver" },
   { "requestheader-extra-headers-prefix", "X-Remote-Extra-" },
   { "requestheader-group-headers", "X-Remote-Group" },
   { "requestheader-username-headers", "X-Remote-User" },

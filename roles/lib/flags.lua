@@ -12,7 +12,11 @@
 -- A row: name, value (nil: a bare --name), since (the first version that
 -- has it), before (the first that no longer has it), when (false: left out).
 -- The text is the continuation lines of a unit's ExecStart: each flag on a
--- line of its own, indented two spaces, joined by " \" line ends.
+-- line of its own, indented two spaces, joined by " \" line ends. Each
+-- --name=value is one word as systemd reads it: quoted when it needs to be
+-- (ezk.quote "systemd_arg", core/quote.h); a value no unit can hold (a
+-- newline) fails the task, naming the flag (`ezk check` refuses such
+-- settings before any host is touched).
 
 function ezk.flag_rows(rows, ver)
   local out = {}
@@ -28,7 +32,10 @@ end
 function ezk.flags(rows, ver)
   local t = {}
   for _, r in ipairs(ezk.flag_rows(rows, ver)) do
-    t[#t + 1] = "  --" .. r[1] .. (r[2] ~= nil and ("=" .. tostring(r[2])) or "")
+    local word = "--" .. r[1] .. (r[2] ~= nil and ("=" .. tostring(r[2])) or "")
+    local quoted, why = ezk.quote("systemd_arg", word)
+    if not quoted then ezk.fail("the flag --" .. r[1] .. " cannot be written into a unit: its value " .. why) end
+    t[#t + 1] = "  " .. quoted
   end
   return table.concat(t, " \\\n")
 end

@@ -10,8 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "inventory.h"
 #include "pyliteral.h"
+#include "span.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,7 +24,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct value *v = pyliteral_value((const char *)data, size, "fuzz", 1);
 	value_unref(v);
 
-	struct inventory *inv = inventory_parse((const char *)data, size, "fuzz.ini");
+	/* the value spans (what the history redacts) lie in the text, in
+	 * order, each after an '=' */
+	struct var_spans sp = {0};
+	struct inventory *inv = inventory_parse_spans((const char *)data, size, "fuzz.ini", &sp);
+	size_t last = 0;
+	for (size_t i = 0; i < sp.n; i++) {
+		const struct var_span *v = &sp.v[i];
+		if (v->start > v->end || v->end > size || v->start < last || v->start == 0 ||
+		    !memchr(data + last, '=', v->start - last))
+			abort();
+		last = v->start;
+	}
+	if (!inv && sp.n)
+		abort();
+	var_spans_free(&sp);
 	if (!inv)
 		return 0;
 	value_unref(inventory_list_value(inv));

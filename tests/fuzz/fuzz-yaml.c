@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "span.h"
 #include "yamlio.h"
 
 #define MAX_NODES 200000
@@ -74,6 +75,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* the top-level values' spans (what the history redacts) lie in the
+	 * text, in order, and every key of the mapping has one */
+	struct var_spans sp = {0};
+	struct value *m = yaml_load_spans((const char *)data, size, "fuzz.yml", &sp);
+	for (size_t i = 0; i < sp.n; i++)
+		if (sp.v[i].start > sp.v[i].end || sp.v[i].end > size ||
+		    (i && sp.v[i].start < sp.v[i - 1].end))
+			abort();
+	if (!m && sp.n)
+		abort();
+	var_spans_free(&sp);
+	value_unref(m);
+
 	struct value *v = yaml_load_any((const char *)data, size, "fuzz.yml");
 	if (!v)
 		return 0;

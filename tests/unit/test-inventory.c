@@ -12,6 +12,7 @@
 #include "err.h"
 #include "inventory.h"
 #include "pyliteral.h"
+#include "span.h"
 #include "tap.h"
 
 static char jbuf[16384];
@@ -644,6 +645,35 @@ static void test_scale(void)
 	buf_free(&b);
 }
 
+/* Where each value lies in the text (span.h): what the history redacts. */
+static void test_spans(void)
+{
+	const char *t = "\xEF\xBB\xBF[all:vars]\n"
+			"pw=Hash#Leak2 ; rest\n"
+			"q=\"Qu0te\\\"Leak1\"  \n"
+			"[kube_node]\n"
+			"198.18.0.1 a='x y' \"b=c d\"e f=g\\ h #c\n"
+			"198.18.0.2 \xc3\xa9=\xc3\xbc\n";
+	struct var_spans sp = {0};
+	struct inventory *inv = inventory_parse_spans(t, strlen(t), "hosts", &sp);
+	ok(inv != NULL, "spans: the text parses");
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < sp.n; i++)
+		buf_printf(&b, "%s[%.*s]%c|", sp.v[i].key, (int)(sp.v[i].end - sp.v[i].start),
+			   t + sp.v[i].start, sp.v[i].in_quote ? sp.v[i].in_quote : '-');
+	is_str(buf_cstr(&b),
+	       "pw[Hash#Leak2 ; rest]-|q[\"Qu0te\\\"Leak1\"]-|a['x y']-|b[c d\"e]\"|f[g\\ h]-|"
+	       "\xc3\xa9[\xc3\xbc]-|",
+	       "spans: [vars] values to the line's end, host tokens whole (quotes, escapes), "
+	       "a key quoted with its value, UTF-8, after a byte order mark");
+	buf_free(&b);
+	inventory_free(inv);
+	var_spans_free(&sp);
+	inv = inventory_parse_spans("[g]\nh a=1\n[g:vars\n", 19, "hosts", &sp);
+	ok(!inv && sp.n == 0, "spans: none when the text does not parse");
+	var_spans_free(&sp);
+}
+
 int main(void)
 {
 	test_literals();
@@ -659,5 +689,6 @@ int main(void)
 	test_quirks();
 	test_data_files();
 	test_scale();
+	test_spans();
 	return tap_done();
 }

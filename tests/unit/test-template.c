@@ -315,6 +315,29 @@ static void test_filters(void)
 	       "x.yml /etc/kubeasz |", "basename, dirname");
 	is_str(R("{{ 'a b'|quote }} {{ 'ab'|quote }} {{ \"it's\"|quote }}"),
 	       "'a b' ab 'it'\"'\"'s'", "quote");
+	/* values for the format they are written into (core/quote.h) */
+	is_str(R("{{ '/opt/kube/bin'|systemd_arg }} {{ 'a b%$\\\\\"'|systemd_arg }} {{ "
+		 "''|systemd_arg }}"),
+	       "/opt/kube/bin \"a b%%$$\\\\\\\"\" \"\"",
+	       "systemd_arg: as is, or quoted with \\ \" % $ escaped");
+	is_str(R("{{ 'PATH=/a b:$x%'|systemd_env }}"), "\"PATH=/a b:$x%%\"", "systemd_env");
+	is_str(R("{{ '/var/lib/my etcd%'|systemd_value }}"), "/var/lib/my etcd%%", "systemd_value");
+	is_str(R("{{ 'a\\nb'|systemd_arg }}"),
+	       "ERR: t.j2:1: a value that holds a newline cannot be written by systemd_arg",
+	       "systemd_arg refuses a newline");
+	is_str(
+	    R("{{ 'x '|systemd_value }}"),
+	    "ERR: t.j2:1: a value that starts or ends with a blank (systemd would drop it) cannot "
+	    "be written by systemd_value",
+	    "systemd_value refuses a trailing blank");
+	is_str(R("{{ 'a\"b\\\\\\n'|toml_str }} {{ 'x'|yaml_str }}"), "\"a\\\"b\\\\\\n\" \"x\"",
+	       "toml_str, yaml_str");
+	is_str(R("{{ '198.18.0.1'|conf_word }} {{ 6443|conf_word }}"), "198.18.0.1 6443",
+	       "conf_word");
+	is_str(R("{{ 'a;b'|conf_word }}"),
+	       "ERR: t.j2:1: a value that holds one of \" ' \\ ; { } # $ cannot be written by "
+	       "conf_word",
+	       "conf_word refuses ;");
 	is_str(R("{{ 'kube:admin'|b64encode }} {{ 'a3ViZTphZG1pbg=='|b64decode }}"),
 	       "a3ViZTphZG1pbg== kube:admin", "b64encode/b64decode");
 	is_str(R("{{ 'a\\nb\\n\\nc'|indent(2) }}"), "a\n  b\n\n  c", "indent");

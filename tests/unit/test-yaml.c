@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "span.h"
 #include "tap.h"
 #include "yamlio.h"
 
@@ -477,6 +478,36 @@ static void test_emit(void)
 	ok(round_trips(v), "a NUL in a string");
 }
 
+/* Where each top-level value lies in the text (span.h). */
+static void test_spans(void)
+{
+	const char *t = "\xEF\xBB\xBF\xc3\xa9: \xc3\xbc\n"
+			"\"k\": v1\n"
+			"b: |\n  l1\n  l2\n"
+			"p: first\n  second\n"
+			"? c\n: cv\n"
+			"l:\n  - x\n"
+			"m: {x: 1}\n"
+			"s: 'a''b' # c\n";
+	struct var_spans sp = {0};
+	struct value *v = yaml_load_spans(t, strlen(t), "c.yml", &sp);
+	ok(v != NULL, "spans: the text loads");
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < sp.n; i++)
+		buf_printf(&b, "%s[%.*s]|", sp.v[i].key, (int)(sp.v[i].end - sp.v[i].start),
+			   t + sp.v[i].start);
+	is_str(buf_cstr(&b),
+	       "\xc3\xa9[\xc3\xbc]|k[v1]|b[|\n  l1\n  l2\n]|p[first\n  second]|c[cv]|l[- x\n]|"
+	       "m[{x: 1}]|s['a''b']|",
+	       "spans: every top-level value, byte offsets after UTF-8 and a byte order mark");
+	buf_free(&b);
+	value_unref(v);
+	var_spans_free(&sp);
+	v = yaml_load_spans("a: 1\nb: [\n", 10, "c.yml", &sp);
+	ok(!v && sp.n == 0, "spans: none when the text does not load");
+	var_spans_free(&sp);
+}
+
 int main(void)
 {
 	test_scalars();
@@ -489,6 +520,7 @@ int main(void)
 	test_documents();
 	test_kubeasz();
 	test_emit();
+	test_spans();
 	value_unref(scalar("~")); /* frees the last one */
 	return tap_done();
 }
