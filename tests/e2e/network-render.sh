@@ -1,0 +1,122 @@
+# Step 06's network plugins against kubeasz 3.7's own templates, for
+# Kubernetes v1.36 (kubeasz's K8S_VER): kubeasz's cluster made by its ezctl
+# `new`, Ansible renders the plugin role's templates as its tasks do (the
+# role's vars/main.yml, `-i hosts -e @config.yml`), `ezk setup c 06 -t
+# config` renders ezk's from the same two files, and addons-compare.py
+# matches the objects by kind, namespace and name and compares their
+# images, commands and args, env, config data and the whole objects
+# (tests/e2e/lib/render.sh holds what this shares with e2e/addons-render,
+# which compares flannel with step 07's add-ons).
+#
+# calico: the manifest kubeasz picks by calico_ver_main (calico-v3.32,
+# v3.28, v3.26), with the bird, vxlan and none backends, each overlay
+# mode, another IP_AUTODETECTION_METHOD, CLUSTER_CIDR and NODE_PORT_RANGE;
+# route reflectors' bgp-default.yaml and bgp-rr.yaml when CALICO_RR_ENABLED.
+# Not compared: calicoctl.cfg, which kubeasz and ezk write on each node
+# (a play this test leaves out: it contacts no host); the certificate's
+# request (calico-csr.json: ezk makes the certificate with libcrypto, the
+# subject CN calico, O k8s, is in roles/calico/main.lua).
+#
+# No host is contacted; the addresses are 198.18/15's.
+. "$EZK_SRC/tests/e2e/lib/render.sh"
+render_setup || { done_testing; exit 0; }
+
+# kubeasz's tasks (roles/calico/tasks/main.yml and calico-rr.yml: the same
+# sources, conditions and vars; dest in our output dir)
+R=$KZ/roles/calico
+cat >"$T/render.yml" <<PLAY
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: ["$R/vars/main.yml"]
+  tasks:
+    - template: {src: "$R/templates/calico-{{ calico_ver_main }}.yaml.j2", dest: "{{ out }}/calico.yaml"}
+      when: 'CLUSTER_NETWORK == "calico"'
+    - template: {src: "$R/templates/{{ item }}.yaml.j2", dest: "{{ out }}/calico-{{ item }}.yaml"}
+      with_items: [bgp-default, bgp-rr]
+      when: 'CLUSTER_NETWORK == "calico" and CALICO_RR_ENABLED|bool'
+PLAY
+
+# compare NAME PLUGIN: render both from kubeasz's clusters/c as it is now
+compare() {
+	local name=$1 kout=$T/out-$1 y=$EZK_HOME/clusters/$1/yml f
+	kubeasz_render "$name" "$T/render.yml" "$kout"
+	ezk_render "$name" 06
+	is "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sort | paste -sd' ')" "$(cd "$kout" && ls | sort | paste -sd' ')" \
+		"$name: the same manifests rendered"
+	for f in "$kout"/*.yaml; do
+		[ -f "$f" ] || continue
+		tap_compare "$name" "$(basename "$f" .yaml)" "$f" "$y/$(basename "$f")"
+	done
+}
+
+# ---- calico 1. kubeasz's defaults: bird (IPIP Always), v3.32, no reflectors
+set_var hosts CLUSTER_NETWORK calico
+cv=$(sed -n 's/^calico_ver: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' "$KC/config.yml")
+is "$cv" "$(sed -n 's/^calicoVer=//p' "$KZ/ezdown")" "calico: calico_ver is ezdown's"
+like "$cv" '^v3\.32\.' "calico: kubeasz's default is the v3.32 manifest"
+compare calico-bird
+y=$EZK_HOME/clusters/calico-bird/yml
+is "$(grep -c "image: easzlab\.io\.local:5000/easzlab/node:$cv$" "$y/calico.yaml")" 2 \
+	"calico-bird: calico-node and its bpf init container run the bundle's node $cv"
+like "$(grep -A1 'CALICO_IPV4POOL_CIDR' "$y/calico.yaml")" '198\.19\.0\.0/16' "calico-bird: the default pool is CLUSTER_CIDR"
+like "$(grep 'etcd_endpoints:' "$y/calico.yaml")" '"https://198\.18\.0\.1:2379,https://198\.18\.0\.2:2379,https://198\.18\.0\.3:2379"' \
+	"calico-bird: etcd's endpoints are [etcd]'s"
+like "$(grep 'CALICO_IPV4POOL_IPIP' "$y/calico.yaml")" 'value: "Always"' "calico-bird: IPIP Always (CALICO_ENABLE_OVERLAY)"
+
+# the comparer fails on a changed value: ezk's calico.yaml with one value
+# changed each time, against kubeasz's
+mutant() { # WHAT SED-EXPR FACET
+	mutant_test calico "$y/calico.yaml" "$T/out-calico-bird/calico.yaml" "$2" "$3" "$1"
+}
+mutant "a ConfigMap value (the backend)" 's/calico_backend: "bird"/calico_backend: "vxlan"/' "config data"
+mutant "the CNI config's certificate path" 's|"etcd_cert_file": "/etc/calico/ssl/calico.pem"|"etcd_cert_file": "/etc/calico/calico.pem"|' "config data"
+mutant "an image's tag" "0,/easzlab\/node:$cv/s//easzlab\/node:v3.32.0/" "images"
+mutant "a command's arg" 's/command: \[calico-node, -init, -best-effort\]/command: [calico-node, -init]/' "command and args"
+mutant "an env value (IP_AUTODETECTION_METHOD)" 's/{name: IP_AUTODETECTION_METHOD, value: "can-reach=198.18.0.1"}/{name: IP_AUTODETECTION_METHOD, value: "can-reach=198.18.0.2"}/' "env"
+mutant "an env value (the pool's IPIP)" 's/{name: CALICO_IPV4POOL_IPIP, value: "Always"}/{name: CALICO_IPV4POOL_IPIP, value: "Never"}/' "env"
+mutant "a probe (bird's liveness)" 's/, -bird-live\]/]/' "DaemonSet/kube-system/calico-node whole object"
+mutant "an RBAC rule" 's/verbs: \[watch, list, get, create, update, delete\]/verbs: [watch, list, get]/' "ClusterRole//calico-kube-controllers whole object"
+
+# ---- calico 2. vxlan, CrossSubnet, v3.28, another address method, pod range
+# and NodePort range; route reflectors (the masters)
+set_var config CALICO_NETWORKING_BACKEND '"vxlan"'
+set_var config CALICO_ENABLE_OVERLAY '"CrossSubnet"'
+set_var config IP_AUTODETECTION_METHOD '"interface=eth0"'
+set_var config calico_ver '"v3.28.2"'
+set_var config CALICO_RR_ENABLED true
+set_var hosts CLUSTER_CIDR 198.19.128.0/17
+set_var hosts NODE_PORT_RANGE 31000-31999
+compare calico-vxlan
+y=$EZK_HOME/clusters/calico-vxlan/yml
+like "$(grep 'CALICO_IPV4POOL_VXLAN' "$y/calico.yaml")" 'value: "CrossSubnet"' "calico-vxlan: VXLAN CrossSubnet"
+unlike "$(cat "$y/calico.yaml")" 'CALICO_IPV4POOL_IPIP|bird-live' "calico-vxlan: no IPIP, no bird checks"
+like "$(grep 'FELIX_KUBENODEPORTRANGES' "$y/calico.yaml")" '"31000:31999"' "calico-vxlan: felix's NodePort range is NODE_PORT_RANGE"
+like "$(grep 'ENABLED_CONTROLLERS' "$y/calico.yaml")" 'node"\}$' "calico-vxlan: v3.28's controllers (no loadbalancer)"
+like "$(cat "$y/calico-bgp-default.yaml")" 'nodeToNodeMeshEnabled: false' "calico-vxlan: reflectors: no full mesh"
+
+# ---- calico 3. no calico routing (none), Never, v3.26, reflectors of CALICO_RR_NODES
+set_var config CALICO_NETWORKING_BACKEND '"none"'
+set_var config CALICO_ENABLE_OVERLAY '"Never"'
+set_var config calico_ver '"v3.26.4"'
+set_var config CALICO_RR_NODES '["198.18.0.1", "198.18.0.2"]'
+compare calico-none
+y=$EZK_HOME/clusters/calico-none/yml
+unlike "$(cat "$y/calico.yaml")" 'CALICO_IPV4POOL_(IPIP|VXLAN)' "calico-none: no encapsulation setting"
+is "$(grep -c 'type: DirectoryOrCreate' "$y/calico.yaml")" 2 "calico-none: v3.26's host paths (DirectoryOrCreate for sys-fs and policysync only)"
+
+# ---- calico 4. route reflectors off: no bgp manifests
+set_var config CALICO_RR_ENABLED false
+set_var config calico_ver "\"$cv\""
+set_var config CALICO_NETWORKING_BACKEND '"bird"'
+compare calico-norr
+
+# ---- what ezk refuses: a calico_ver kubeasz has no manifest for
+set_var config calico_ver '"v3.30.1"'
+"$EZK" new bad >/dev/null
+cp "$KC/hosts" "$KC/config.yml" "$EZK_HOME/clusters/bad/"
+run "$EZK" setup bad 06 -t config
+[ "$rc" != 0 ] && pass "calico_ver v3.30.1: step 06 refuses it" || fail "calico_ver v3.30.1: step 06 refuses it"
+like "$out$err" "calico_ver_main 'v3\.30'" "... and says calico_ver_main 'v3.30'"
+
+done_testing
