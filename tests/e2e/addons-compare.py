@@ -2,6 +2,7 @@
 """Compare Kubernetes manifests: kubeasz's (rendered by Ansible) with ezk's.
 
 Usage: addons-compare.py NAME KUBEASZ.yaml[,MORE.yaml] EZK.yaml [--only KIND/NS/NAME,...]
+                         [--intended FILE]
        addons-compare.py --helm-values NAME VALUES.yaml CHART_VERSION EZK.yaml
 
 Objects are matched by kind, namespace and name. One line per check:
@@ -10,6 +11,15 @@ object its images, its containers' command and args, their env, its config
 data (ConfigMap and Secret data), and the whole object. --only keeps ezk's
 objects to those listed (kubeasz renders part of an add-on, as for
 headlamp's Helm chart); the others are printed as "extra<TAB>KIND/NS/NAME".
+
+--intended FILE: differences ezk means, one a line (tab-separated; # comments):
+    KIND/NS/NAME  PATH  REGEX  REASON
+PATH names a list of strings in the object (spec.template.spec.containers
+[name=kube-router].args); kubeasz's holds items matching REGEX that ezk
+leaves out on purpose, for REASON (required). Each one is checked to occur
+(kubeasz has such an item, ezk none: otherwise DIFF, a stale entry), said
+as "ok ... intended: ...", and then taken out of kubeasz's list before the
+comparison, so the rest of the object is still compared.
 
 --helm-values: kubeasz installs the add-on with a Helm chart and renders
 only the chart's values (headlamp); the chart itself is not at hand here.
@@ -102,6 +112,43 @@ def first_diff(a, b, path=""):
     return None
 
 
+def walk(o, path):
+    """The value at PATH (a.b[0].c[name=x]) in o, or None."""
+    for part in path.replace("[", ".[").split("."):
+        if o is None:
+            return None
+        if part.startswith("[") and "=" in part:
+            k, v = part[1:-1].split("=", 1)
+            o = next((x for x in o if isinstance(x, dict) and str(x.get(k)) == v), None) if isinstance(o, list) else None
+        elif part.startswith("["):
+            i = int(part[1:-1])
+            o = o[i] if isinstance(o, list) and i < len(o) else None
+        elif part:
+            o = o.get(part) if isinstance(o, dict) else None
+    return o
+
+
+def intended(path, a, b, say):
+    import re
+    with open(path) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    for r in rows:
+        if len(r) != 4 or not r[3].strip():
+            raise SystemExit("%s: want KIND/NS/NAME, PATH, REGEX, REASON (tab-separated): %r" % (path, r))
+        key, p, rx, why = r
+        la, lb = walk(a.get(key), p), walk(b.get(key), p)
+        if not isinstance(la, list) or not isinstance(lb, list):
+            say(False, "intended: %s %s is a list on both sides" % (key, p), "kubeasz %r, ezk %r" % (la, lb))
+            continue
+        gone = [x for x in la if isinstance(x, str) and re.search(rx, x)]
+        kept = [x for x in lb if isinstance(x, str) and re.search(rx, x)]
+        good = bool(gone) and not kept
+        say(good, "intended: %s %s without /%s/ (%s)" % (key, p, rx, why),
+            "the difference does not occur: kubeasz %r, ezk %r" % (gone, kept))
+        if good:
+            la[:] = [x for x in la if x not in gone]
+
+
 def helm_values(name, values_path, chart_version, ours):
     with open(values_path) as f:
         v = yaml.load(f, Loader=yaml.CSafeLoader)
@@ -144,6 +191,11 @@ def main():
     if args and args[0] == "--helm-values":
         sys.exit(helm_values(*args[1:5]))
     only = None
+    intended_file = None
+    if "--intended" in args:
+        i = args.index("--intended")
+        intended_file = args[i + 1]
+        del args[i:i + 2]
     if "--only" in args:
         i = args.index("--only")
         only = set(args[i + 1].split(","))
@@ -164,6 +216,8 @@ def main():
             bad += 1
             print("DIFF\t%s: %s\t%s" % (name, what, detail))
 
+    if intended_file:
+        intended(intended_file, a, b, say)
     say(set(a) == set(b), "the same %d objects (kind/namespace/name)" % len(a),
         "only kubeasz: %s; only ezk: %s" % (sorted(set(a) - set(b)), sorted(set(b) - set(a))))
     for what in ("images", "command and args", "env", "config data"):

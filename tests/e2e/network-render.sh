@@ -12,6 +12,11 @@
 # v3.28, v3.26), with the bird, vxlan and none backends, each overlay
 # mode, another IP_AUTODETECTION_METHOD, CLUSTER_CIDR and NODE_PORT_RANGE;
 # route reflectors' bgp-default.yaml and bgp-rr.yaml when CALICO_RR_ENABLED.
+# kube-router: OVERLAY_TYPE full and subnet, FIREWALL_ENABLE on and off,
+# two releases; one intended difference (--hostname-override), with its
+# reason, checked to occur.
+# Each manifest's images are ones `ezk download` fetches for that cluster
+# (offline/versions.yml).
 # Not compared: calicoctl.cfg, which kubeasz and ezk write on each node
 # (a play this test leaves out: it contacts no host); the certificate's
 # request (calico-csr.json: ezk makes the certificate with libcrypto, the
@@ -35,7 +40,18 @@ cat >"$T/render.yml" <<PLAY
     - template: {src: "$R/templates/{{ item }}.yaml.j2", dest: "{{ out }}/calico-{{ item }}.yaml"}
       with_items: [bgp-default, bgp-rr]
       when: 'CLUSTER_NETWORK == "calico" and CALICO_RR_ENABLED|bool'
+    # roles/kube-router/tasks/main.yml (run_once, on the first node: its
+    # inventory_hostname; here localhost's)
+    - template: {src: "$KZ/roles/kube-router/templates/kuberouter.yaml.j2", dest: "{{ out }}/kube-router.yaml"}
+      when: 'CLUSTER_NETWORK == "kube-router"'
 PLAY
+
+# Differences ezk means, per manifest (addons-compare.py --intended: each
+# must occur, each has its reason; the rest of the object is compared)
+printf '%s\t%s\t%s\t%s\n' \
+	DaemonSet/kube-system/kube-router 'spec.template.spec.containers[name=kube-router].args' '^--hostname-override=' \
+	"kubeasz renders the DaemonSet once (run_once), so every node's kube-router gets the first host's RT-<address>; kube-router finds its node by NODE_NAME first and reads the flag only when NODE_NAME names no node: ezk leaves it out" \
+	>"$T/intended-kube-router"
 
 # compare NAME PLUGIN: render both from kubeasz's clusters/c as it is now
 compare() {
@@ -44,9 +60,15 @@ compare() {
 	ezk_render "$name" 06
 	is "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sort | paste -sd' ')" "$(cd "$kout" && ls | sort | paste -sd' ')" \
 		"$name: the same manifests rendered"
+	local b
 	for f in "$kout"/*.yaml; do
 		[ -f "$f" ] || continue
-		tap_compare "$name" "$(basename "$f" .yaml)" "$f" "$y/$(basename "$f")"
+		b=$(basename "$f" .yaml)
+		if [ -f "$T/intended-$b" ]; then
+			tap_compare "$name" "$b" "$f" "$y/$b.yaml" --intended "$T/intended-$b"
+		else
+			tap_compare "$name" "$b" "$f" "$y/$b.yaml"
+		fi
 	done
 }
 
@@ -59,6 +81,7 @@ compare calico-bird
 y=$EZK_HOME/clusters/calico-bird/yml
 is "$(grep -c "image: easzlab\.io\.local:5000/easzlab/node:$cv$" "$y/calico.yaml")" 2 \
 	"calico-bird: calico-node and its bpf init container run the bundle's node $cv"
+offline_images calico-bird "$y/calico.yaml"
 like "$(grep -A1 'CALICO_IPV4POOL_CIDR' "$y/calico.yaml")" '198\.19\.0\.0/16' "calico-bird: the default pool is CLUSTER_CIDR"
 like "$(grep 'etcd_endpoints:' "$y/calico.yaml")" '"https://198\.18\.0\.1:2379,https://198\.18\.0\.2:2379,https://198\.18\.0\.3:2379"' \
 	"calico-bird: etcd's endpoints are [etcd]'s"
@@ -111,7 +134,41 @@ set_var config calico_ver "\"$cv\""
 set_var config CALICO_NETWORKING_BACKEND '"bird"'
 compare calico-norr
 
+# ---- kube-router 1. kubeasz's defaults: full overlay, the firewall on
+set_var hosts CLUSTER_NETWORK kube-router
+kv=$(sed -n 's/^kube_router_ver: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' "$KC/config.yml")
+is "$kv" "$(sed -n 's/^kubeRouterVer=//p' "$KZ/ezdown")" "kube-router: kube_router_ver is ezdown's"
+compare kube-router
+y=$EZK_HOME/clusters/kube-router/yml
+offline_images kube-router "$y/kube-router.yaml"
+like "$(grep -- '--overlay-type' "$y/kube-router.yaml")" 'overlay-type=full$' "kube-router: OVERLAY_TYPE full"
+like "$(grep -- '--run-firewall' "$y/kube-router.yaml")" 'run-firewall=True$' "kube-router: the firewall on (as Jinja prints true)"
+mutant() { # WHAT SED-EXPR FACET
+	mutant_test kube-router "$y/kube-router.yaml" "$T/out-kube-router/kube-router.yaml" "$2" "$3" "$1" \
+		--intended "$T/intended-kube-router"
+}
+mutant "an arg (--run-firewall)" 's/--run-firewall=True/--run-firewall=False/' "command and args"
+mutant "the CNI config" 's/"bridge":"kube-bridge",/"bridge":"kube-bridge0",/' "config data"
+mutant "the init container's script" 's|mv ${TMP} /etc/cni/net.d/10-kuberouter.conflist;|mv ${TMP} /etc/cni/net.d/10-kuberouter.conf;|' "command and args"
+mutant "an image's tag" "0,/kube-router:$kv/s//kube-router:v0.0.1/" "images"
+mutant "a probe's port" 's/port: 20244}/port: 20245}/' "DaemonSet/kube-system/kube-router whole object"
+# an intended difference that no longer occurs fails too: ezk's with the
+# flag kubeasz has
+sed 's|^            - --overlay-type=|            - --hostname-override=RT-198.18.0.1\n            - --overlay-type=|' "$y/kube-router.yaml" >"$T/mutant.yaml"
+like "$($PY "$CMP" kube-router "$T/out-kube-router/kube-router.yaml" "$T/mutant.yaml" --intended "$T/intended-kube-router" | grep -P '^DIFF\t' | cut -f2)" \
+	"intended: DaemonSet/kube-system/kube-router" "the comparer fails on an intended difference that does not occur"
+
+# ---- kube-router 2. subnet overlay, no firewall, another release
+set_var config OVERLAY_TYPE '"subnet"'
+set_var config FIREWALL_ENABLE false
+set_var config kube_router_ver '"v2.6.1"'
+compare kube-router-subnet
+y=$EZK_HOME/clusters/kube-router-subnet/yml
+like "$(grep -- '--run-firewall' "$y/kube-router.yaml")" 'run-firewall=False$' "kube-router-subnet: the firewall off"
+offline_images kube-router-subnet "$y/kube-router.yaml"
+
 # ---- what ezk refuses: a calico_ver kubeasz has no manifest for
+set_var hosts CLUSTER_NETWORK calico
 set_var config calico_ver '"v3.30.1"'
 "$EZK" new bad >/dev/null
 cp "$KC/hosts" "$KC/config.yml" "$EZK_HOME/clusters/bad/"

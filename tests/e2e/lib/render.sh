@@ -132,13 +132,55 @@ tap_lines() {
 	[ "$n" -gt 0 ] || fail "$name: addons-compare.py compared something" "$2"
 }
 
-# mutant_test PLUGIN FILE KUBEASZ SED-EXPR FACET WHAT: ezk's FILE with one
-# value changed against kubeasz's: addons-compare.py must say DIFF for FACET
-# (a comparison that cannot fail proves nothing)
+# mutant_test PLUGIN FILE KUBEASZ SED-EXPR FACET WHAT [COMPARE-OPTIONS]:
+# ezk's FILE with one value changed against kubeasz's: addons-compare.py
+# must say DIFF for FACET (a comparison that cannot fail proves nothing)
 mutant_test() {
 	local plugin=$1 file=$2 theirs=$3 expr=$4 facet=$5 what=$6 m=$T/mutant.yaml o
+	shift 6
 	sed "$expr" "$file" >"$m"
 	if cmp -s "$m" "$file"; then fail "mutant $what: the edit changed the file"; return; fi
-	o=$($PY "$CMP" "$plugin" "$theirs" "$m" 2>&1)
+	o=$($PY "$CMP" "$plugin" "$theirs" "$m" "$@" 2>&1)
 	like "$(printf '%s\n' "$o" | grep -P '^DIFF\t' | cut -f2)" "$plugin: $facet" "the comparer fails on $what ($facet)"
+}
+
+# offline_images NAME MANIFEST: every image MANIFEST (ezk's, of cluster NAME)
+# runs is one `ezk download -c NAME` fetches: offline/versions.yml's images
+# whose `when` holds for that cluster, named as they are in containerd
+# (versions.yml's values, then the cluster's hosts and config.yml; Jinja2,
+# as Ansible, evaluates the templates)
+offline_images() {
+	local name=$1 manifest=$2 o
+	o=$($PY - "$EZK_SRC/offline/versions.yml" "$KC/hosts" "$KC/config.yml" "$manifest" <<'PY'
+import re, sys, yaml, jinja2
+v = yaml.safe_load(open(sys.argv[1]))
+for l in open(sys.argv[2]):  # [all:vars] KEY="value"
+    m = re.match(r'^([A-Za-z_][A-Za-z0-9_]*)="?([^"]*)"?\s*$', l)
+    if m:
+        v[m.group(1)] = m.group(2)
+c = yaml.safe_load(open(sys.argv[3]))
+v.update({k: c[k] for k in c if k in v})
+env = jinja2.Environment()
+env.filters["bool"] = lambda x: x if isinstance(x, bool) else str(x).lower() in ("true", "yes", "on", "1", "y")  # Ansible's
+def r(t):
+    return env.from_string(str(t)).render(**v)
+have = set()
+for i in v["images"]:
+    if "when" in i and r("{{ %s }}" % i["when"]) != "True":
+        continue
+    ref = r(i["ref"])
+    have.add(r(i["name"]) if "name" in i else "%s/easzlab/%s" % (v["local_registry"], ref.rsplit("/", 1)[1]))
+want = set()
+for d in yaml.safe_load_all(open(sys.argv[4])):
+    spec = ((d or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+    for k in ("initContainers", "containers"):
+        want.update(c["image"] for c in spec.get(k) or [])
+print("\n".join("%s\t%s" % ("ok" if w in have else "missing", w) for w in sorted(want)))
+PY
+	)
+	[ -n "$o" ] || { fail "$name: the manifest runs images" "$o"; return; }
+	local v img
+	while IFS=$'\t' read -r v img; do
+		is "$v" ok "$name: $img is in the offline images (offline/versions.yml)"
+	done <<<"$o"
 }
