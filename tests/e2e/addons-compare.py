@@ -4,6 +4,7 @@
 Usage: addons-compare.py NAME KUBEASZ.yaml[,MORE.yaml] EZK.yaml [--only KIND/NS/NAME,...]
                          [--intended FILE]
        addons-compare.py --helm-values NAME VALUES.yaml CHART_VERSION EZK.yaml
+       addons-compare.py --values NAME KUBEASZ-VALUES.yaml EZK-VALUES.yaml
 
 Objects are matched by kind, namespace and name. One line per check:
 "ok<TAB>what" or "DIFF<TAB>what<TAB>detail": the same objects, then for each
@@ -28,6 +29,9 @@ image (image.registry/image.repository, tag v<chart version> as the chart's
 default), the Service's type, the container's resources, no Ingress unless
 ingress.enabled, no HTTPRoute unless httpRoute.enabled, no plugin manager
 container unless pluginsManager.enabled.
+--values: both sides are Helm values files (kubeasz renders cilium's and
+installs the chart; so far ezk renders the values): compared whole, as
+data, and the first difference said.
 Exit status 0 when every check is ok.
 """
 import json
@@ -190,6 +194,14 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "--helm-values":
         sys.exit(helm_values(*args[1:5]))
+    if args and args[0] == "--values":
+        name, docs = args[1], []
+        for p in args[2:4]:
+            with open(p) as f:
+                docs.append(yaml.load(f, Loader=yaml.CSafeLoader))
+        d = first_diff(docs[0], docs[1]) if docs[0] is not None else "kubeasz's is empty"
+        print(("ok\t%s: the same values" % name) if d is None else ("DIFF\t%s: the same values\t%s" % (name, d)))
+        sys.exit(0 if d is None else 1)
     only = None
     intended_file = None
     if "--intended" in args:

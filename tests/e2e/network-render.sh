@@ -44,6 +44,10 @@ cat >"$T/render.yml" <<PLAY
     # inventory_hostname; here localhost's)
     - template: {src: "$KZ/roles/kube-router/templates/kuberouter.yaml.j2", dest: "{{ out }}/kube-router.yaml"}
       when: 'CLUSTER_NETWORK == "kube-router"'
+    # roles/cilium/tasks/main.yml: the chart's values (the chart itself is
+    # not at hand)
+    - template: {src: "$KZ/roles/cilium/templates/values.yaml.j2", dest: "{{ out }}/cilium-values.yaml"}
+      when: 'CLUSTER_NETWORK == "cilium"'
 PLAY
 
 # Differences ezk means, per manifest (addons-compare.py --intended: each
@@ -64,7 +68,9 @@ compare() {
 	for f in "$kout"/*.yaml; do
 		[ -f "$f" ] || continue
 		b=$(basename "$f" .yaml)
-		if [ -f "$T/intended-$b" ]; then
+		if [ "$b" = cilium-values ]; then
+			tap_lines "$name" "$($PY "$CMP" --values "$b" "$f" "$y/$b.yaml" 2>&1)"
+		elif [ -f "$T/intended-$b" ]; then
 			tap_compare "$name" "$b" "$f" "$y/$b.yaml" --intended "$T/intended-$b"
 		else
 			tap_compare "$name" "$b" "$f" "$y/$b.yaml"
@@ -166,6 +172,35 @@ compare kube-router-subnet
 y=$EZK_HOME/clusters/kube-router-subnet/yml
 like "$(grep -- '--run-firewall' "$y/kube-router.yaml")" 'run-firewall=False$' "kube-router-subnet: the firewall off"
 offline_images kube-router-subnet "$y/kube-router.yaml"
+
+# ---- cilium: its Helm values only (ezk does not install it yet)
+# 1. kubeasz's defaults: no hubble, the DNS cache's address excluded
+set_var hosts CLUSTER_NETWORK cilium
+civ=$(sed -n 's/^cilium_ver: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' "$KC/config.yml")
+is "$civ" "$(sed -n 's/^ciliumVer=//p' "$KZ/ezdown")" "cilium: cilium_ver is ezdown's"
+compare cilium
+y=$EZK_HOME/clusters/cilium/yml
+offline_images cilium "$y/cilium-values.yaml"
+like "$(grep -- '--exclude-local-address' "$y/cilium-values.yaml")" '"169\.254\.20\.10/32"' "cilium: the DNS cache's address is not cilium's"
+sed 's/clusterPoolIPv4MaskSize: 24/clusterPoolIPv4MaskSize: 25/' "$y/cilium-values.yaml" >"$T/mutant.yaml"
+like "$($PY "$CMP" --values cilium-values "$T/out-cilium/cilium-values.yaml" "$T/mutant.yaml" | grep -P '^DIFF\t' | cut -f2)" \
+	"cilium-values: the same values" "the comparer fails on a changed value (ipam's mask size)"
+run "$EZK" setup cilium 06
+[ "$rc" != 0 ] && pass "cilium: step 06 without -t config stops (not installed yet)" || fail "cilium: step 06 without -t config stops"
+like "$out$err" "CLUSTER_NETWORK 'cilium' is not installed by ezk yet" "... and says so"
+
+# 2. hubble and its UI, no DNS cache, another release and pod range
+set_var config cilium_hubble_enabled true
+set_var config cilium_hubble_ui_enabled true
+set_var config ENABLE_LOCAL_DNS_CACHE false
+set_var config cilium_ver '"1.18.2"'
+compare cilium-hubble
+y=$EZK_HOME/clusters/cilium-hubble/yml
+offline_images cilium-hubble "$y/cilium-values.yaml"
+
+# 3. hubble without its UI
+set_var config cilium_hubble_ui_enabled false
+compare cilium-hubble-noui
 
 # ---- what ezk refuses: a calico_ver kubeasz has no manifest for
 set_var hosts CLUSTER_NETWORK calico

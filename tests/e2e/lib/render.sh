@@ -144,8 +144,8 @@ mutant_test() {
 	like "$(printf '%s\n' "$o" | grep -P '^DIFF\t' | cut -f2)" "$plugin: $facet" "the comparer fails on $what ($facet)"
 }
 
-# offline_images NAME MANIFEST: every image MANIFEST (ezk's, of cluster NAME)
-# runs is one `ezk download -c NAME` fetches: offline/versions.yml's images
+# offline_images NAME MANIFEST: every image MANIFEST (ezk's, of cluster NAME;
+# or a Helm values file's image.repository/tag) runs is one `ezk download -c NAME` fetches: offline/versions.yml's images
 # whose `when` holds for that cluster, named as they are in containerd
 # (versions.yml's values, then the cluster's hosts and config.yml; Jinja2,
 # as Ansible, evaluates the templates)
@@ -171,7 +171,18 @@ for i in v["images"]:
     ref = r(i["ref"])
     have.add(r(i["name"]) if "name" in i else "%s/easzlab/%s" % (v["local_registry"], ref.rsplit("/", 1)[1]))
 want = set()
+def values_images(o, path=""):  # a Helm values file: {repository, tag} anywhere
+    if isinstance(o, dict):
+        if isinstance(o.get("repository"), str) and "tag" in o:
+            # (cilium's chart names its operator <repository>-generic)
+            suffix = "-generic" if path == ".operator.image" else ""
+            want.add("%s%s:%s" % (o["repository"], suffix, o["tag"]))
+        for k, x in o.items():
+            values_images(x, path + "." + k)
 for d in yaml.safe_load_all(open(sys.argv[4])):
+    if d and "kind" not in d:
+        values_images(d)
+        continue
     spec = ((d or {}).get("spec") or {}).get("template", {}).get("spec") or {}
     for k in ("initContainers", "containers"):
         want.update(c["image"] for c in spec.get(k) or [])
