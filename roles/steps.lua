@@ -55,7 +55,7 @@ return {
     -- then the plugin's manifest rendered into clusters/<c>/yml/ and
     -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
     -- acts; the others return at once)
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     -- the nodes' part: host-gw's routes, calico's certificate and
     -- calicoctl, and the default bridge config removed once the plugin's
     -- own (flannel's, calico's, kube-router's) is in place
@@ -114,7 +114,7 @@ return {
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
     -- the others: the pod network routes to the new nodes' pods
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
@@ -138,7 +138,7 @@ return {
     { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
@@ -166,7 +166,7 @@ return {
       roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
     { hosts = "localhost", roles = { "kube-node/delete" } },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
@@ -185,7 +185,7 @@ return {
     { hosts = "kube_master", roles = { "kube-master" } },
     { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },

@@ -2,18 +2,22 @@
 -- CLUSTER_NETWORK asked for is one ezk installs (host-gw, flannel, calico,
 -- kube-router). kubeasz's cilium and kube-ovn are accepted in the inventory
 -- (ezk check warns) but not installed yet: step 06 stops here, before any
--- host changed, and says what works today (for cilium, `-t config` renders
--- its Helm values and applies nothing).
+-- host changed, and says what works today (for them, `-t config` renders
+-- what kubeasz renders and applies nothing).
 
 local vars = ezk.vars
 -- the plugins step 06 installs: each has a role of its name in the step's
 -- next play (roles/steps.lua); "none" installs nothing
 local INSTALLED = { ["host-gw"] = true, flannel = true, calico = true, ["kube-router"] = true, none = true }
 local net = vars.CLUSTER_NETWORK
--- cilium: its Helm values are rendered (roles/cilium), not yet installed;
--- a `-t config` run (which applies nothing and touches no host) renders them
-if net == "cilium" and not ezk.tagged({ "apply" }) then
-  ezk.warn("CLUSTER_NETWORK cilium: only its Helm values are rendered (yml/cilium-values.yaml); ezk does not install it yet")
+-- cilium, kube-ovn: what kubeasz renders for them is (roles/cilium: the
+-- chart's Helm values; roles/kube-ovn: the values of its install.sh), they
+-- are not yet installed; a `-t config` run (which applies nothing and
+-- touches no host) renders them
+local RENDERED = { cilium = "its Helm values (yml/cilium-values.yaml)",
+                   ["kube-ovn"] = "the values of kubeasz's install.sh (yml/kube-ovn-values.yaml)" }
+if RENDERED[net] and not ezk.tagged({ "apply" }) then
+  ezk.warn("CLUSTER_NETWORK " .. net .. ": only " .. RENDERED[net] .. " rendered; ezk does not install it yet")
   return
 end
 if not INSTALLED[net] then

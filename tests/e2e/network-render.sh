@@ -15,6 +15,9 @@
 # kube-router: OVERLAY_TYPE full and subnet, FIREWALL_ENABLE on and off,
 # two releases; one intended difference (--hostname-override), with its
 # reason, checked to occur.
+# cilium: only its Helm values (kubeasz installs a chart that is not at
+# hand; ezk does not install cilium yet): compared whole. kube-ovn: only the
+# values kubeasz fills into its install.sh (ezk does not carry the script).
 # Each manifest's images are ones `ezk download` fetches for that cluster
 # (offline/versions.yml).
 # Not compared: calicoctl.cfg, which kubeasz and ezk write on each node
@@ -33,7 +36,7 @@ cat >"$T/render.yml" <<PLAY
 - hosts: localhost
   connection: local
   gather_facts: false
-  vars_files: ["$R/vars/main.yml"]
+  vars_files: ["$R/vars/main.yml", "$KZ/roles/kube-ovn/vars/main.yml"]
   tasks:
     - template: {src: "$R/templates/calico-{{ calico_ver_main }}.yaml.j2", dest: "{{ out }}/calico.yaml"}
       when: 'CLUSTER_NETWORK == "calico"'
@@ -48,6 +51,9 @@ cat >"$T/render.yml" <<PLAY
     # not at hand)
     - template: {src: "$KZ/roles/cilium/templates/values.yaml.j2", dest: "{{ out }}/cilium-values.yaml"}
       when: 'CLUSTER_NETWORK == "cilium"'
+    # roles/kube-ovn/tasks/main.yml: install.sh with kubeasz's values
+    - template: {src: "$KZ/roles/kube-ovn/templates/install.sh.j2", dest: "{{ out }}/kube-ovn-install.sh"}
+      when: 'CLUSTER_NETWORK == "kube-ovn"'
 PLAY
 
 # Differences ezk means, per manifest (addons-compare.py --intended: each
@@ -201,6 +207,45 @@ offline_images cilium-hubble "$y/cilium-values.yaml"
 # 3. hubble without its UI
 set_var config cilium_hubble_ui_enabled false
 compare cilium-hubble-noui
+
+# ---- kube-ovn: the values kubeasz's install.sh is given (ezk does not
+# install it yet): the script's settings as kubeasz renders it, against
+# ezk's yml/kube-ovn-values.yaml
+set_var hosts CLUSTER_NETWORK kube-ovn
+kovn() { # NAME
+	local name=$1 kout=$T/out-$1 y=$EZK_HOME/clusters/$1/yml
+	kubeasz_render "$name" "$T/render.yml" "$kout"
+	ezk_render "$name" 06
+	is "$(cd "$y" 2>/dev/null && ls)" kube-ovn-values.yaml "$name: ezk renders kube-ovn's values only"
+	tap_lines "$name" "$(kovn_compare "$kout/kube-ovn-install.sh" "$y/kube-ovn-values.yaml")"
+}
+# kovn_compare KUBEASZ-INSTALL.SH EZK-VALUES.yaml: the settings, one line each
+kovn_compare() {
+	$PY - "$1" "$2" <<'PY'
+import re, sys, yaml
+sh = open(sys.argv[1]).read()
+ours = yaml.safe_load(open(sys.argv[2]))
+theirs = {}
+for k in ("POD_CIDR", "POD_GATEWAY", "SVC_CIDR", "REGISTRY", "VERSION"):
+    theirs[k] = re.search(r'^%s="([^"]*)"' % k, sh, re.M).group(1)  # the first: IPv4's
+mounts = set(re.findall(r'^ +(?:- )?(?:mountPath|path): /var(/\S+)$', sh, re.M)) & {"/run/containerd", "/var/run/containerd", ours.get("CONTAINERD_STATE_DIR")}
+theirs["CONTAINERD_STATE_DIR"] = sorted(mounts)[0] if len(mounts) == 1 else sorted(mounts)
+for k in sorted(theirs):
+    good = str(ours.get(k)) == str(theirs[k])
+    print(("ok\tkube-ovn: %s %s" % (k, theirs[k])) if good else ("DIFF\tkube-ovn: %s\tkubeasz %r, ezk %r" % (k, theirs[k], ours.get(k))))
+PY
+}
+kovn kube-ovn
+like "$(grep POD_GATEWAY "$EZK_HOME/clusters/kube-ovn/yml/kube-ovn-values.yaml")" '"198\.19\.128\.1"' "kube-ovn: the gateway is CLUSTER_CIDR's first address"
+sed 's/^VERSION: v1.11.5$/VERSION: v1.11.6/' "$EZK_HOME/clusters/kube-ovn/yml/kube-ovn-values.yaml" >"$T/mutant.yaml"
+like "$(kovn_compare "$T/out-kube-ovn/kube-ovn-install.sh" "$T/mutant.yaml" | grep -P '^DIFF\t' | cut -f2)" \
+	"kube-ovn: VERSION" "the comparer fails on a changed value (kube-ovn's VERSION)"
+set_var hosts CLUSTER_CIDR 198.19.0.0/16
+set_var hosts SERVICE_CIDR 198.18.128.0/20
+set_var config CONTAINERD_STATE_DIR '"/run/ctrd"'
+kovn kube-ovn-2
+run "$EZK" setup kube-ovn-2 06
+[ "$rc" != 0 ] && pass "kube-ovn: step 06 without -t config stops (not installed yet)" || fail "kube-ovn: step 06 without -t config stops"
 
 # ---- what ezk refuses: a calico_ver kubeasz has no manifest for
 set_var hosts CLUSTER_NETWORK calico
