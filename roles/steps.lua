@@ -55,10 +55,13 @@ return {
     -- then the plugin's manifest rendered into clusters/<c>/yml/ and
     -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
     -- acts; the others return at once)
-    { hosts = "localhost", roles = { "network", "flannel" } },
-    -- the nodes' part: host-gw's routes, or the default bridge config
-    -- removed once the plugin's own is in place
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    -- the nodes' part: host-gw's routes, calico's certificate and
+    -- calicoctl, and the default bridge config removed once the plugin's
+    -- own (flannel's, calico's, kube-router's) is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node runs
+    { hosts = "localhost", roles = { "calico/rr" } },
   } },
   { id = "07", alias = "addons", plays = {
     -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
@@ -111,8 +114,9 @@ return {
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
     -- the others: the pod network routes to the new nodes' pods
-    { hosts = "localhost", roles = { "network", "flannel" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "localhost", roles = { "calico/rr" } },
   } },
   { id = "23", alias = "add-master", command = "add-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -134,8 +138,9 @@ return {
     { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
-    { hosts = "localhost", roles = { "network", "flannel" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "localhost", roles = { "calico/rr" } },
   } },
   -- A deletion: the host leaves first (drained, out of what points at it,
   -- stopped and cleaned, deleted from the cluster), then the others follow.
@@ -161,8 +166,9 @@ return {
       roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
     { hosts = "localhost", roles = { "kube-node/delete" } },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "localhost", roles = { "calico/rr" } },
   } },
   { id = "33", alias = "del-master", command = "del-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -179,8 +185,9 @@ return {
     { hosts = "kube_master", roles = { "kube-master" } },
     { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node" } },
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "localhost", roles = { "calico/rr" } },
   } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   -- ezk upgrade: the binaries of $EZK_HOME/bin (K8S_VER must say their

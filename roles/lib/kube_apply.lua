@@ -13,6 +13,7 @@
 --   (kubectl get), whether every object is there, and applies nothing when
 --   they are: objects edited in the cluster by hand stay as they are until
 --   the manifest changes (kubeasz leaves a running add-on alone).
+-- record_mode: the record's mode ("0644"; "0600" for a Secret holding a key)
 -- kubectl apply reads the manifest on its stdin; the task's msg says why it
 -- applied ("not applied before", "manifest changed", "objects missing")
 -- and what kubectl changed. Under --check nothing is applied or recorded:
@@ -77,6 +78,6 @@ ezk.module("kube_apply", function(a, ctx)
     return { failed = true, msg = why .. "; kubectl apply: exit " .. r.rc .. ": " ..
       errors(r.stderr ~= "" and r.stderr or r.stdout, true) }
   end
-  ezk.upload({ dest = a.record, content = text, mode = "0644", mkdir = true })
+  ezk.upload({ dest = a.record, content = text, mode = a.record_mode or "0644", mkdir = true })
   return { changed = true, msg = why .. ": " .. changes(r.stdout), diff = diff }
 end, { title = function(a) return "kubectl apply " .. (a.name or a.src or "manifest") end })

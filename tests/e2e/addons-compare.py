@@ -2,7 +2,9 @@
 """Compare Kubernetes manifests: kubeasz's (rendered by Ansible) with ezk's.
 
 Usage: addons-compare.py NAME KUBEASZ.yaml[,MORE.yaml] EZK.yaml [--only KIND/NS/NAME,...]
+                         [--intended FILE]
        addons-compare.py --helm-values NAME VALUES.yaml CHART_VERSION EZK.yaml
+       addons-compare.py --values NAME KUBEASZ-VALUES.yaml EZK-VALUES.yaml
 
 Objects are matched by kind, namespace and name. One line per check:
 "ok<TAB>what" or "DIFF<TAB>what<TAB>detail": the same objects, then for each
@@ -11,6 +13,15 @@ data (ConfigMap and Secret data), and the whole object. --only keeps ezk's
 objects to those listed (kubeasz renders part of an add-on, as for
 headlamp's Helm chart); the others are printed as "extra<TAB>KIND/NS/NAME".
 
+--intended FILE: differences ezk means, one a line (tab-separated; # comments):
+    KIND/NS/NAME  PATH  REGEX  REASON
+PATH names a list of strings in the object (spec.template.spec.containers
+[name=kube-router].args); kubeasz's holds items matching REGEX that ezk
+leaves out on purpose, for REASON (required). Each one is checked to occur
+(kubeasz has such an item, ezk none: otherwise DIFF, a stale entry), said
+as "ok ... intended: ...", and then taken out of kubeasz's list before the
+comparison, so the rest of the object is still compared.
+
 --helm-values: kubeasz installs the add-on with a Helm chart and renders
 only the chart's values (headlamp); the chart itself is not at hand here.
 Checks that ezk's objects carry what those values set: the Deployment's
@@ -18,6 +29,9 @@ image (image.registry/image.repository, tag v<chart version> as the chart's
 default), the Service's type, the container's resources, no Ingress unless
 ingress.enabled, no HTTPRoute unless httpRoute.enabled, no plugin manager
 container unless pluginsManager.enabled.
+--values: both sides are Helm values files (kubeasz renders cilium's and
+installs the chart; so far ezk renders the values): compared whole, as
+data, and the first difference said.
 Exit status 0 when every check is ok.
 """
 import json
@@ -102,6 +116,43 @@ def first_diff(a, b, path=""):
     return None
 
 
+def walk(o, path):
+    """The value at PATH (a.b[0].c[name=x]) in o, or None."""
+    for part in path.replace("[", ".[").split("."):
+        if o is None:
+            return None
+        if part.startswith("[") and "=" in part:
+            k, v = part[1:-1].split("=", 1)
+            o = next((x for x in o if isinstance(x, dict) and str(x.get(k)) == v), None) if isinstance(o, list) else None
+        elif part.startswith("["):
+            i = int(part[1:-1])
+            o = o[i] if isinstance(o, list) and i < len(o) else None
+        elif part:
+            o = o.get(part) if isinstance(o, dict) else None
+    return o
+
+
+def intended(path, a, b, say):
+    import re
+    with open(path) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    for r in rows:
+        if len(r) != 4 or not r[3].strip():
+            raise SystemExit("%s: want KIND/NS/NAME, PATH, REGEX, REASON (tab-separated): %r" % (path, r))
+        key, p, rx, why = r
+        la, lb = walk(a.get(key), p), walk(b.get(key), p)
+        if not isinstance(la, list) or not isinstance(lb, list):
+            say(False, "intended: %s %s is a list on both sides" % (key, p), "kubeasz %r, ezk %r" % (la, lb))
+            continue
+        gone = [x for x in la if isinstance(x, str) and re.search(rx, x)]
+        kept = [x for x in lb if isinstance(x, str) and re.search(rx, x)]
+        good = bool(gone) and not kept
+        say(good, "intended: %s %s without /%s/ (%s)" % (key, p, rx, why),
+            "the difference does not occur: kubeasz %r, ezk %r" % (gone, kept))
+        if good:
+            la[:] = [x for x in la if x not in gone]
+
+
 def helm_values(name, values_path, chart_version, ours):
     with open(values_path) as f:
         v = yaml.load(f, Loader=yaml.CSafeLoader)
@@ -143,7 +194,20 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "--helm-values":
         sys.exit(helm_values(*args[1:5]))
+    if args and args[0] == "--values":
+        name, docs = args[1], []
+        for p in args[2:4]:
+            with open(p) as f:
+                docs.append(yaml.load(f, Loader=yaml.CSafeLoader))
+        d = first_diff(docs[0], docs[1]) if docs[0] is not None else "kubeasz's is empty"
+        print(("ok\t%s: the same values" % name) if d is None else ("DIFF\t%s: the same values\t%s" % (name, d)))
+        sys.exit(0 if d is None else 1)
     only = None
+    intended_file = None
+    if "--intended" in args:
+        i = args.index("--intended")
+        intended_file = args[i + 1]
+        del args[i:i + 2]
     if "--only" in args:
         i = args.index("--only")
         only = set(args[i + 1].split(","))
@@ -164,6 +228,8 @@ def main():
             bad += 1
             print("DIFF\t%s: %s\t%s" % (name, what, detail))
 
+    if intended_file:
+        intended(intended_file, a, b, say)
     say(set(a) == set(b), "the same %d objects (kind/namespace/name)" % len(a),
         "only kubeasz: %s; only ezk: %s" % (sorted(set(a) - set(b)), sorted(set(b) - set(a))))
     for what in ("images", "command and args", "env", "config data"):

@@ -29,44 +29,9 @@
 # and its play on the nodes, which -t config leaves alone, is left out of
 # the test's copy of roles/steps.lua): the addresses of kubeasz's example are replaced by
 # 198.18.0.x all the same, and the Service and pod ranges are 198.18/15's.
-. "$EZK_SRC/tests/lib.sh"
-
-KZ=$EZK_SHARED_DATA/kubeasz-3.7
-KE=$EZK_SHARED_DATA/kubeasz-example
-if [ ! -d "$KZ/roles/cluster-addon" ] || [ ! -f "$KE/config.yml" ]; then
-	skip "../shared/data (kubeasz 3.7 and its example) is absent: nothing to compare with"
-	done_testing
-	exit 0
-fi
-command -v ansible-playbook >/dev/null || { fail "ansible-playbook is installed (scripts/install-deps.sh)"; done_testing; exit 1; }
-CMP=$EZK_SRC/tests/e2e/addons-compare.py
-export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_NOCOLOR=1 \
-	ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
-
-# ---- kubeasz's cluster, made by ezctl's own new() in a base dir of ours
-KB=$T/kubeasz
-mkdir -p "$KB/example"
-cp "$KE/hosts.multi-node" "$KE/config.yml" "$KB/example/"
-cp "$KZ/ezdown" "$KB/"
-# ezctl ends with `main "$@"`, which insists on /etc/kubeasz: read its
-# functions without that line and call new() in our base dir
-if bash -c 'set -o nounset -o errexit; source <(sed "/^main \"\$@\"$/d" "$1"); BASE=$2; cd "$BASE"; new c' \
-	_ "$KZ/ezctl" "$KB" >"$T/ezctl.log" 2>&1 && [ -f "$KB/clusters/c/config.yml" ]; then
-	pass "kubeasz's ezctl new made clusters/c (hosts, config.yml)"
-else
-	fail "kubeasz's ezctl new made clusters/c" "$(tail -5 "$T/ezctl.log")"
-	done_testing
-	exit 1
-fi
-KC=$KB/clusters/c
-unlike "$(grep -n '__[a-z_]*__' "$KC/config.yml" | grep -iE 'coredns|dns_node|metrics|headlamp|local_path|k8s_ver')" . \
-	"ezctl new filled in the add-ons' version placeholders"
+. "$EZK_SRC/tests/e2e/lib/render.sh"
+render_setup || { done_testing; exit 0; }
 is "$(sed -n 's/^corednsVer: *//p' "$KC/config.yml")" "\"$(sed -n 's/^corednsVer=//p' "$KZ/ezdown")\"" "... corednsVer is ezdown's"
-# no address outside the test ranges, though nothing is contacted
-sed -i -E 's/192\.168\.1\.([0-9]+)/198.18.0.\1/g; s|^SERVICE_CIDR=.*|SERVICE_CIDR="198.18.128.0/20"|; s|^CLUSTER_CIDR=.*|CLUSTER_CIDR="198.19.0.0/16"|' "$KC/hosts"
-sed -i -E 's/192\.168\.1\.([0-9]+)/198.18.0.\1/g; s/"10\.1\.1\.1"/"198.18.200.1"/' "$KC/config.yml"
-unlike "$(grep -vE '^\s*#' "$KC/hosts" "$KC/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
-	"no private (RFC 1918) address left in hosts and config.yml"
 
 # kubeasz's tasks, template by template (roles/cluster-addon/tasks/*.yml:
 # the same sources, conditions and vars; dest in our output dir)
@@ -96,64 +61,18 @@ cat >"$T/render.yml" <<EOF
       when: 'CLUSTER_NETWORK == "flannel"'
 EOF
 
-# ezk's step 06 has a play on the nodes (host-gw's routes, the default CNI
-# config removed once the plugin's is there), which -t config leaves alone
-# but which would still connect to them: the test's steps.lua is ezk's
-# without it (its manifests are all rendered on the deploy node)
-mkdir -p "$T/roles"
-# (the first such line: step 06's; the lifecycle commands' steps repeat it)
-awk '!gone && /^ *\{ hosts = "kube_master:kube_node", roles = \{ "host-gw", "flannel\/node" \} \},$/ { gone = 1; next } 1' \
-	"$EZK_SRC/roles/steps.lua" >"$T/roles/steps.lua"
-is "$(diff "$EZK_SRC/roles/steps.lua" "$T/roles/steps.lua" | grep '^<' | grep -c 'flannel/node')" 1 \
-	"... the line removed is the nodes' play of the network plugins"
-is "$(awk '/id = "06"/ { s = 1 } /id = "07"/ { s = 0 } s' "$T/roles/steps.lua" | grep -c 'hosts = "kube_master:kube_node"')" 0 \
-	"... and it was step 06's"
-is "$(diff "$EZK_SRC/roles/steps.lua" "$T/roles/steps.lua" | grep -c '^<')" 1 \
-	"the test's steps.lua: ezk's without step 06's play on the nodes"
-export EZK_ROLES=$T/roles:$EZK_SRC/roles
-
-# set FILE KEY VALUE: a setting of kubeasz's hosts ([all:vars], KEY="v") or
-# config.yml (KEY: "v"), in place, as a user edits it
-set_var() {
-	case $1 in
-	hosts) grep -q "^$2=" "$KC/hosts" || fail "hosts sets $2"; sed -i -E "s|^$2=.*|$2=\"$3\"|" "$KC/hosts" ;;
-	config) grep -q "^$2:" "$KC/config.yml" || fail "config.yml sets $2"; sed -i -E "s|^$2:.*|$2: $3|" "$KC/config.yml" ;;
-	esac
-}
-
 HEADLAMP_USERS=ServiceAccount/kube-system/headlamp-admin-user,ClusterRoleBinding//headlamp-admin-user,Secret/kube-system/headlamp-admin-user,ServiceAccount/kube-system/headlamp-read-user,ClusterRoleBinding//headlamp-read-user,Secret/kube-system/headlamp-read-user
 
 # compare NAME: render both from kubeasz's clusters/c as it is now
 compare() {
-	local name=$1 kout=$T/out-$1 y t0 r
-	mkdir -p "$kout"
-	t0=$(date +%s)
-	ansible-playbook -i "$KC/hosts" -e "@$KC/config.yml" -e "out=$kout" "$T/render.yml" >"$T/ansible-$name.log" 2>&1
-	r=$?
-	echo "# $name: ansible-playbook $(($(date +%s) - t0)) s"
-	is "$r" 0 "$name: Ansible renders kubeasz's templates"
-	[ "$r" = 0 ] || tail -20 "$T/ansible-$name.log" | sed 's/^/# /'
-
-	"$EZK" new "$name" >/dev/null
-	cp "$KC/hosts" "$KC/config.yml" "$EZK_HOME/clusters/$name/"
-	y=$EZK_HOME/clusters/$name/yml
-	# --check --diff (what the kubeasz comparison of every step runs) writes
-	# nothing and shows each manifest
-	run "$EZK" setup "$name" 06,07 -t config --check --diff
-	is "$rc" 0 "$name: ezk setup 06,07 -t config --check --diff"
-	[ "$rc" = 0 ] || printf '%s\n' "$out" "$err" | tail -10 | sed 's/^/# /'
-	[ -e "$y" ] && fail "$name: --check writes no yml/" || pass "$name: --check writes no yml/"
-	local shown
-	shown=$(printf '%s\n' "$out" | sed -n 's|^+++ .*/yml/\(.*\)\.yaml (after)$|\1|p' | sort | paste -sd' ')
-	run "$EZK" setup "$name" 06,07 -t config
-	is "$rc" 0 "$name: ezk setup 06,07 -t config renders yml/"
+	local name=$1 kout=$T/out-$1 y=$EZK_HOME/clusters/$1/yml
+	kubeasz_render "$name" "$T/render.yml" "$kout"
+	ezk_render "$name" 06,07
 
 	# which add-ons each rendered
 	is "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
 		"$(cd "$kout" && ls | sed -E 's/^headlamp-values\.yaml$/headlamp/; s/^local-storage-local-path-storage\.yaml$/local-path-provisioner/; /^(headlamp|local-storage)-/d; s/\.yaml$//' | sort | paste -sd' ')" \
 		"$name: the same add-ons and network plugin rendered"
-	is "$shown" "$(cd "$y" 2>/dev/null && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | sort | paste -sd' ')" \
-		"$name: --check --diff showed each of them"
 	local a
 	for a in coredns nodelocaldns metrics-server flannel; do
 		[ -f "$kout/$a.yaml" ] || continue
@@ -169,27 +88,6 @@ compare() {
 		hv=$(sed -n 's/^headlampVer: *"\{0,1\}\([^"]*\)"\{0,1\}.*/\1/p' "$KC/config.yml")
 		tap_lines "$name" "$($PY "$CMP" --helm-values headlamp "$kout/headlamp-values.yaml" "$hv" "$y/headlamp.yaml" 2>&1)"
 	fi
-}
-
-# tap_compare CONFIG ADDON KUBEASZ EZK [--only ...]: addons-compare.py's
-# lines as TAP
-tap_compare() {
-	local name=$1 addon=$2 theirs=$3 ours=$4
-	shift 4
-	if [ ! -f "$ours" ]; then fail "$name: ezk rendered $addon" "no $ours"; return; fi
-	tap_lines "$name" "$($PY "$CMP" "$addon" "$theirs" "$ours" "$@" 2>&1)"
-}
-tap_lines() {
-	local name=$1 v what detail n=0
-	while IFS=$'\t' read -r v what detail; do
-		case $v in
-		ok) pass "$name: $what"; n=$((n + 1)) ;;
-		DIFF) fail "$name: $what" "$detail"; n=$((n + 1)) ;;
-		extra) echo "# $name: ezk's object $what (of the chart, not rendered by kubeasz)" ;;
-		*) fail "$name: addons-compare.py said something unexpected" "$v $what $detail" ;;
-		esac
-	done <<<"$2"
-	[ "$n" -gt 0 ] || fail "$name: addons-compare.py compared something" "$2"
 }
 
 # ---- 1. kubeasz's defaults, every add-on on, flannel's vxlan
@@ -213,11 +111,7 @@ unlike "$(cat "$y/flannel.yaml")" DirectRouting "defaults: no DirectRouting (DIR
 # the comparer fails on a changed value: ezk's flannel.yaml with one value
 # changed each time, against kubeasz's
 mutant() { # WHAT SED-EXPR FACET: addons-compare.py says DIFF for FACET
-	local m=$T/mutant.yaml o
-	sed "$2" "$y/flannel.yaml" >"$m"
-	if cmp -s "$m" "$y/flannel.yaml"; then fail "mutant $1: the edit changed the file"; return; fi
-	o=$($PY "$CMP" flannel "$T/out-defaults/flannel.yaml" "$m" 2>&1)
-	like "$(printf '%s\n' "$o" | grep -P '^DIFF\t' | cut -f2)" "flannel: $3" "the comparer fails on $1 ($3)"
+	mutant_test flannel "$y/flannel.yaml" "$T/out-defaults/flannel.yaml" "$2" "$3" "$1"
 }
 mutant "a ConfigMap value (net-conf.json's Network)" 's|"Network": "198.19.0.0/16"|"Network": "198.19.0.0/17"|' "config data"
 mutant "an image's tag" "0,/flannel\/flannel:$fv/s//flannel\/flannel:v0.0.1/" "images"

@@ -1,0 +1,106 @@
+-- calico (step 06, CLUSTER_NETWORK "calico", a play on localhost: the deploy
+-- node), as kubeasz's calico role does with calico's etcd datastore:
+--   * the certificate `calico` (CN calico, O k8s; server and client auth, as
+--     kubeasz's "kubernetes" profile), signed by the cluster's CA in
+--     clusters/<c>/ssl/ (tag certs): calico-node, calico-kube-controllers and
+--     the CNI plugin are etcd clients. Reused while good, like every
+--     certificate of ezk's (roles/lib/cert.lua); its key is 0600.
+--   * the Secret kube-system/calico-etcd-secrets (etcd-ca, etcd-cert,
+--     etcd-key: the CA and that certificate), applied when it changed
+--     (kubeasz deletes and creates it on every run); the copy of it last
+--     applied is 0600, it holds the key.
+--   * calico's manifest rendered into clusters/<c>/yml/calico.yaml (tags
+--     config and apply) and applied with the deploy node's kubectl (tag
+--     apply, kube_apply: only when it changed or an object is missing).
+-- The nodes' part (the certificate in /etc/calico/ssl for the CNI plugin,
+-- calicoctl and its config, the default bridge config removed once
+-- calico's is in place) is calico/node, in the step's next play; route
+-- reflectors (CALICO_RR_ENABLED) are calico/rr, in the play after.
+--
+-- What config.yml decides: CALICO_NETWORKING_BACKEND (bird, vxlan, none),
+-- CALICO_ENABLE_OVERLAY (the default pool's IPIP with bird, VXLAN with
+-- vxlan: Always, CrossSubnet, Never), IP_AUTODETECTION_METHOD, CLUSTER_CIDR
+-- (the default pool), NODE_PORT_RANGE, calico_ver (the images' tag) and
+-- calico_ver_main, which picks the manifest as kubeasz picks its template
+-- calico-<calico_ver_main>.yaml.j2: v3.26, v3.28 or v3.32 (what differs is
+-- in calico.yaml.j2, by the flags v326 and v332). The etcd endpoints are
+-- every [etcd] member's, as kubeasz's ETCD_ENDPOINTS. Images: the offline
+-- bundle's (easzlab.io.local:5000/easzlab/{cni,node,kube-controllers}).
+
+local vars = ezk.vars
+if vars.CLUSTER_NETWORK ~= "calico" then return end
+
+local yml = ezk.cluster_dir .. "/yml"
+local ssl = ezk.cluster_dir .. "/ssl"
+local kubectl = ezk.home .. "/bin/kubectl"
+local kubeconfig = ezk.cluster_dir .. "/kubectl.kubeconfig"
+
+-- the manifests kubeasz 3.7 has (calico_ver_main: "v3.32" of "v3.32.1")
+local MAIN = { ["v3.26"] = true, ["v3.28"] = true, ["v3.32"] = true }
+local main = tostring(vars.calico_ver_main)
+if not MAIN[main] then
+  ezk.fail("calico_ver_main '" .. main .. "' (calico_ver " .. tostring(vars.calico_ver) .. "): ezk has calico's " ..
+           "manifest for v3.26, v3.28 and v3.32, as kubeasz 3.7")
+end
+
+local endpoints = {}
+for _, m in ipairs(vars.groups.etcd or {}) do endpoints[#endpoints + 1] = "https://" .. m .. ":2379" end
+ezk.shared.calico = { endpoints = table.concat(endpoints, ",") }
+
+-- ---- the certificate and the Secret
+if ezk.tagged({ "certs", "apply" }) and not ezk.stat_local(ssl .. "/ca.pem") and not ezk.check then
+  ezk.fail("no CA (" .. ssl .. "/ca.pem): run step 01 first ('ezk setup <cluster> 01')")
+end
+cert { name = "calico", profile = "peer", cn = "calico", o = "k8s", expiry = vars.CERT_EXPIRY,
+       algo = vars.CERT_KEY_ALGO or "rsa", tags = { "certs", "apply" } }
+
+-- ---- the manifest
+local extra = {
+  ETCD_ENDPOINTS = ezk.shared.calico.endpoints,
+  v326 = main == "v3.26",
+  v332 = main == "v3.32",
+}
+local src = ezk.role_dir .. "/templates/calico.yaml.j2"
+local text, rerr = ezk.read_local(src)
+if not text then ezk.fail(rerr) end
+local manifest, terr = ezk.template(text, extra, src)
+if not manifest then ezk.fail(terr) end
+copy { title = "render calico", dest = yml .. "/calico.yaml", content = manifest, mode = "0644",
+       tags = { "config", "apply" } }
+
+if not ezk.tagged({ "apply", "certs" }) then return end
+if not ezk.stat_local(kubectl) then
+  ezk.fail(kubectl .. " is missing: put the Kubernetes binaries in " .. ezk.home ..
+           "/bin (scripts/bin-from-debian.sh, or an offline bundle)")
+end
+if not ezk.stat_local(kubeconfig) and not ezk.check then
+  ezk.fail(kubeconfig .. " is missing: run step 01 first ('ezk setup <cluster> 01')")
+end
+local kc = ezk.q(kubectl) .. " --kubeconfig=" .. ezk.q(kubeconfig) .. " --request-timeout=30s"
+wait_for { title = "API reachable from the deploy node", timeout = 60, sleep = 1, tags = { "apply", "certs" },
+           cmd = kc .. " get --raw /healthz" }
+
+-- the Secret from the files (under --check on a new cluster the
+-- certificate is this run's: it would be applied)
+local files, missing = {}, nil
+for _, f in ipairs({ { "etcd-ca", "ca.pem" }, { "etcd-cert", "calico.pem" }, { "etcd-key", "calico-key.pem" } }) do
+  local data = ezk.stat_local(ssl .. "/" .. f[2]) and ezk.read_local(ssl .. "/" .. f[2])
+  if not data then missing = ssl .. "/" .. f[2] break end
+  files[#files + 1] = "  " .. f[1] .. ": " .. ezk.base64(data)
+end
+if missing and ezk.check then
+  ezk.report("kubectl apply calico-etcd-secrets", "changed", "would apply (" .. missing .. " made by this run)")
+elseif missing then
+  ezk.fail(missing .. " is missing (the certificate task above makes it)")
+else
+  local secret = table.concat({
+    "# calico's etcd client certificate: written by ezk (step 06, CLUSTER_NETWORK calico)",
+    "apiVersion: v1", "kind: Secret", "type: Opaque",
+    "metadata: {name: calico-etcd-secrets, namespace: kube-system}", "data:",
+  }, "\n") .. "\n" .. table.concat(files, "\n") .. "\n"
+  kube_apply { name = "calico-etcd-secrets", content = secret, kubectl = kubectl, kubeconfig = kubeconfig,
+               record = yml .. "/.applied/calico-etcd-secrets.yaml", record_mode = "0600",
+               tags = { "apply", "certs" } }
+end
+kube_apply { name = "calico", content = manifest, kubectl = kubectl, kubeconfig = kubeconfig,
+             record = yml .. "/.applied/calico.yaml", tags = "apply" }
