@@ -95,18 +95,20 @@ if parts.node then
   local sock = vars.CONTAINERD_STATE_DIR .. "/containerd.sock"
   local ctr = q(bin .. "/containerd-bin/ctr") .. " --address " .. q(sock)
   stop({ "kube-proxy", "kubelet" })
-  -- the pods: their tasks killed and deleted while containerd runs (its
-  -- shims then exit), what is left of them in systemd's kubepods slice
-  -- stopped; then containerd, and any shim left in its cgroup (only this
-  -- containerd's: KillMode=process leaves them when it stops)
-  command { title = "kill the pods' containers",
-            unless = "[ ! -S " .. q(sock) .. " ] || [ -z \"$(for ns in $(" .. ctr .. " namespaces ls -q 2>/dev/null); do " ..
-              ctr .. " -n \"$ns\" tasks ls -q 2>/dev/null; done)\" ]",
-            cmd = "for ns in $(" .. ctr .. " namespaces ls -q); do for t in $(" .. ctr .. " -n \"$ns\" tasks ls -q); do " ..
-              ctr .. " -n \"$ns\" tasks rm -f \"$t\" >/dev/null || " .. ctr .. " -n \"$ns\" tasks kill -s SIGKILL \"$t\"; " ..
-              "done; done" }
+  -- the pods: first what systemd's kubepods slice holds (every pod's
+  -- processes under the systemd cgroup driver) stopped, then what is left
+  -- of their tasks killed and deleted while containerd runs (its shims then
+  -- exit). Each ctr call is bounded: after `ezk stop` and `start`, ctr's
+  -- `tasks rm -f` of a running pause container was seen waiting for good
+  -- (e2e/day2's destroy); the cgroup step below ends what it leaves.
   command { title = "stop kubepods.slice", unless = "! systemctl is-active -q kubepods.slice",
             cmd = "systemctl stop kubepods.slice" }
+  command { title = "kill the pods' containers",
+            unless = "[ ! -S " .. q(sock) .. " ] || [ -z \"$(for ns in $(timeout 20 " .. ctr .. " namespaces ls -q 2>/dev/null); do " ..
+              "timeout 20 " .. ctr .. " -n \"$ns\" tasks ls -q 2>/dev/null; done)\" ]",
+            cmd = "for ns in $(timeout 20 " .. ctr .. " namespaces ls -q); do for t in $(timeout 20 " .. ctr ..
+              " -n \"$ns\" tasks ls -q); do timeout 20 " .. ctr .. " -n \"$ns\" tasks kill -s SIGKILL \"$t\" >/dev/null 2>&1; " ..
+              "timeout 20 " .. ctr .. " -n \"$ns\" tasks rm -f \"$t\" >/dev/null 2>&1; done; done; true" }
   stop({ "kube-lb", cunit })
   command { title = "kill what is left in " .. cunit .. "'s cgroup",
             unless = "! cat /sys/fs/cgroup/system.slice/" .. cunit .. "/cgroup.procs " ..
