@@ -18,14 +18,6 @@
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home
-# (not yet run to the end on a machine: e2e/exlb-vip proves the balancer and
-# the VIP's failover; this file adds the cluster behind them. Run it with
-# EZK_TEST_DAY2_CLUSTERS=1 and drop this once it has passed.)
-if [ "${EZK_TEST_DAY2_CLUSTERS:-0}" != 1 ]; then
-	skip "ex-lb on a whole cluster: not yet proven here (EZK_TEST_DAY2_CLUSTERS=1 runs it; e2e/exlb-vip runs the failover)"
-	done_testing
-	exit 0
-fi
 . "$EZK_SRC/tests/harness/cluster.sh"
 tc_binaries
 
