@@ -59,8 +59,8 @@ deps:
 # The test bed's Kubernetes binaries, built from Debian's source once per
 # machine and cached (scripts/build-kubernetes.sh; README: "Kubernetes from
 # Debian's source"). Tests that need them skip, saying why, when they could
-# not be built (or without root). The second build (the same source, another
-# build date: scripts/rebuild-kubernetes.sh, from the first's Go cache) is
+# not be built (or without root). The second build (the first's binaries
+# with another build date stamped in: scripts/rebuild-kubernetes.sh) is
 # what e2e/cluster upgrades to.
 kubernetes: deps
 	@if [ "$$(id -u)" = 0 ]; then \

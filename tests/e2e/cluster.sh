@@ -23,7 +23,8 @@
 # added to [kube_node] and set up with 05-06 gets routes on every node, and
 # its pods are reached.
 # ezk upgrade (issue 16) to a second build of v1.20.2 (scripts/rebuild-
-# kubernetes.sh: every binary differs, the version string stays): every
+# kubernetes.sh: another build date in every binary, the version string
+# stays): every
 # host runs the new binaries, the API servers restart one at a time while a
 # kubectl loop through kube-lb on a node never fails, the workload stays
 # available and answers, and a second upgrade changes nothing.

@@ -9,6 +9,8 @@
 # The inventory is kubeasz's own example/hosts.multi-node (../shared/data)
 # with its addresses replaced by the test hosts; without ../shared, ezk's
 # template of the same file.
+# ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
+# transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root

@@ -13,6 +13,8 @@
 # keepalived, then the balancer, on the host holding the VIP moves it to the
 # other host within seconds (starting them brings it back), and the loop
 # misses at most a few requests.
+# ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
+# transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root

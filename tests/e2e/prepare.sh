@@ -12,6 +12,8 @@
 # chronyd runs with -x (it never sets the clock, which is the machine's).
 # swap: prepare turns it off, and /proc/swaps is the machine's: with active
 # swap on the machine the test is skipped.
+# ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
+# transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
