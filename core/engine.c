@@ -446,7 +446,7 @@ static int run_steps(struct engine *e)
 				       e->steps[e->run_steps[first]].id, why);
 		}
 	}
-	bool fatal = false;
+	bool fatal = false, nohosts = false;
 	size_t k = first;
 	for (; k < e->nrun && !fatal && !atomic_load(&e->stop); k++) {
 		const struct step *s = &e->steps[e->run_steps[k]];
@@ -482,8 +482,11 @@ static int run_steps(struct engine *e)
 					struct batch lb = {
 					    .e = e, .play = pl, .hosts = &lh->idx, .n = 1};
 					pool_run(1, 1, play_host, &lb);
-					if (pl->any_errors_fatal && lh->state != HOST_OK)
-						fatal = true;
+					/* the deploy node is the play's only host:
+					 * no host left (what follows needs what it
+					 * made: certificates, kubeconfigs) */
+					if (lh->state != HOST_OK)
+						fatal = nohosts = true;
 				}
 				continue;
 			}
@@ -546,6 +549,18 @@ static int run_steps(struct engine *e)
 						if (e->hosts[part.hosts[i]].state != HOST_OK)
 							fatal = true;
 			}
+			/* Every host of the play failed: no host is left to
+			 * go on with, and the run stops (Ansible's "NO MORE
+			 * HOSTS LEFT"): later plays on other hosts would only
+			 * fail on what this one did not make. */
+			if (b.n && !fatal && !cut) {
+				bool left = false;
+				for (size_t i = 0; i < b.n && !left; i++)
+					left = e->hosts[b.hosts[i]].state == HOST_OK ||
+					       e->hosts[b.hosts[i]].interrupted;
+				if (!left)
+					fatal = nohosts = true;
+			}
 			free(b.hosts);
 		}
 		bool done = true;
@@ -556,7 +571,19 @@ static int run_steps(struct engine *e)
 				cut = true;
 		}
 		journal_step(e, s, cut ? "interrupted" : done && !fatal ? "done" : "incomplete");
-		if (fatal) {
+		if (fatal && nohosts) {
+			engine_log(e, NULL,
+				   "step %s: every host of a play failed: no hosts left, the run "
+				   "stops",
+				   s->id);
+			if (!e->o.json) {
+				if (live_on(e))
+					live_clear(e);
+				printf("step %s %s: stopped: every host of a play failed or is "
+				       "unreachable (no hosts left); no later play runs\n",
+				       s->id, s->alias ? s->alias : "");
+			}
+		} else if (fatal) {
 			engine_log(e, NULL,
 				   "step %s: a host failed in a play with any_errors_fatal: "
 				   "the run stops",
@@ -580,7 +607,7 @@ static int run_steps(struct engine *e)
 			   left.len ? left.s : " none");
 		buf_free(&left);
 	}
-	if (fatal)
+	if (fatal && !nohosts)
 		for (size_t i = 0; i < engine_nruns(e); i++)
 			if (e->hosts[i].state == HOST_OK && e->hosts[i].in_play)
 				host_fail(&e->hosts[i], HOST_FAILED, "stopped: any_errors_fatal");
@@ -595,7 +622,10 @@ static int run_steps(struct engine *e)
 	}
 	snprintf(e->summary, sizeof e->summary,
 		 "%zu hosts: ok=%d changed=%d failed=%d unreachable=%d%s%s%s", engine_nruns(e), ok,
-		 changed, failed, unreachable, fatal ? " (stopped: any_errors_fatal)" : "",
+		 changed, failed, unreachable,
+		 nohosts ? " (stopped: no hosts left)"
+		 : fatal ? " (stopped: any_errors_fatal)"
+			 : "",
 		 sig ? " (interrupted by " : "", sig ? sig_name(sig) : "");
 	if (sig)
 		strncat(e->summary, ")", sizeof e->summary - strlen(e->summary) - 1);

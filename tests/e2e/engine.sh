@@ -44,6 +44,14 @@ return {
       { hosts = "kube_master", roles = { "one" } },
   } },
   { id = "08", alias = "once", plays = { { hosts = "all", roles = { "once" } } } },
+  { id = "11", alias = "gone", plays = {
+      { hosts = "kube_master", roles = { "two" } },
+      { hosts = "kube_node", roles = { "one" } },
+  } },
+  { id = "12", alias = "localgone", plays = {
+      { hosts = "localhost", roles = { "two" } },
+      { hosts = "kube_node", roles = { "one" } },
+  } },
   { id = "06", alias = "serial", plays = {
       { hosts = "etcd", roles = { "serial" }, serial = 1 },
       { hosts = "etcd", roles = { "one" }, run_once = true },
@@ -150,6 +158,23 @@ run $S fatal --json
 is "$rc" 1 "any_errors_fatal: exit 1"
 like "$out" "\"status\":\"failed\",\"msg\":\"this host is broken\"" "fail() fails the host with its message"
 unlike "$out" '"role":"one"' "the next play does not run"
+
+# ---- every host of a play failed: no hosts left, the run stops there
+# (Ansible's NO MORE HOSTS LEFT): a later play on other hosts would only fail
+# on what this one did not make; one host of several failing does not stop it
+run $S gone -e fail_on=$A --json
+is "$rc" 1 "the only host of a play fails: exit 1"
+unlike "$out" '"role":"one"' "... the next play (other hosts) does not run"
+run $S gone -e fail_on=$A
+like "$out" "step 11 gone: stopped: every host of a play failed or is unreachable \\(no hosts left\\)" "... and the run says why"
+run $S localgone -e fail_on=localhost --json
+is "$rc" 1 "the deploy node fails its play: exit 1"
+unlike "$out" '"role":"one"' "... the next play does not run"
+run $S localgone -e fail_on=localhost
+like "$out" "step 12 localgone: stopped: every host of a play failed or is unreachable \(no hosts left\)" "... as the plain output says"
+run $S two -e fail_on=$B --json
+is "$rc" 1 "one etcd member of three fails: exit 1"
+like "$out" '"role":"one"' "... the next play runs on the others"
 
 # ---- tags, when
 run $S tagged -t a,x --json
