@@ -12,6 +12,8 @@
 #    --check with kubectl there and no cluster, what would be applied.
 # A steps.lua of the test's own has only these plays. The addresses are
 # 127/8's (the plain host's).
+# ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
+# transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
