@@ -34,7 +34,8 @@ const struct cmd cmd_destroy = {
 	    "name; --yes: not asked; without a terminal --yes is needed). Per kubeasz's\n"
 	    "switches, all \"yes\" here (-e DEL_ETCD=no keeps that part):\n"
 	    "  DEL_NODE    the pods (killed), kubelet, kube-proxy, kube-lb, containerd, their\n"
-	    "              mounts, the pod network, their units, configs and data\n"
+	    "              mounts, the pod network (its interfaces too), their units, configs\n"
+	    "              and data\n"
 	    "  DEL_MASTER  kube-apiserver, controller-manager, scheduler, their certificates\n"
 	    "  DEL_ETCD    etcd and its data (the cluster's state)\n"
 	    "  DEL_LB      the ex-lb: haproxy (l4lb) and keepalived\n"
@@ -45,7 +46,7 @@ const struct cmd cmd_destroy = {
 	    "journal, swap off in fstab, the host name, chrony's package and config; and on\n"
 	    "the deploy node clusters/<c> (inventory, history, ssl/, backup/). A reboot of\n"
 	    "the hosts clears what the kernel keeps (sysctl values, modules, iptables,\n"
-	    "interfaces, routes). A second run finds nothing to do. Recorded in the\n"
+	    "routes, calico's tunl0). A second run finds nothing to do. Recorded in the\n"
 	    "cluster's history; 'ezk setup <c> all' makes the cluster again.\n",
     .examples = "Examples:\n"
 		"  ezk destroy prod\n"

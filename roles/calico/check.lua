@@ -1,15 +1,10 @@
 -- calico/check.lua: calico's settings, for `ezk check` and before step 06
 -- runs (core/check.h), when CLUSTER_NETWORK is "calico". The manifest is
--- one for the whole cluster: the first host's values are the ones used.
+-- one for the whole cluster: the first host's values are the ones used
+-- (roles/lib/checks/plugin.lua).
 
-local h = ezk.hosts[1]
-if not h then return end
-local function var(name)
-  local v, at, err = ezk.var(h, name)
-  if err then return nil end
-  return v, at or { file = ezk.config_file or ezk.hosts_file, line = 0 }
-end
-if var("CLUSTER_NETWORK") ~= "calico" then return end
+local var = dofile(ezk.lib_dir .. "/checks/plugin.lua")("calico")
+if not var then return end
 
 local backend, b_at = var("CALICO_NETWORKING_BACKEND")
 if backend ~= nil and backend ~= "bird" and backend ~= "vxlan" and backend ~= "none" then

@@ -11,7 +11,8 @@
 --     applied is 0600, it holds the key.
 --   * calico's manifest rendered into clusters/<c>/yml/calico.yaml (tags
 --     config and apply) and applied with the deploy node's kubectl (tag
---     apply, kube_apply: only when it changed or an object is missing).
+--     apply, kube_apply: only when it changed or an object is missing;
+--     roles/lib/manifest.lua).
 -- The nodes' part (the certificate in /etc/calico/ssl for the CNI plugin,
 -- calicoctl and its config, the default bridge config removed once
 -- calico's is in place) is calico/node, in the step's next play; route
@@ -30,10 +31,7 @@
 local vars = ezk.vars
 if vars.CLUSTER_NETWORK ~= "calico" then return end
 
-local yml = ezk.cluster_dir .. "/yml"
 local ssl = ezk.cluster_dir .. "/ssl"
-local kubectl = ezk.home .. "/bin/kubectl"
-local kubeconfig = ezk.cluster_dir .. "/kubectl.kubeconfig"
 
 -- the manifests kubeasz 3.7 has (calico_ver_main: "v3.32" of "v3.32.1")
 local MAIN = { ["v3.26"] = true, ["v3.28"] = true, ["v3.32"] = true }
@@ -55,30 +53,14 @@ cert { name = "calico", profile = "peer", cn = "calico", o = "k8s", expiry = var
        algo = vars.CERT_KEY_ALGO or "rsa", tags = { "certs", "apply" } }
 
 -- ---- the manifest
-local extra = {
+local manifest = ezk.manifest_render("calico", {
   ETCD_ENDPOINTS = ezk.shared.calico.endpoints,
   v326 = main == "v3.26",
   v332 = main == "v3.32",
-}
-local src = ezk.role_dir .. "/templates/calico.yaml.j2"
-local text, rerr = ezk.read_local(src)
-if not text then ezk.fail(rerr) end
-local manifest, terr = ezk.template(text, extra, src)
-if not manifest then ezk.fail(terr) end
-copy { title = "render calico", dest = yml .. "/calico.yaml", content = manifest, mode = "0644",
-       tags = { "config", "apply" } }
+})
 
 if not ezk.tagged({ "apply", "certs" }) then return end
-if not ezk.stat_local(kubectl) then
-  ezk.fail(kubectl .. " is missing: put the Kubernetes binaries in " .. ezk.home ..
-           "/bin (scripts/bin-from-debian.sh, or an offline bundle)")
-end
-if not ezk.stat_local(kubeconfig) and not ezk.check then
-  ezk.fail(kubeconfig .. " is missing: run step 01 first ('ezk setup <cluster> 01')")
-end
-local kc = ezk.q(kubectl) .. " --kubeconfig=" .. ezk.q(kubeconfig) .. " --request-timeout=30s"
-wait_for { title = "API reachable from the deploy node", timeout = 60, sleep = 1, tags = { "apply", "certs" },
-           cmd = kc .. " get --raw /healthz" }
+ezk.deploy_kubectl({ "apply", "certs" })
 
 -- the Secret from the files (under --check on a new cluster the
 -- certificate is this run's: it would be applied)
@@ -98,9 +80,6 @@ else
     "apiVersion: v1", "kind: Secret", "type: Opaque",
     "metadata: {name: calico-etcd-secrets, namespace: kube-system}", "data:",
   }, "\n") .. "\n" .. table.concat(files, "\n") .. "\n"
-  kube_apply { name = "calico-etcd-secrets", content = secret, kubectl = kubectl, kubeconfig = kubeconfig,
-               record = yml .. "/.applied/calico-etcd-secrets.yaml", record_mode = "0600",
-               tags = { "apply", "certs" } }
+  ezk.manifest_apply("calico-etcd-secrets", secret, { record_mode = "0600", tags = { "apply", "certs" } })
 end
-kube_apply { name = "calico", content = manifest, kubectl = kubectl, kubeconfig = kubeconfig,
-             record = yml .. "/.applied/calico.yaml", tags = "apply" }
+ezk.manifest_apply("calico", manifest)

@@ -7,10 +7,9 @@
 --     absence too), and /etc/calico/calicoctl.cfg: `calicoctl node status`
 --     on the node
 --   * once calico-node's install-cni has put /etc/cni/net.d/10-calico.conflist
---     in place, kubeasz's default bridge config goes. kubeasz removes it at
---     once and then waits for the pod; ezk waits first (as flannel/node), so
---     a node whose calico cannot start keeps a working config and the task
---     says why.
+--     in place, kubeasz's default bridge config goes (ezk.cni_takeover,
+--     roles/lib/cni.lua: ezk waits first, so a node whose calico cannot
+--     start keeps a working config and the task says why).
 
 local vars, q = ezk.vars, ezk.q
 if vars.CLUSTER_NETWORK ~= "calico" then return end
@@ -38,22 +37,9 @@ template { src = "calicoctl.cfg.j2", dest = "/etc/calico/calicoctl.cfg", mode = 
            vars = { ETCD_ENDPOINTS = table.concat(endpoints, ",") }, tags = { "config", "apply" } }
 
 -- (tag apply, as the manifest's apply: -t config leaves the CNI configs alone)
-if not ezk.tagged({ "apply" }) then return end
-local conf = "/etc/cni/net.d/10-calico.conflist"
-local up = wait_for {
-  title = "calico's CNI config on " .. tostring(vars.K8S_NODENAME), path = conf, tags = "apply",
-  timeout = tonumber(vars.CALICO_READY_TIMEOUT) or 180, sleep = 2, ignore_errors = true,
+ezk.cni_takeover {
+  name = "calico", conf = "/etc/cni/net.d/10-calico.conflist", timeout = tonumber(vars.CALICO_READY_TIMEOUT) or 180,
+  who = "calico-node", hint = "kubectl -n kube-system get pod -l k8s-app=calico-node -o wide; " ..
+    "are easzlab.io.local:5000/easzlab/{cni,node}:" .. tostring(vars.calico_ver) .. " in the offline bundle? " ..
+    "does the node reach etcd: " .. q(table.concat(endpoints, ",")) .. "?",
 }
-if up.failed then
-  ezk.fail("calico-node did not write " .. conf .. " (kubectl -n kube-system get pod -l k8s-app=calico-node -o wide; " ..
-           "are easzlab.io.local:5000/easzlab/{cni,node}:" .. tostring(vars.calico_ver) .. " in the offline bundle? " ..
-           "does the node reach etcd: " .. q(table.concat(endpoints, ",")) .. "?)")
-end
-if up.skipped then
-  -- --check before calico runs: its config would appear, and the default go
-  if ezk.stat("/etc/cni/net.d/10-default.conf") then
-    ezk.report("remove /etc/cni/net.d/10-default.conf", "changed", "would remove it once " .. conf .. " is in place")
-  end
-  return
-end
-file { path = "/etc/cni/net.d/10-default.conf", state = "absent", tags = "apply" }

@@ -19,25 +19,13 @@
 
 local vars, q = ezk.vars, ezk.q
 if vars.CLUSTER_NETWORK ~= "calico" then return end
-local function bool(v)
-  if type(v) == "boolean" then return v end
-  local s = tostring(v or ""):lower()
-  return s == "true" or s == "yes" or s == "on" or s == "1" or s == "y"
-end
-if not bool(vars.CALICO_RR_ENABLED) then return end
+if not ezk.bool(vars.CALICO_RR_ENABLED) then return end
 
 local yml = ezk.cluster_dir .. "/yml"
 local ssl = ezk.cluster_dir .. "/ssl"
 local docs = {}
 for _, n in ipairs({ "bgp-rr", "bgp-default" }) do
-  local src = ezk.role_dir .. "/templates/" .. n .. ".yaml.j2"
-  local text, rerr = ezk.read_local(src)
-  if not text then ezk.fail(rerr) end
-  local out, terr = ezk.template(text, {}, src)
-  if not out then ezk.fail(terr) end
-  docs[#docs + 1] = { name = "calico-" .. n, text = out }
-  copy { title = "render calico-" .. n, dest = yml .. "/calico-" .. n .. ".yaml", content = out, mode = "0644",
-         tags = { "config", "apply" } }
+  docs[#docs + 1] = { name = "calico-" .. n, text = ezk.manifest_render("calico-" .. n, {}, n .. ".yaml.j2") }
 end
 if not ezk.tagged({ "apply" }) then return end
 

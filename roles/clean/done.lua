@@ -9,4 +9,5 @@ ezk.warn("clean leaves on the hosts: " .. tostring(vars.bin_dir) .. " and /opt/c
   "/var/log/journal (step 01's settings), swap off in /etc/fstab, the host name, chrony (stopped) and its " ..
   "config; and here " .. ezk.cluster_dir .. " (the inventory, its history, ssl/, backup/)")
 ezk.warn("reboot the hosts: the kernel keeps what clean cannot undo live (sysctl values, modules, " ..
-  "what the pods' network left in iptables, interfaces and routes)")
+  "what the pods' network left in iptables and routes, tunl0 (the ipip module's device, down); " ..
+  "the pod networks' interfaces are gone)")

@@ -14,7 +14,9 @@
 -- limits, journald settings, the persistent journal), swap off in fstab,
 -- the host name, chrony's package and config (stopped), and the kernel's
 -- live state: sysctl values, loaded modules, what the pods' network left
--- in iptables, interfaces and routes. A reboot clears that.
+-- in iptables and routes, tunl0 (the ipip module's own device: down, its
+-- address gone). A reboot clears that. The pod networks' interfaces go
+-- (LINKS below).
 
 local vars, q, trim = ezk.vars, ezk.q, ezk.trim
 local me = vars.inventory_hostname
@@ -75,6 +77,24 @@ local function purge(p)
     " -mindepth 1 -maxdepth 1 -exec rm -rf {} +; else rm -rf " .. q(p) .. "; fi",
     unless = "[ ! -e " .. q(p) .. " ] || { mountpoint -q " .. q(p) .. " && [ -z \"$(ls -A " .. q(p) .. ")\" ]; }" }
 end
+
+-- The interfaces of the pod networks ezk installs, and of what runs with
+-- them: the bridges mynet0 (kube-node's default CNI config's) and cni0
+-- (host-gw's, flannel's); flannel's flannel.1 (vxlan; flannel-v6.1,
+-- flannel-wg with wireguard); kube-router's kube-bridge, kube-dummy-if and
+-- its tunnels to the other nodes (tun-<hex> or tun<digits>, of type ipip or
+-- ip6tnl: a VPN's tun0 is no such link); calico's vxlan.calico (and
+-- vxlan-v6.calico, wireguard.cali, wg-v6.cali) and its pods' host ends
+-- (cali + 11 hex digits); cilium's cilium_* and lxc_health; the dummies
+-- kube-ipvs0 (kube-proxy's and kube-router's IPVS) and nodelocaldns. calico's
+-- IPIP runs on tunl0, the ipip module's own device, which cannot be
+-- deleted: listed while it is up, it is taken down and loses calico's
+-- address. One `ip -o link show` lists them (a veth's "@peer" cut off).
+local LINKS = [[ip -o link show 2>/dev/null | awk -F': ' '{ n = $2; sub(/@.*/, "", n) }
+  n ~ /^(mynet0|cni0|flannel\.[0-9]+|flannel-v6\.[0-9]+|flannel-wg|flannel-wg-v6|kube-bridge|kube-dummy-if|kube-ipvs0|nodelocaldns|vxlan\.calico|vxlan-v6\.calico|wireguard\.cali|wg-v6\.cali|lxc_health)$/ ||
+  n ~ /^cilium_/ || (n ~ /^cali[0-9a-f]+$/ && length(n) == 15) || (n ~ /^tun-?[0-9a-f]+$/ && / link\/(ipip|tunnel6) /) ||
+  (n == "tunl0" && /[<,]UP[,>]/) { print n }']]
+
 -- every mount under these folders, deepest first (the pods' volumes,
 -- containers' root filesystems and shm, network namespaces)
 local function unmount(title, dirs)
@@ -123,13 +143,17 @@ if parts.node then
   command { title = "kube-proxy --cleanup", removes = bin .. "/kube-proxy",
             unless = "! iptables -w -t nat -S 2>/dev/null | grep -q '^-N KUBE-'",
             cmd = q(bin .. "/kube-proxy") .. " --cleanup >/dev/null 2>&1 || true" }
-  -- the pod network of host-gw: its routes (proto 186), rule and bridge
-  command { title = "the pod network's routes, rule and bridge",
-            unless = "[ -z \"$(ip -4 route show proto 186)\" ] && ! ip link show cni0 >/dev/null 2>&1 && " ..
+  -- the pod network of host-gw: its routes (proto 186) and rule
+  command { title = "the pod network's routes and rule",
+            unless = "[ -z \"$(ip -4 route show proto 186)\" ] && " ..
               "! iptables -w -t nat -S POSTROUTING 2>/dev/null | grep -q 'ezk host-gw'",
-            cmd = "ip -4 route flush proto 186; ip link del cni0 2>/dev/null; " ..
+            cmd = "ip -4 route flush proto 186; " ..
               "iptables -w -t nat -S POSTROUTING | grep -e 'ezk host-gw' | sed 's/^-A/-D/' | " ..
               "while read -r r; do eval \"iptables -w -t nat $r\"; done; true" }
+  -- the interfaces the pod networks make (a host without them: one listing)
+  command { title = "the pod network's interfaces", unless = "[ -z \"$(" .. LINKS .. ")\" ]",
+            cmd = "for l in $(" .. LINKS .. "); do ip link delete \"$l\" 2>/dev/null || " ..
+              "{ ! ip link show \"$l\" >/dev/null 2>&1 || { ip addr flush dev \"$l\"; ip link set \"$l\" down; }; }; done" }
   unit_gone({ "kube-proxy.service", "kubelet.service", "kube-lb.service", cunit, "ezk-host-gw.service" })
   for _, p in ipairs({ vars.KUBELET_ROOT_DIR, "/var/lib/kubelet", vars.CONTAINERD_ROOT_DIR, vars.CONTAINERD_STATE_DIR }) do
     purge(p)

@@ -20,8 +20,6 @@
 local vars, q = ezk.vars, ezk.q
 local ver = vars.K8S_VER
 local yml = ezk.cluster_dir .. "/yml"
-local kubectl = ezk.home .. "/bin/kubectl"
-local kubeconfig = ezk.cluster_dir .. "/kubectl.kubeconfig"
 
 -- ---- the version table: fields a Kubernetes version has, by K8S_VER
 local function has(since) return ezk.version_ge(ver, since) end
@@ -72,34 +70,17 @@ local any = false
 for _, a in ipairs(ADDONS) do
   any = any or a.on or ezk.stat_local(record(a)) ~= nil
   if a.on then
-    local src = ezk.role_dir .. "/templates/" .. a.name .. ".yaml.j2"
-    local text, rerr = ezk.read_local(src)
-    if not text then ezk.fail(rerr) end
-    local out, terr = ezk.template(text, extra, src)
-    if not out then ezk.fail(terr) end
-    a.manifest = out
     -- (tagged apply too: what is applied is always what yml/ shows)
-    copy { title = "render " .. a.name, dest = yml .. "/" .. a.name .. ".yaml", content = out, mode = "0644",
-           tags = { "config", "apply" } }
+    a.manifest = ezk.manifest_render(a.name, extra)
   end
 end
 
 -- ---- apply (tag apply)
 if not any or not ezk.tagged({ "apply" }) then return end
-if not ezk.stat_local(kubectl) then
-  ezk.fail(kubectl .. " is missing: put the Kubernetes binaries in " .. ezk.home ..
-           "/bin (scripts/bin-from-debian.sh, or an offline bundle)")
-end
-if not ezk.stat_local(kubeconfig) and not ezk.check then
-  ezk.fail(kubeconfig .. " is missing: run step 01 first ('ezk setup <cluster> 01')")
-end
-local kc = q(kubectl) .. " --kubeconfig=" .. q(kubeconfig) .. " --request-timeout=30s"
-wait_for { title = "API reachable from the deploy node", timeout = 60, sleep = 1, tags = "apply",
-           cmd = kc .. " get --raw /healthz" }
+local kc = ezk.deploy_kubectl()
 for _, a in ipairs(ADDONS) do
   if a.on then
-    kube_apply { name = a.name, content = a.manifest, kubectl = kubectl, kubeconfig = kubeconfig,
-                 record = record(a), tags = "apply" }
+    ezk.manifest_apply(a.name, a.manifest)
   elseif ezk.stat_local(record(a)) then
     -- off now, applied before: left in the cluster (kubeasz never removes
     -- an add-on either); said as long as its objects are there

@@ -1,12 +1,7 @@
 -- containerd/check.lua: for `ezk check` and before step 03 touches a host
 -- (core/check.h): the values step 03 writes into containerd's unit,
 -- config.toml and /etc/crictl.yaml (roles/lib/checks/written.lua).
-local hosts, seen = {}, {}
-for _, g in ipairs({ "kube_master", "kube_node" }) do
-  for _, h in ipairs(ezk.groups[g] or {}) do
-    if not seen[h] then seen[h] = true hosts[#hosts + 1] = h end
-  end
-end
+local hosts = dofile(ezk.lib_dir .. "/checks/nodes.lua")
 local written = dofile(ezk.lib_dir .. "/checks/written.lua")
 written(hosts, "containerd's unit and config.toml", {
   { "bin_dir", "systemd_arg", "systemd_env", path = true },

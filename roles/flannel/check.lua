@@ -1,19 +1,14 @@
 -- flannel/check.lua: flannel's settings, for `ezk check` and before step 06
 -- runs (core/check.h), when CLUSTER_NETWORK is "flannel". The manifest is
--- one for the whole cluster: the first host's values are the ones used.
+-- one for the whole cluster: the first host's values are the ones used
+-- (roles/lib/checks/plugin.lua).
 --
 -- DIRECT_ROUTING is a boolean: kubeasz's template tests it as Jinja truth,
 -- so a quoted "false" turns it on there; ezk reads it as Ansible's `| bool`
 -- and says so. It only means something with the vxlan backend.
 
-local h = ezk.hosts[1]
-if not h then return end
-local function var(name)
-  local v, at, err = ezk.var(h, name)
-  if err then return nil end
-  return v, at or { file = ezk.config_file or ezk.hosts_file, line = 0 }
-end
-if var("CLUSTER_NETWORK") ~= "flannel" then return end
+local var = dofile(ezk.lib_dir .. "/checks/plugin.lua")("flannel")
+if not var then return end
 
 local backend, b_at = var("FLANNEL_BACKEND")
 if backend ~= nil and backend ~= "vxlan" and backend ~= "host-gw" then

@@ -1,12 +1,7 @@
 -- kube-node/check.lua: for `ezk check` and before steps 04 and 05 touch a
 -- host (core/check.h): the values written into the kubelet and kube-proxy
 -- units and their YAML configuration (roles/lib/checks/written.lua).
-local hosts, seen = {}, {}
-for _, g in ipairs({ "kube_master", "kube_node" }) do
-  for _, h in ipairs(ezk.groups[g] or {}) do
-    if not seen[h] then seen[h] = true hosts[#hosts + 1] = h end
-  end
-end
+local hosts = dofile(ezk.lib_dir .. "/checks/nodes.lua")
 local written = dofile(ezk.lib_dir .. "/checks/written.lua")
 written(hosts, "the kubelet and kube-proxy units and configuration", {
   { "bin_dir", "systemd_arg", path = true },

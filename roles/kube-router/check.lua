@@ -1,15 +1,10 @@
 -- kube-router/check.lua: kube-router's settings, for `ezk check` and before
 -- step 06 runs (core/check.h), when CLUSTER_NETWORK is "kube-router". The
--- manifest is one for the whole cluster: the first host's values are used.
+-- manifest is one for the whole cluster: the first host's values are used
+-- (roles/lib/checks/plugin.lua).
 
-local h = ezk.hosts[1]
-if not h then return end
-local function var(name)
-  local v, at, err = ezk.var(h, name)
-  if err then return nil end
-  return v, at or { file = ezk.config_file or ezk.hosts_file, line = 0 }
-end
-if var("CLUSTER_NETWORK") ~= "kube-router" then return end
+local var = dofile(ezk.lib_dir .. "/checks/plugin.lua")("kube-router")
+if not var then return end
 
 local overlay, o_at = var("OVERLAY_TYPE")
 if overlay ~= nil and overlay ~= "full" and overlay ~= "subnet" then

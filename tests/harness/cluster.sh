@@ -7,11 +7,13 @@
 #                      --no-build); when Kubernetes is not built on this
 #                      machine, a TAP skip and exit 0
 #   tc_cluster C       `ezk new C`, its hosts file from stdin (the groups; "@I"
-#                      stands for TH_ADDRS[I]) with [all:vars] for the test
-#                      network (Services 198.18.128.0/20, pods 198.19.0.0/16,
-#                      host-gw, kube-proxy in iptables mode), and config.yml for
-#                      v1.20.2 in test hosts; sets CD (the cluster's folder)
-#                      and K (kubectl with its admin kubeconfig)
+#                      stands for TH_ADDRS[I]) and the template's [all:vars],
+#                      both files set for the test network and v1.20.2 in test
+#                      hosts by scripts/testnet-config.sh --addons (Services
+#                      198.18.128.0/20, pods 198.19.0.0/16, host-gw, kube-proxy
+#                      in iptables mode; the add-ons as `ezk new` has them);
+#                      sets CD (the cluster's folder) and K (kubectl with its
+#                      admin kubeconfig)
 #   tc_web N           a Deployment "web" of N busybox httpd pods (the test
 #                      bed's image, never pulled) and its Service; waits for it
 #   tc_failed NAME     the failed tasks of `ev_setup NAME ...`, as TAP comments,
@@ -33,41 +35,20 @@ tc_binaries() {
 }
 
 tc_cluster() {
-	local c=$1 i
+	local c=$1 i groups allvars
 	"$EZK" new "$c" >/dev/null || { fail "ezk new $c"; return 1; }
 	CD=$EZK_HOME/clusters/$c
-	local groups
 	groups=$(cat)
 	for i in "${!TH_ADDRS[@]}"; do
 		groups=$(printf '%s\n' "$groups" | sed -E "s/@$i\b/${TH_ADDRS[$i]}/g")
 	done
-	cat >"$CD/hosts" <<EOF
-$groups
-
-[all:vars]
-SECURE_PORT="6443"
-CONTAINER_RUNTIME="containerd"
-CLUSTER_NETWORK="host-gw"
-PROXY_MODE="iptables"
-SERVICE_CIDR="198.18.128.0/20"
-CLUSTER_CIDR="198.19.0.0/16"
-NODE_PORT_RANGE="30000-32767"
-CLUSTER_DNS_DOMAIN="cluster.local"
-bin_dir="/opt/kube/bin"
-base_dir="$EZK_HOME"
-cluster_dir="{{ base_dir }}/clusters/$c"
-ca_dir="/etc/kubernetes/ssl"
-k8s_nodename=''
-EOF
-	sed -i -E 's|^K8S_VER:.*|K8S_VER: "v1.20.2"|; s|^  - "10\.1\.1\.1"|  - "198.18.200.1"|; s|^nfs_server:.*|nfs_server: "198.18.200.10"|' "$CD/config.yml"
-	cat >>"$CD/config.yml" <<'EOF'
-
-# the test hosts are containers: containerd cannot raise OOM scores there
-CONTAINERD_RESTRICT_OOM_SCORE_ADJ: true
-# the test workload's image, imported from $EZK_HOME/images like the pause image
-EXTRA_IMAGES:
-  - "easzlab.io.local:5000/library/busybox:1.35.0"
-EOF
+	# the template's [all:vars] after the test's groups (as make demo writes
+	# its hosts), then the test network's settings, written once for the
+	# demo, the bench and these tests: scripts/testnet-config.sh (the
+	# add-ons as `ezk new` has them)
+	allvars=$(sed -n '/^\[all:vars\]/,$p' "$CD/hosts")
+	printf '%s\n\n%s\n' "$groups" "$allvars" >"$CD/hosts"
+	"$EZK_SRC/scripts/testnet-config.sh" --addons "$CD" || { fail "scripts/testnet-config.sh $CD"; return 1; }
 	K="$EZK_HOME/bin/kubectl --kubeconfig $CD/kubectl.kubeconfig --request-timeout=20s"
 }
 
