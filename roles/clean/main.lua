@@ -163,7 +163,7 @@ if parts.node then
          ca .. "/kubelet.pem", ca .. "/kubelet-key.pem", "/root/.kube/config",
          "/etc/cni", "/var/lib/cni", "/run/flannel", "/etc/calico", "/var/lib/calico", "/var/log/calico",
          "/etc/cilium", "/var/lib/kube-router", "/etc/ezk/host-gw.sh", "/var/lib/ezk/images",
-         "/var/log/pods", "/var/log/containers", "/usr/libexec/kubernetes", "/root/.kube/cache",
+         "/var/log/pods", "/var/log/containers", "/root/.kube/cache",
          "/root/.kube/http-cache" })
 end
 
@@ -183,6 +183,14 @@ if parts.master then
          ca .. "/aggregator-proxy-key.pem", ca .. "/ca-key.pem",
          "/var/lib/ezk/restart-pending/kube-apiserver", "/var/lib/ezk/restart-pending/kube-controller-manager",
          "/var/lib/ezk/restart-pending/kube-scheduler" })
+end
+
+-- the volume plugins' folder, which kubelet and kube-controller-manager both
+-- make and, while they run, make again (its removal raced a master's
+-- controller-manager, e2e/day2): gone once neither runs here
+if (parts.node or parts.master) and (not is_node or parts.node) and
+   (not member("kube_master") or parts.master) then
+  gone({ "/usr/libexec/kubernetes" })
 end
 
 -- ---- etcd: its data too

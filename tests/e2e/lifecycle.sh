@@ -18,10 +18,12 @@
 . "$EZK_SRC/tests/lib.sh"
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
-# (not yet passed to the end on a machine in its final form: issue 16. Run
-# it with EZK_TEST_DAY2_CLUSTERS=1; drop this gate once it has passed.)
+# (About 15 minutes: make test leaves it out unless EZK_TEST_DAY2_CLUSTERS=1,
+# which .ci/run sets when the Kubernetes build came from the cache, so CI
+# stays within its time on a new machine. Passed here 105 of 105,
+# 2026-12-06, 930 s.)
 if [ "${EZK_TEST_DAY2_CLUSTERS:-0}" != 1 ]; then
-	skip "the lifecycle commands on a whole cluster: not yet proven here (EZK_TEST_DAY2_CLUSTERS=1 runs it)"
+	skip "the lifecycle commands on a whole cluster: about 15 minutes, left out of this run (EZK_TEST_DAY2_CLUSTERS=1 runs it; .ci/run does when Kubernetes was built before)"
 	done_testing
 	exit 0
 fi
