@@ -121,8 +121,12 @@ if parts.node then
   -- exit). Each ctr call is bounded: after `ezk stop` and `start`, ctr's
   -- `tasks rm -f` of a running pause container was seen waiting for good
   -- (e2e/day2's destroy); the cgroup step below ends what it leaves.
+  -- (killed first: a container's first process is its PID namespace's
+  -- init, which ignores SIGTERM; systemd's stop then waited 90 s and left
+  -- the scope failed, loaded, its slices listed, e2e/day2)
   command { title = "stop kubepods.slice", unless = "! systemctl is-active -q kubepods.slice",
-            cmd = "systemctl stop kubepods.slice" }
+            cmd = "find /sys/fs/cgroup -path '*kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null | " ..
+              "xargs -r kill -9 2>/dev/null; systemctl stop kubepods.slice" }
   command { title = "kill the pods' containers",
             unless = "[ ! -S " .. q(sock) .. " ] || [ -z \"$(for ns in $(timeout 20 " .. ctr .. " namespaces ls -q 2>/dev/null); do " ..
               "timeout 20 " .. ctr .. " -n \"$ns\" tasks ls -q 2>/dev/null; done)\" ]",
@@ -135,13 +139,21 @@ if parts.node then
               "/sys/fs/cgroup/systemd/system.slice/" .. cunit .. "/cgroup.procs 2>/dev/null | grep -q .",
             cmd = "cat /sys/fs/cgroup/system.slice/" .. cunit .. "/cgroup.procs /sys/fs/cgroup/systemd/system.slice/" ..
               cunit .. "/cgroup.procs 2>/dev/null | xargs -r kill -9; sleep 1" }
+  -- what systemd still holds of the pods (a failed scope stays loaded,
+  -- and its slices with it)
+  local PODUNITS = "systemctl list-units --all --no-legend --plain 'kubepods*' 'cri-containerd-*' 2>/dev/null"
+  command { title = "the pods' units", unless = "[ -z \"$(" .. PODUNITS .. ")\" ]",
+            cmd = "systemctl stop kubepods.slice 2>/dev/null; " ..
+              "systemctl reset-failed 'kubepods*' 'cri-containerd-*' 2>/dev/null; true" }
   unmount("unmount the pods' and containers' mounts", {
     vars.KUBELET_ROOT_DIR, "/var/lib/kubelet", vars.CONTAINERD_STATE_DIR, vars.CONTAINERD_ROOT_DIR,
     "/run/netns", "/var/run/netns" })
-  -- kube-proxy's own rules (its chains in iptables, ipvs)
-  -- (what it cannot remove is the kernel's state a reboot clears)
+  -- kube-proxy's own rules (its chains in iptables, ipvs), while any of
+  -- its own chains is there (the kubelet's, KUBE-MARK-* and the like, are
+  -- not its to remove: left, with the rest of the kernel's state a reboot
+  -- clears; asking for any KUBE- chain ran it on every destroy)
   command { title = "kube-proxy --cleanup", removes = bin .. "/kube-proxy",
-            unless = "! iptables -w -t nat -S 2>/dev/null | grep -q '^-N KUBE-'",
+            unless = "! iptables -w -t nat -S 2>/dev/null | grep -qE '^-N KUBE-(SERVICES|NODEPORTS|SVC-|SEP-)'",
             cmd = q(bin .. "/kube-proxy") .. " --cleanup >/dev/null 2>&1 || true" }
   -- the pod network of host-gw: its routes (proto 186) and rule
   command { title = "the pod network's routes and rule",

@@ -23,13 +23,20 @@ for _, s in ipairs({ "kubelet", "kube-proxy" }) do
   service { name = s, state = "stopped", enabled = false }
 end
 -- the pods' containers, and their slice (runc's scopes under the systemd
--- cgroup driver); nothing when no pod ran here
+-- cgroup driver); nothing when no pod ran here. Killed first: a
+-- container's first process is its PID namespace's init, which ignores
+-- SIGTERM, and systemd's stop waited 90 s for it and left its scope
+-- failed (roles/clean/main.lua says the same); then what systemd still
+-- holds of them let go.
 command { title = "stop the pods' containers (kubepods.slice)",
           unless = "! systemctl is-active --quiet kubepods.slice",
-          cmd = "systemctl stop kubepods.slice" }
+          cmd = "find /sys/fs/cgroup -path '*kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null | " ..
+            "xargs -r kill -9 2>/dev/null; systemctl stop kubepods.slice && " ..
+            "{ systemctl reset-failed 'kubepods*' 'cri-containerd-*' 2>/dev/null; true; }" }
 -- kube-proxy's rules (KUBE-* chains) while its binary is still there
 command { title = "kube-proxy --cleanup",
-          unless = "! [ -x " .. q(bin .. "/kube-proxy") .. " ] || ! iptables -w -t nat -S 2>/dev/null | grep -q KUBE-",
+          unless = "! [ -x " .. q(bin .. "/kube-proxy") .. " ] || " ..
+            "! iptables -w -t nat -S 2>/dev/null | grep -qE '^-N KUBE-(SERVICES|NODEPORTS|SVC-|SEP-)'",
           cmd = q(bin .. "/kube-proxy") .. " --cleanup 2>&1 || true" }
 -- kubelet's mounts (secrets, projected volumes), deepest first
 command { title = "unmount " .. root,
