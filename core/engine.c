@@ -571,30 +571,17 @@ static int run_steps(struct engine *e)
 				cut = true;
 		}
 		journal_step(e, s, cut ? "interrupted" : done && !fatal ? "done" : "incomplete");
-		if (fatal && nohosts) {
-			engine_log(e, NULL,
-				   "step %s: every host of a play failed: no hosts left, the run "
-				   "stops",
-				   s->id);
+		if (fatal) {
+			const char *why =
+			    nohosts
+				? "every host of a play failed or is unreachable (no hosts left)"
+				: "a host of a play with any_errors_fatal failed or is unreachable";
+			engine_log(e, NULL, "step %s: %s: the run stops", s->id, why);
 			if (!e->o.json) {
 				if (live_on(e))
 					live_clear(e);
-				printf("step %s %s: stopped: every host of a play failed or is "
-				       "unreachable (no hosts left); no later play runs\n",
-				       s->id, s->alias ? s->alias : "");
-			}
-		} else if (fatal) {
-			engine_log(e, NULL,
-				   "step %s: a host failed in a play with any_errors_fatal: "
-				   "the run stops",
-				   s->id);
-			if (!e->o.json) {
-				if (live_on(e))
-					live_clear(e);
-				printf(
-				    "step %s %s: stopped: a host of a play with any_errors_fatal "
-				    "failed or is unreachable; no later play runs\n",
-				    s->id, s->alias ? s->alias : "");
+				printf("step %s %s: stopped: %s; no later play runs\n", s->id,
+				       s->alias ? s->alias : "", why);
 			}
 		}
 	}
