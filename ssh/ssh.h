@@ -62,7 +62,11 @@
  * a command's stdin. sudo is asked once per session, not per command.
  *
  * Transfers: ssh_upload() checks the remote sha256 first and sends nothing
- * when it matches (mode and owner are still fixed). Otherwise it streams
+ * when it matches (mode and owner are still fixed). The files it writes
+ * carry the content's stamp in their mtime's nanoseconds, so that an
+ * unchanged file of the right size is known by one stat, without reading it
+ * (transfer.c, PROBE; anything else that writes the file loses the stamp,
+ * and the file is hashed again). Otherwise it streams
  * the bytes into a temporary file beside the destination, checks the size,
  * fsyncs, sets mode and owner, and renames: a run cut short leaves the old
  * file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to

@@ -144,6 +144,21 @@ ino1=$(th_exec 0 stat -c %i /opt/ezk-up/f1)
 run $ST "$A" upload -M 640 "$T/f1" /opt/ezk-up/f1
 like "$out" 'changed=0 sent=0' "second upload of the same file sends no data"
 is "$(th_exec 0 stat -c %i /opt/ezk-up/f1)" "$ino1" "... and does not rewrite it (same inode)"
+# the content's stamp: the mtime's nanoseconds from its sha256 (transfer.c)
+sum1=$(sha256sum "$T/f1" | cut -d' ' -f1)
+stamp=$(printf '%09d' $((0x${sum1:0:8} % 1000000000)))
+mt=$(th_exec 0 stat -c %y /opt/ezk-up/f1)
+mt=${mt#*.}
+is "${mt%% *}" "$stamp" "the file carries the content's stamp in its mtime's nanoseconds"
+th_exec 0 sh -c 'printf EZKTESTEZKTEST!! | dd of=/opt/ezk-up/f1 bs=1 seek=100 conv=notrunc 2>/dev/null'
+run $ST "$A" upload -M 640 "$T/f1" /opt/ezk-up/f1
+like "$out" 'changed=1 sent=1' "content changed on the host, same size (a new mtime): sent again"
+th_exec 0 touch /opt/ezk-up/f1
+run $ST "$A" upload -M 640 "$T/f1" /opt/ezk-up/f1
+like "$out" 'changed=0 sent=0' "the same content without the stamp (touched): hashed, found the same, not sent"
+mt=$(th_exec 0 stat -c %y /opt/ezk-up/f1)
+mt=${mt#*.}
+is "${mt%% *}" "$stamp" "... and stamped again for the next run"
 run $ST "$A" upload -M 600 -O nobody "$T/f1" /opt/ezk-up/f1
 like "$out" 'changed=1 sent=0' "a mode/owner change alone is fixed in place"
 is "$(th_exec 0 stat -c '%a %U' /opt/ezk-up/f1)" "600 nobody" "... mode 600, owner nobody"
