@@ -18,6 +18,7 @@
 #include <lua.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "buf.h"
@@ -118,7 +119,9 @@ struct engine {
 	size_t nsecrets;
 	struct file_sum *sums; /* sha256 of local files, computed once per run */
 	size_t nsums;
-	struct once_val *onces; /* ezk.once: values computed once per run */
+	bool sums_loaded, sums_dirty; /* the cache of earlier runs' (filesum.c) */
+	pthread_mutex_t hash_lock;    /* held while a host hashes a file */
+	struct once_val *onces;	      /* ezk.once: values computed once per run */
 	size_t nonces;
 	pthread_mutex_t once_lock; /* held (recursive) while a host computes one */
 	struct {
@@ -131,6 +134,8 @@ struct engine {
 struct file_sum {
 	char *path;
 	long long size, mtime_ns;
+	uintmax_t dev, ino;
+	bool used; /* by this run */
 	char sha256[65];
 };
 
@@ -191,8 +196,11 @@ char *engine_once_put(struct engine *e, const char *key, const char *val, size_t
 		      size_t *out_len);
 
 /* f->path's size and sha256, hashed once per run whatever the number of
- * hosts (thread-safe); -1 with the message set. */
+ * hosts, and not again on later runs while the file's path, inode, size and
+ * mtime stay (thread-safe); -1 with the message set. engine_sums_save
+ * writes what a run hashed to the cluster's cache (at the end of the run). */
 int engine_file_prepare(struct engine *e, struct ssh_file *f);
+void engine_sums_save(struct engine *e);
 
 /* luahost.c */
 lua_State *luahost_new(struct hostrun *h);

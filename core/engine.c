@@ -118,6 +118,7 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	const char *st = getenv("EZK_STATS");
 	e->stats = st && *st && strcmp(st, "0") != 0;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->hash_lock, NULL);
 	pthread_mutexattr_t ra;
 	pthread_mutexattr_init(&ra);
 	pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
@@ -215,6 +216,7 @@ void engine_close(struct engine *e)
 		close(e->journal_fd);
 	free(e->log_path);
 	free(e->secrets);
+	engine_sums_save(e);
 	for (size_t i = 0; i < e->nsums; i++)
 		free(e->sums[i].path);
 	free(e->sums);
@@ -224,6 +226,7 @@ void engine_close(struct engine *e)
 	}
 	free(e->onces);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->hash_lock);
 	pthread_mutex_destroy(&e->once_lock);
 	free(e);
 }
