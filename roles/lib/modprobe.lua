@@ -35,6 +35,42 @@ local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
 local DIR = "/etc/modules-load.d/"
 local END = "\1EZK-END\1\n"
 
+-- ezk_mod_inspect "U:N ..." FILE...: U is the module's name with "_" for
+-- "-" (as /sys/module has it), N as given. Prints modprobe's path (or an
+-- empty line), yes/no (/proc/modules: the kernel loads modules), a state per
+-- module: P a loaded module (/sys/module/U with an initstate; only modules
+-- have one), B built in (/sys/module/U without, or named in the kernel's
+-- modules.builtin), U not loaded; then per file F, its text and END, or N.
+-- Only tests and builtins unless a module is missing (one grep for all of
+-- them) and a cat per file. (Defined once per session, run by the resident
+-- shell itself: locals and return only.)
+local INSPECT_SH = [[
+ezk_mod_inspect() {
+  local mods="$1" m u miss= rel= bl= f
+  shift
+  command -v modprobe || { local PATH="$PATH:/sbin:/usr/sbin"; command -v modprobe; } || echo
+  if [ -e /proc/modules ]; then echo yes; else echo no; fi
+  for m in $mods; do
+    [ -d "/sys/module/${m%%:*}" ] || miss="$miss|${m#*:}"
+  done
+  if [ -n "$miss" ] && read -r rel </proc/sys/kernel/osrelease && [ -f "/lib/modules/$rel/modules.builtin" ]; then
+    bl=$(grep -oE "/(${miss#|})\.ko" "/lib/modules/$rel/modules.builtin")
+  fi
+  for m in $mods; do
+    u=${m%%:*}
+    if [ -d "/sys/module/$u" ]; then
+      if [ -e /proc/modules ] && [ -e "/sys/module/$u/initstate" ]; then echo P; else echo B; fi
+    else
+      case "$bl" in *"/${m#*:}.ko"*) echo B ;; *) echo U ;; esac
+    fi
+  done
+  for f in "$@"; do
+    if [ -f "$f" ]; then echo F; cat -- "$f"; printf '\1EZK-END\1\n'; else echo N; fi
+  done
+  return 0
+}
+]]
+
 local function file_for(persist, name)
   if persist == false then return nil end
   if persist == nil or persist == true then return DIR .. name .. ".conf" end
@@ -84,19 +120,13 @@ ezk.module("modprobe", function(a, ctx)
   end
 
   -- inspect: modprobe's path, whether the kernel loads modules, a state per
-  -- module (P loaded module, B built in, U not loaded), then the files
-  local sh = { "command -v modprobe || (PATH=$PATH:/sbin:/usr/sbin; command -v modprobe) || echo",
-    "[ -e /proc/modules ] && echo yes || echo no" }
-  for _, n in ipairs(names) do
-    local u = q((n:gsub("-", "_")))
-    sh[#sh + 1] = "if grep -q \"^\"" .. u .. "\" \" /proc/modules 2>/dev/null; then echo P; " ..
-      "elif [ -d /sys/module/" .. u .. " ] || grep -qs /" .. q(n) .. "'\\.ko' \"/lib/modules/$(uname -r)/modules.builtin\"; " ..
-      "then echo B; else echo U; fi"
-  end
-  for _, f in ipairs(files) do
-    sh[#sh + 1] = "if [ -f " .. q(f) .. " ]; then echo F; cat " .. q(f) .. "; printf '\\1EZK-END\\1\\n'; else echo N; fi"
-  end
-  local r = ezk.exec(table.concat(sh, "\n"))
+  -- module (P loaded module, B built in, U not loaded), then the files: one
+  -- call of ezk_mod_inspect (no process when every module is there)
+  local pairs_ = {}
+  for _, n in ipairs(names) do pairs_[#pairs_ + 1] = (n:gsub("-", "_")) .. ":" .. n end
+  local call = { "ezk_mod_inspect", q(table.concat(pairs_, " ")) }
+  for _, f in ipairs(files) do call[#call + 1] = q(f) end
+  local r = ezk.exec(table.concat(call, " "), { lib = INSPECT_SH, lib_name = "ezk_mod_inspect" })
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
   local out, pos = r.stdout, 1
   local function line()

@@ -42,6 +42,27 @@ local q, trim, lines, role_file, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.rol
 
 local CACHE = "/var/cache/ezk/packages/"
 
+-- ezk_pkg_names apt|rpm NAME...: what the package database has under these
+-- names, a line each (missing ones: none), in one process. dpkg-query exits 1
+-- when a name is missing (not an error), 2 when it cannot read; rpm -q
+-- exits with the number missing and prints "package X is not installed"
+-- lines, which have no Q. (Defined once per session, run by the resident
+-- shell itself: locals and return only.)
+local NAMES_SH = [[
+ezk_pkg_names() {
+  local pm="$1" rc
+  shift
+  if [ "$pm" = apt ]; then
+    LC_ALL=C dpkg-query -W -f='Q\t${binary:Package}\t${Package}\t${Status}\t${Version}\n' -- "$@" 2>/dev/null
+    rc=$?
+    [ "$rc" -le 1 ] || { echo "dpkg-query failed (exit $rc)" >&2; return 1; }
+  else
+    LC_ALL=C rpm -q --qf 'Q\t%{NAME}\t%{NAME}\tinstall ok installed\t%{VERSION}-%{RELEASE}\n' -- "$@" 2>/dev/null
+  fi
+  return 0
+}
+]]
+
 local function list(v)
   if v == nil then return {} end
   if type(v) == "table" then return v end
@@ -89,19 +110,17 @@ ezk.module("package", function(a, ctx)
     if ctx.check and would then unknown[#unknown + 1] = p:match("([^/]+)$") else remote[#remote + 1] = dest end
   end
 
-  -- inspect: a line per name ("name<tab>status<tab>version"), and per file
-  -- "file<tab>package<tab>version<tab>status<tab>installed version"
-  local sh = { "LC_ALL=C; export LC_ALL" }
-  for _, n in ipairs(names) do
-    local base = n:gsub("=.*$", "")
-    if apt then
-      sh[#sh + 1] = "s=$(dpkg-query -W -f='${Status}\\t${Version}' -- " .. q(base) .. " 2>/dev/null) || s='unknown ok not-installed\t'; " ..
-        "printf 'N\\t%s\\n' \"$s\""
-    else
-      sh[#sh + 1] = "if v=$(rpm -q --qf '%{VERSION}-%{RELEASE}\\n' -- " .. q(base) .. " 2>/dev/null); then " ..
-        "printf 'N\\tinstall ok installed\\t%s\\n' \"$(echo \"$v\" | head -n 1)\"; else printf 'N\\tunknown ok not-installed\\t\\n'; fi"
-    end
+  -- inspect: every name in one query ("Q<tab>binary:Package<tab>Package
+  -- <tab>status<tab>version" per package the database has; ezk_pkg_names, a
+  -- function of the resident shell: one process), then per file
+  -- "F<tab>package<tab>version<tab>status<tab>installed version"
+  local sh = {}
+  if #names > 0 then
+    local call = { "ezk_pkg_names", apt and "apt" or "rpm" }
+    for _, n in ipairs(names) do call[#call + 1] = q((n:gsub("=.*$", ""))) end
+    sh[1] = table.concat(call, " ")
   end
+  if #remote > 0 then sh[#sh + 1] = "LC_ALL=C; export LC_ALL" end
   for _, f in ipairs(remote) do
     if apt then
       sh[#sh + 1] = "set -- $(dpkg-deb -f " .. q(f) .. " Package Version | sed 's/^[^:]*: *//'); " ..
@@ -116,15 +135,34 @@ ezk.module("package", function(a, ctx)
     end
   end
   local function inspect()
-    local r = ezk.exec(table.concat(sh, "\n"))
+    if #sh == 0 then return {} end
+    local r = ezk.exec(table.concat(sh, "\n"), { lib = NAMES_SH, lib_name = "ezk_pkg_names" })
     if r.rc ~= 0 then return nil, "cannot inspect packages: " .. trim(r.stderr) end
-    local rows = {}
+    local known, frows = {}, {}
     for _, l in ipairs(lines(r.stdout)) do
       local t = {}
       for w in (l .. "\t"):gmatch("([^\t]*)\t") do t[#t + 1] = w end
-      rows[#rows + 1] = t
+      if t[1] == "Q" and #t >= 5 then known[#known + 1] = t
+      elseif t[1] == "F" then frows[#frows + 1] = t end
     end
-    if #rows ~= #names + #remote then return nil, "cannot inspect packages: " .. r.stdout end
+    if #frows ~= #remote then return nil, "cannot inspect packages: " .. r.stdout end
+    -- a row per name, as {N, status, version}: the package the database
+    -- has under that name (an installed one first: several architectures)
+    local rows = {}
+    for i, n in ipairs(names) do
+      local base = n:gsub("=.*$", "")
+      local row = { "N", "unknown ok not-installed", "" }
+      for _, k in ipairs(known) do
+        if k[2] == base or k[3] == base then
+          if row[3] == "" and row[2]:match(" not%-installed$") or k[4]:match(" installed$") then
+            row = { "N", k[4], k[5] }
+          end
+          if k[4]:match(" installed$") then break end
+        end
+      end
+      rows[i] = row
+    end
+    for _, t in ipairs(frows) do rows[#rows + 1] = t end
     return rows
   end
   local rows, err = inspect()

@@ -21,6 +21,24 @@ local q, trim, lines, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.text_diff
 
 local END = "\1EZK-END\1\n"
 
+-- ezk_swap_read FSTAB: /proc/swaps' lines after its header (read by the
+-- shell itself), an end mark, then F and fstab's text, or N: one process
+-- (cat). (Defined once per session, run by the resident shell itself:
+-- locals and return only.)
+local READ_SH = [[
+ezk_swap_read() {
+  local l= h=
+  if [ -r /proc/swaps ]; then
+    while IFS= read -r l || [ -n "$l" ]; do
+      if [ -n "$h" ]; then printf '%s\n' "$l"; else h=1; fi
+    done </proc/swaps
+  fi
+  printf '\1EZK-END\1\n'
+  if [ -f "$1" ]; then echo F; cat -- "$1"; else echo N; fi
+  return 0
+}
+]]
+
 local function comment_swaps(text)
   local out, n = {}, 0
   for _, l in ipairs(lines(text)) do
@@ -40,8 +58,7 @@ ezk.module("swap", function(a, ctx)
   local state = a.state or "off"
   if state ~= "off" then return { failed = true, msg = "state must be off, not " .. tostring(state) } end
   local fstab = a.fstab or "/etc/fstab"
-  local r = ezk.exec("tail -n +2 /proc/swaps 2>/dev/null; printf '\\1EZK-END\\1\\n'; " ..
-    "if [ -f " .. q(fstab) .. " ]; then echo F; cat " .. q(fstab) .. "; else echo N; fi")
+  local r = ezk.exec("ezk_swap_read " .. q(fstab), { lib = READ_SH, lib_name = "ezk_swap_read" })
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
   local e = r.stdout:find(END, 1, true)
   if not e then return { failed = true, msg = "inspect: unexpected output" } end

@@ -115,15 +115,23 @@ end
 -- locals and return only).
 local READ_SH = [[
 ezk_sysctl_read() {
-  local apply="$1" file="$2" ro= w pp
+  local apply="$1" file="$2" ro= pp rd=
   shift 2
+  if [ -n "$file" ] && [ -L "$file" ]; then
+    echo "$file is a symbolic link (to $(readlink -- "$file")): ezk neither reads nor writes through a link; remove it, or manage the file it points to" >&2
+    return 5
+  fi
   for pp in "$@"; do
     if [ -z "$apply" ]; then echo -
     elif [ -r "$pp" ] && [ -f "$pp" ]; then
-      if [ -w "$pp" ]; then w=w; else w=r; ro="$ro $pp"; fi
-      printf 'L%s\t%s\n' $w "$(tr '\t\n' '  ' < "$pp")"
+      if [ -w "$pp" ]; then echo Lw; else echo Lr; ro="$ro $pp"; fi
+      rd=1
     elif [ -f "$pp" ]; then echo W; else echo M; fi
   done
+  # the values, all in one process ("PATH:line"; the shell's own read
+  # cannot: it reads a byte at a time, and /proc/sys answers only a read
+  # from the start)
+  if [ -n "$rd" ]; then grep -aH '' -- "$@" 2>/dev/null; printf '\1EZK-V\1\n'; fi
   [ -z "$ro" ] || stat -Lc %A $ro || return 1
   if [ -z "$file" ]; then echo N
   elif [ -f "$file" ]; then echo F; cat -- "$file"; else echo N; fi
@@ -158,19 +166,17 @@ ezk.module("sysctl", function(a, ctx)
   local apply = a.apply ~= false and not absent
   if file == false and not apply then return { changed = false, msg = "nothing to do (file = false, apply = false)" } end
 
-  -- one round trip: a line per parameter (L<w><tab>value: w is "w" writable,
-  -- "r" not writable; M missing, W not readable), then the modes of the ones
+  -- one round trip: a line per parameter (L<w>: w is "w" writable, "r" not
+  -- writable; M missing, W not readable), then the values of the L ones as
+  -- grep -H prints them and a mark, then the modes of the ones
   -- not writable (one stat: "-rw-r--r--" is a read-only /proc/sys, no w at
   -- all a read-only parameter), then F or N (file there or not) and the
   -- file's text
-  if file then -- a symbolic link there is refused (roles/lib/README.md)
-    local lr = ezk.exec(ezk.no_link_sh(file))
-    if lr.rc ~= 0 then return { failed = true, msg = trim(lr.stderr) } end
-  end
   local call = { "ezk_sysctl_read", q(apply and "1" or ""), q(file or "") }
   for _, p in ipairs(want) do call[#call + 1] = q(proc_path(p[1])) end
   local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read" })
-  if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
+  -- (5: a symbolic link at file, refused: roles/lib/README.md)
+  if r.rc ~= 0 then return { failed = true, msg = (r.rc == 5 and "" or "inspect: ") .. trim(r.stderr) } end
   local out, pos, live, ro, missing = r.stdout, 1, {}, {}, {}
   for i, p in ipairs(want) do
     local e = out:find("\n", pos, true)
@@ -183,10 +189,25 @@ ezk.module("sysctl", function(a, ctx)
           " (" .. proc_path(p[1]) .. " is absent; is its module loaded?)" }
       end
       missing[i] = true
-    elseif l:sub(1, 1) == "L" and l:sub(3, 3) == "\t" then
-      live[i] = norm_value(l:sub(4))
-      ro[i] = l:sub(2, 2) == "r"
+    elseif l == "Lw" or l == "Lr" then
+      live[i] = ""
+      ro[i] = l == "Lr"
     end
+  end
+  if next(live) then -- the values: "PATH:line" (a line each), up to the mark
+    local e = out:find("\1EZK-V\1\n", pos, true)
+    if not e then return { failed = true, msg = "inspect: short output" } end
+    local vals = {}
+    for _, l in ipairs(lines(out:sub(pos, e - 1))) do
+      local best, blen = nil, 0
+      for i, p in ipairs(want) do -- the longest path that is the line's prefix
+        local pp = proc_path(p[1]) .. ":"
+        if live[i] and #pp > blen and l:sub(1, #pp) == pp then best, blen = i, #pp end
+      end
+      if best then vals[best] = (vals[best] and vals[best] .. " " or "") .. l:sub(blen + 1) end
+    end
+    for i in pairs(live) do live[i] = norm_value(vals[i] or "") end
+    pos = e + #"\1EZK-V\1\n"
   end
   for i = 1, #want do
     if ro[i] then
