@@ -157,6 +157,11 @@ for h in $A $B; do
 	is "$(ev_recap second $h)" "ok=21 changed=0 failed=0 skipped=0 unreachable=0" "second run: nothing changed on $h"
 done
 is "$(hx 0 stat -c '%i %Y' /opt/ezk-t/bundle/bin/tool)" "$ino1" "unarchive: a second run did not extract again (inode, mtime)"
+is "$(grep -c " $R/files/src.conf\$" "$EZK_HOME/clusters/c1/logs/.sha256-cache")" 1 \
+	"the deploy node's file sums are kept for later runs (logs/.sha256-cache)"
+
+# (src.conf keeps its size below: only its mtime tells the cache it changed,
+# and --check must still see "copy src" would change)
 
 # ---- 3: edit the role and the hosts; --check changes nothing but says what would
 role 2
