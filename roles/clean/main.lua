@@ -121,12 +121,9 @@ if parts.node then
   -- exit). Each ctr call is bounded: after `ezk stop` and `start`, ctr's
   -- `tasks rm -f` of a running pause container was seen waiting for good
   -- (e2e/day2's destroy); the cgroup step below ends what it leaves.
-  -- (killed first: a container's first process is its PID namespace's
-  -- init, which ignores SIGTERM; systemd's stop then waited 90 s and left
-  -- the scope failed, loaded, its slices listed, e2e/day2)
+  -- (ezk.KUBEPODS_STOP, roles/lib/pods.lua: killed first, then stopped)
   command { title = "stop kubepods.slice", unless = "! systemctl is-active -q kubepods.slice",
-            cmd = "find /sys/fs/cgroup -path '*kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null | " ..
-              "xargs -r kill -9 2>/dev/null; systemctl stop kubepods.slice" }
+            cmd = ezk.KUBEPODS_STOP }
   command { title = "kill the pods' containers",
             unless = "[ ! -S " .. q(sock) .. " ] || [ -z \"$(for ns in $(timeout 20 " .. ctr .. " namespaces ls -q 2>/dev/null); do " ..
               "timeout 20 " .. ctr .. " -n \"$ns\" tasks ls -q 2>/dev/null; done)\" ]",

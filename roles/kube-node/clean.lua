@@ -23,16 +23,11 @@ for _, s in ipairs({ "kubelet", "kube-proxy" }) do
   service { name = s, state = "stopped", enabled = false }
 end
 -- the pods' containers, and their slice (runc's scopes under the systemd
--- cgroup driver); nothing when no pod ran here. Killed first: a
--- container's first process is its PID namespace's init, which ignores
--- SIGTERM, and systemd's stop waited 90 s for it and left its scope
--- failed (roles/clean/main.lua says the same); then what systemd still
--- holds of them let go.
+-- cgroup driver); nothing when no pod ran here (ezk.KUBEPODS_STOP,
+-- roles/lib/pods.lua: as 99 clean does it)
 command { title = "stop the pods' containers (kubepods.slice)",
           unless = "! systemctl is-active --quiet kubepods.slice",
-          cmd = "find /sys/fs/cgroup -path '*kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null | " ..
-            "xargs -r kill -9 2>/dev/null; systemctl stop kubepods.slice && " ..
-            "{ systemctl reset-failed 'kubepods*' 'cri-containerd-*' 2>/dev/null; true; }" }
+          cmd = ezk.KUBEPODS_STOP }
 -- kube-proxy's rules (KUBE-* chains) while its binary is still there
 command { title = "kube-proxy --cleanup",
           unless = "! [ -x " .. q(bin .. "/kube-proxy") .. " ] || " ..
