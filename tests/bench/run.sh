@@ -262,11 +262,11 @@ cluster_rows() {
 # 13-15. Offline images (issue 15): how the archives of $EZK_HOME/images reach
 # every host's containerd (k8s.io), measured both ways on the same --net
 # hosts in the same run, N=5 and, when it fits, N=10:
-#  - SSH: ezk's own role, containerd/images (step 03's second role: each
-#    archive copied over the host's session, sha256 compared first, then
-#    `ctr images import` unless containerd holds that digest), run alone by
-#    a steps.lua of the bench's own in front of the roles path; first run
-#    and rerun;
+#  - SSH: ezk's own role, containerd/images (step 03's second role: one
+#    `ctr images check` a host, then each archive containerd does not hold
+#    with its digest streamed over the host's session into `ctr images
+#    import -`, no file on the host), run alone by a steps.lua of the
+#    bench's own in front of the roles path; first run and rerun;
 #  - registry, as kubeasz: Debian's docker-registry on the deploy node, plain
 #    HTTP on the hosts' bridge address ($gw:5000, as kubeasz's
 #    easzlab.io.local:5000 is), the archives pushed with skopeo (timed apart:
@@ -350,7 +350,8 @@ reg_check() {
 	done
 }
 # reg_clear: every image out of containerd (the CRI's names too: then content
-# and snapshots go), the SSH way's archives off the hosts
+# and snapshots go), and /var/lib/ezk/images (where an earlier ezk copied its
+# archives) off the hosts
 reg_clear() {
 	reg_on "$rctr images rm --sync \$($rctr images ls -q) >/dev/null && rm -rf /var/lib/ezk/images &&
 		test \"\$($rctr content ls -q | wc -l)\" = 0 && test \"\$($rctr snapshots ls | wc -l)\" -le 1"
@@ -383,12 +384,13 @@ reg_pull() {
 reg_s() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 reg_rate() { awk -v b="$rbytes" -v n="$2" -v ms="$1" 'BEGIN { printf "%.0f", b * n / 1e6 / (ms > 0 ? ms / 1000 : 1) }'; }
 # reg_split: from the --json events of ezk's run in $tmp/out, the seconds a
-# host spent on average in the role's copies and in its imports
+# host spent on average in the role's imports (each archive streamed into
+# ctr images import)
 reg_split() {
 	awk -v n="$rn" '/"event":"task"/ {
 		ms = $0; sub(/.*"ms":/, "", ms); sub(/[^0-9].*/, "", ms)
-		if ($0 ~ /"task":"copy /) c += ms; else if ($0 ~ /"task":"import /) i += ms
-	} END { printf "copy %.1f s, import %.1f s a host", c / n / 1000, i / n / 1000 }' "$tmp/out"
+		if ($0 ~ /"task":"import /) i += ms
+	} END { printf "imports %.1f s a host", i / n / 1000 }' "$tmp/out"
 }
 # reg_measure N: the two ways on the first N hosts, under the lock
 reg_measure() {
@@ -424,7 +426,7 @@ reg_measure() {
 	reg_pull || ok2="FAILED: a second pull failed"
 	pull2=$reg_ms l4=$(load)
 	reg_unlock
-	echo "| offline images, SSH: ezk's containerd/images (copy, ctr import) | $size | $ok1: first $(reg_s "$ssh1") s ($(reg_rate "$ssh1" "$rn") MB/s in all; $split; changed=$ch1; load $l1), rerun $(reg_s "$ssh2") s (changed=$ch2; load $l2) | $mem | the faster way is README's |"
+	echo "| offline images, SSH: ezk's containerd/images (streamed into ctr images import -) | $size | $ok1: first $(reg_s "$ssh1") s ($(reg_rate "$ssh1" "$rn") MB/s in all; $split; changed=$ch1; load $l1), rerun $(reg_s "$ssh2") s (changed=$ch2; load $l2) | $mem | the faster way is README's |"
 	[ -n "$push" ] && echo "$push"
 	echo "| offline images, registry: ctr images pull --hosts-dir (certs.d, plain HTTP) | $size | $ok2: first $(reg_s "$pull1") s ($(reg_rate "$pull1" "$rn") MB/s in all; load $l3), again $(reg_s "$pull2") s (images present; load $l4) | registry $(awk '/VmHWM/ { printf "%d MiB", $2 / 1024 }' "/proc/${reg_pids[0]}/status" 2>/dev/null) | the faster way is README's |"
 	reg_bed="$reg_bed, waited $(reg_s "$waited") s for the lock (N=$rn)"
