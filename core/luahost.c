@@ -5,6 +5,7 @@
  * holds the struct hostrun it belongs to; every ezk.* function finds its
  * host there, so no Lua code can reach another host's session.
  */
+#include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <openssl/evp.h>
@@ -78,7 +79,11 @@ static int lost(lua_State *L, struct hostrun *h)
 
 /* ---- ezk.* ---- */
 
-/* ezk.exec(script, {stdin, env, cwd, timeout, become}) */
+/* ezk.exec(script, {stdin | stdin_file, env, cwd, timeout, become})
+ * stdin_file: a regular file of the deploy node streamed as the command's
+ * stdin, never held in memory nor written on the host (ssh.h: in_path), so
+ * a command such as `ctr images import -` takes an archive straight from
+ * the deploy node; a file missing here is the role's error, not a lost host. */
 static int l_exec(lua_State *L)
 {
 	struct hostrun *h = host_of(L);
@@ -95,6 +100,18 @@ static int l_exec(lua_State *L)
 			cmd.in_len = inlen;
 		}
 		lua_pop(L, 1);
+		const char *inf = opt_str(L, 2, "stdin_file");
+		if (inf && cmd.in)
+			return luaL_error(L, "exec: stdin and stdin_file are exclusive");
+		if (inf) {
+			struct stat st;
+			if (stat(inf, &st) < 0)
+				return luaL_error(L, "exec: stdin_file %s: %s", inf, strerror(errno));
+			if (!S_ISREG(st.st_mode))
+				return luaL_error(L, "exec: stdin_file %s: not a regular file", inf);
+			cmd.in_path = inf;
+			cmd.in_len = (size_t)st.st_size;
+		}
 		cmd.cwd = opt_str(L, 2, "cwd");
 		/* lib: shell functions the script calls, sent once per session
 		 * under lib_name (ssh.h: struct ssh_cmd) */

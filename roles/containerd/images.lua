@@ -2,14 +2,39 @@
 -- the images of SANDBOX_IMAGE and EXTRA_IMAGES whose archives are in
 -- $EZK_HOME/images (the offline bundle's, or scripts/bin-from-debian.sh's:
 -- <name>_<tag>.tar, an OCI image layout) imported into containerd's k8s.io
--- namespace, so no host pulls them. An archive is sent once (copy compares
--- sha256) and imported when containerd lacks the image or holds another
--- digest under its name; an image without an archive is left for containerd
--- to pull from its registry. With INSTALL_SOURCE offline, every archive in
--- $EZK_HOME/images is imported (the bundle holds what the config needs).
+-- namespace, so no host pulls them; an image without an archive is left for
+-- containerd to pull from its registry. With INSTALL_SOURCE offline, every
+-- archive in $EZK_HOME/images is imported (the bundle holds what the config
+-- needs).
+--
+-- What is decided where:
+-- - on the deploy node, once per run for all hosts: each archive's name and
+--   manifest digest, from its index.json (io.containerd.image.name and the
+--   digest of its one image: what `ctr images import` names and points the
+--   image at);
+-- - on the host, one round trip: `ctr images check` (every name containerd
+--   holds, its digest, whether its content for this host's platform is
+--   complete and unpacked for the snapshotter; under --check too: it only
+--   reads). An image held complete and unpacked under that name with that
+--   digest is ok, nothing is sent: a rerun costs one command a host, no
+--   archive read or hashed anywhere;
+-- - each other image: its archive streamed over the host's session straight
+--   into `ctr images import -` (ezk.exec's stdin_file): no archive file on
+--   the host, every byte written once, into containerd's content store (a
+--   blob whose bytes are not its digest's leaves the image incomplete: the
+--   import fails); then the name's digest and state are checked, and the
+--   task fails saying what containerd holds unless it is the expected digest,
+--   complete and unpacked.
+-- Archives an earlier ezk copied to /var/lib/ezk/images are removed in the
+-- same round trip as the listing. --check writes nothing: it lists, and says
+-- what it would import and remove.
 
 local vars, q = ezk.vars, ezk.q
 local cbin = vars.bin_dir .. "/containerd-bin"
+local OLD = "/var/lib/ezk/images" -- where ezk kept archives before it streamed them
+
+-- (like every untagged task, nothing here runs under -t config and the like)
+if not ezk.tagged({}) then return end
 
 local function list(v)
   if v == nil or v == "" then return {} end
@@ -27,52 +52,115 @@ end
 
 local ctr = q(cbin .. "/ctr") .. " --address " .. q(vars.CONTAINERD_STATE_DIR .. "/containerd.sock") ..
   " -n k8s.io"
-local images = { vars.SANDBOX_IMAGE }
-for _, i in ipairs(list(vars.EXTRA_IMAGES)) do images[#images + 1] = i end
-local archives = {}
-for _, ref in ipairs(images) do archives[ref] = ezk.home .. "/images/" .. archive_name(ref) end
+local dir = ezk.home .. "/images"
 
--- INSTALL_SOURCE offline: every image the bundle carries (what `ezk download`
--- chose for the config: the network plugin's, the add-ons') reaches every
--- host, named as its archive names it (index.json's io.containerd.image.name),
--- read once on the deploy node for all hosts
+-- the archives, in order: SANDBOX_IMAGE's, EXTRA_IMAGES', then (offline)
+-- every other archive of the folder
+local paths, seen = {}, {}
+local function add(path)
+  if not seen[path] then seen[path] = true; paths[#paths + 1] = path end
+end
+local refs = { vars.SANDBOX_IMAGE }
+for _, i in ipairs(list(vars.EXTRA_IMAGES)) do refs[#refs + 1] = i end
+local wanted = {}
+for _, ref in ipairs(refs) do
+  local path = dir .. "/" .. archive_name(ref)
+  if ezk.stat_local(path) then
+    add(path)
+    wanted[path] = ref
+  else
+    ezk.debug("containerd: no archive " .. path .. ": containerd pulls " .. ref)
+  end
+end
 if vars.INSTALL_SOURCE == "offline" then
-  local found = ezk.once("containerd: the bundle's images", function()
-    local dir, t = ezk.home .. "/images", {}
-    local names = ezk.list_local(dir) or {}
-    for _, n in ipairs(names) do
-      if n:match("%.tar$") then
-        local r = ezk.exec_local({ "/usr/bin/tar", "-xOf", dir .. "/" .. n, "index.json" })
-        local ref = r.rc == 0 and r.stdout:match('"io%.containerd%.image%.name"%s*:%s*"([^"]+)"')
-        if not ref then
-          error(dir .. "/" .. n .. ": no io.containerd.image.name in its index.json (not an archive ezk download made)", 0)
-        end
-        t[#t + 1] = ref .. "\t" .. dir .. "/" .. n .. "\n"
-      end
+  for _, n in ipairs(ezk.list_local(dir) or {}) do
+    if n:match("%.tar$") then add(dir .. "/" .. n) end
+  end
+end
+if #paths == 0 then return end
+
+-- each archive's name and manifest digest, read once per run on the deploy
+-- node whatever the number of hosts
+local images = {}
+for _, path in ipairs(paths) do
+  local v = ezk.once("containerd: index.json of " .. path, function()
+    local r = ezk.exec_local({ "/usr/bin/tar", "-xOf", path, "index.json" })
+    if r.rc ~= 0 then
+      error(path .. ": no index.json (not an OCI image archive): " .. ezk.trim(r.stderr), 0)
     end
-    return table.concat(t)
+    -- one image, as `ezk download` and bin-from-debian.sh make them: with
+    -- two, which one containerd ends up naming is not the archive's to say
+    local _, nref = r.stdout:gsub('"io%.containerd%.image%.name"%s*:', "")
+    local _, ndigest = r.stdout:gsub('"digest"%s*:', "")
+    local ref = r.stdout:match('"io%.containerd%.image%.name"%s*:%s*"([^"]+)"')
+    local digest = r.stdout:match('"digest"%s*:%s*"(sha256:%x+)"')
+    if not ref then
+      error(path .. ": no io.containerd.image.name in its index.json (not an archive ezk download made)", 0)
+    end
+    if nref ~= 1 or ndigest ~= 1 then
+      error(path .. ": its index.json must list exactly one image (it has " .. ndigest .. " digests, " .. nref .. " names)", 0)
+    end
+    if not digest or #digest ~= 71 then
+      error(path .. ": no sha256 manifest digest in its index.json", 0)
+    end
+    return ref .. "\t" .. digest
   end)
-  for ref, path in found:gmatch("([^\t\n]+)\t([^\n]+)\n") do
-    if not archives[ref] then images[#images + 1] = ref end
-    archives[ref] = path
+  local ref, digest = v:match("^([^\t]+)\t(.+)$")
+  if wanted[path] and wanted[path] ~= ref then
+    ezk.debug("containerd: " .. path .. " holds " .. ref .. ", not " .. wanted[path] ..
+      ": imported under its own name; containerd pulls " .. wanted[path])
+  end
+  images[#images + 1] = { path = path, ref = ref, digest = digest }
+end
+
+-- what containerd holds, in one round trip (and an earlier ezk's archives
+-- gone; under --check only read): `images check` is `images ls` with each
+-- image's state (for this host's platform: a multi-arch index with only its
+-- blobs is complete), so that an image whose content is incomplete or not
+-- unpacked for the snapshotter (an import that failed half way leaves its
+-- name pointing at the right digest) is imported again
+local snap = q(vars.CONTAINERD_SNAPSHOTTER)
+local images_check = ctr .. " images check --snapshotter " .. snap
+local script
+if ezk.check then
+  script = "[ -d " .. q(OLD) .. " ] && echo ezk-old-archives\n" .. images_check
+else
+  script = "[ -d " .. q(OLD) .. " ] && rm -rf " .. q(OLD) .. " && echo ezk-old-archives\n" .. images_check
+end
+local r = ezk.exec(script)
+if r.stdout:find("ezk-old-archives\n", 1, true) == 1 then
+  ezk.report("remove " .. OLD, "changed", (ezk.check and "would remove" or "removed") ..
+    " the archives an earlier ezk copied there (images are streamed now)")
+end
+local held = {} -- name -> digest, of the images complete and unpacked
+if r.rc ~= 0 then
+  -- under --check, containerd may not be there yet (step 03 would install it)
+  if not ezk.check then
+    ezk.fail("containerd: " .. images_check .. " failed (exit " .. r.rc .. "): " .. ezk.trim(r.stderr))
+  end
+else
+  -- REF TYPE DIGEST STATUS SIZE UNPACKED: "... complete (2/2) 297.3 KiB/297.3 KiB true"
+  for line in r.stdout:gmatch("[^\n]+") do
+    local name, digest, status, unpacked = line:match("^(%S+)%s+%S+%s+(sha256:%x+)%s+(%S+).-(%S+)%s*$")
+    if name and status == "complete" and unpacked == "true" then held[name] = digest end
   end
 end
 
-for _, ref in ipairs(images) do
-  local archive = archives[ref]
-  if ezk.stat_local(archive) then
-    local dest = "/var/lib/ezk/images/" .. archive:match("([^/]+)$")
-    copy { dest = dest, src = archive, mode = "0644" }
-    command { title = "import " .. ref,
-              changed_when = function(r) return r.stdout:find("imported", 1, true) ~= nil end,
-              cmd = [[
-want=$(tar -xOf ]] .. q(dest) .. [[ index.json | grep -o '"digest" *: *"sha256:[0-9a-f]*"' | head -1 | grep -o 'sha256:[0-9a-f]*')
-have=$(]] .. ctr .. [[ images ls name==]] .. q(ref) .. [[ 2>/dev/null | awk 'NR>1 {print $3}')
-[ -n "$want" ] && [ "$want" = "$have" ] && exit 0
-]] .. ctr .. [[ images import --snapshotter ]] .. q(vars.CONTAINERD_SNAPSHOTTER) .. " " .. q(dest) ..
-                [[ >/dev/null || exit 1
-echo imported]] }
+for _, im in ipairs(images) do
+  local title = "import " .. im.ref
+  if held[im.ref] == im.digest then
+    ezk.report(title, "ok", "containerd holds " .. im.digest)
+  elseif ezk.check then
+    ezk.report(title, "changed", "would import " .. im.path .. " (" .. im.digest .. ")")
   else
-    ezk.debug("containerd: no archive " .. archive .. ": containerd pulls " .. ref)
+    -- the archive is this command's stdin; then the name's digest and state
+    command { title = title, stdin_file = im.path, cmd =
+      ctr .. " images import --snapshotter " .. snap .. " - >/dev/null || exit 1\n" ..
+      "set -- $(" .. images_check .. " | awk -v n=" .. q(im.ref) ..
+      " 'NR > 1 && $1 == n { print $3, $4, $NF }')\n" ..
+      "[ \"$1 $2 $3\" = " .. q(im.digest .. " complete true") .. " ] && exit 0\n" ..
+      "h=nothing; [ -n \"$1\" ] && h=\"$1 ($2, unpacked: $3)\"\n" ..
+      "printf 'imported %s, but containerd holds %s under %s, not %s\\n' " .. q(im.path) ..
+      " \"$h\" " .. q(im.ref) .. " " .. q(im.digest) .. " >&2\nexit 1" }
   end
 end

@@ -2,9 +2,11 @@
 --   command { cmd = "...", creates = path, removes = path, unless = "cmd",
 --             changed_when = false | function(r), failed_when = function(r),
 --             retries = n, delay = seconds, ["until"] = function(r), chdir, env,
---             stdin, timeout, become }
+--             stdin, stdin_file, timeout, become }
 -- creates: skip when the path exists; removes: skip unless it exists;
--- unless: skip when that command succeeds. Under --check the command does
+-- unless: skip when that command succeeds. stdin_file: a file of the deploy
+-- node streamed as the command's stdin (ezk.exec's; nothing is written on
+-- the host unless the command writes it). Under --check the command does
 -- not run (it reports changed, as Ansible does) unless check_mode = false.
 
 local q, trim = ezk.q, ezk.trim
@@ -12,7 +14,8 @@ local q, trim = ezk.q, ezk.trim
 local function run(a, ctx)
   local cmd = a.cmd or a[1]
   if not cmd then return { failed = true, msg = "cmd is required" } end
-  local opts = { cwd = a.chdir, env = a.env, stdin = a.stdin, timeout = a.timeout, become = a.become }
+  local opts = { cwd = a.chdir, env = a.env, stdin = a.stdin,
+    stdin_file = a.stdin_file, timeout = a.timeout, become = a.become }
   if a.creates then
     if ezk.exec("[ -e " .. q(a.creates) .. " ]").rc == 0 then
       return { changed = false, msg = a.creates .. " exists" }

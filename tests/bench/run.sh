@@ -65,7 +65,10 @@ if [ "$(id -u)" != 0 ] || ! unshare --mount --uts --pid --ipc --fork true 2>/dev
 	roothosts=false
 fi
 hosts_dirs=""
-trap '[ -n "$hosts_dirs" ] && "$th" stop $hosts_dirs >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+reg_pids=() # the registry rows' docker-registry
+trap '[ ${#reg_pids[@]} -gt 0 ] && kill "${reg_pids[@]}" 2>/dev/null; [ -n "$hosts_dirs" ] && "$th" stop $hosts_dirs >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 # rss CMD...: run it, keep its stdout in $tmp/out, print its peak RSS in MiB
 rss() {
@@ -256,6 +259,281 @@ cluster_rows() {
 		cluster_row all "setup all from bare hosts (01-07: host-gw, add-ons off)"
 }
 
+# 13-15. Offline images (issue 15): how the archives of $EZK_HOME/images reach
+# every host's containerd (k8s.io), measured both ways on the same --net
+# hosts in the same run, N=5 and, when it fits, N=10:
+#  - SSH: ezk's own role, containerd/images (step 03's second role: one
+#    `ctr images check` a host, then each archive containerd does not hold
+#    with its digest streamed over the host's session into `ctr images
+#    import -`, no file on the host), run alone by a steps.lua of the
+#    bench's own in front of the roles path; first run and rerun;
+#  - registry, as kubeasz: Debian's docker-registry on the deploy node, plain
+#    HTTP on the hosts' bridge address ($gw:5000, as kubeasz's
+#    easzlab.io.local:5000 is), the archives pushed with skopeo (timed apart:
+#    a one-time cost on the deploy node), each host's /etc/hosts naming
+#    easzlab.io.local and ezk's certs.d/easzlab.io.local:5000/hosts.toml
+#    (INSECURE_REG) saying http; then every host, all at once, pulls every
+#    image with `ctr images pull --hosts-dir /etc/containerd/certs.d` (the
+#    hosts.toml resolution containerd's CRI uses for the kubelet's pulls;
+#    crictl is not in Debian 12): first pull, then again with the images
+#    present.
+# The images: the test bed's (pause when Kubernetes is built here, busybox)
+# and, so that rates mean something, one of REG_BIG_MB (96) MiB of random
+# bytes in one gzip layer, as incompressible as real layers. Between the ways
+# the images are removed (`images rm --sync`: content and snapshots go) and
+# so are the SSH way's archives on the hosts. Both ways' client on the host
+# is ctr (import, pull), streaming content into containerd over its socket.
+# The timed parts of each N hold the machine-wide lock of the cluster tests
+# (tests/run.sh), so neither runs beside the other; booting the hosts and
+# installing containerd do not.
+
+# reg_archive NAME MB OUT: an OCI image-layout archive named NAME (as
+# `ezk download` makes them: io.containerd.image.name in index.json) of one
+# gzip layer holding /payload, MB MiB of random bytes
+reg_archive() {
+	local name=$1 mb=$2 out=$3 d=$tmp/regimg diffid ld ls cd cs md ms
+	local arch now
+	rm -rf "$d" && mkdir -p "$d/root" "$d/oci/blobs/sha256"
+	head -c $((mb * 1048576)) /dev/urandom >"$d/root/payload"
+	tar -C "$d/root" --owner=0 --group=0 --numeric-owner -cf "$d/layer.tar" payload
+	diffid=$(sha256sum <"$d/layer.tar" | cut -d' ' -f1)
+	gzip -1 -n -c "$d/layer.tar" >"$d/layer.gz"
+	ld=$(sha256sum <"$d/layer.gz" | cut -d' ' -f1) ls=$(stat -c %s "$d/layer.gz")
+	mv "$d/layer.gz" "$d/oci/blobs/sha256/$ld"
+	arch=$(dpkg --print-architecture) now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	printf '{"architecture":"%s","os":"linux","created":"%s","config":{"Cmd":["/payload"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$arch" "$now" "$diffid" >"$d/c.json"
+	cd=$(sha256sum <"$d/c.json" | cut -d' ' -f1) cs=$(stat -c %s "$d/c.json")
+	mv "$d/c.json" "$d/oci/blobs/sha256/$cd"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+		"$cd" "$cs" "$ld" "$ls" >"$d/m.json"
+	md=$(sha256sum <"$d/m.json" | cut -d' ' -f1) ms=$(stat -c %s "$d/m.json")
+	mv "$d/m.json" "$d/oci/blobs/sha256/$md"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"},"platform":{"architecture":"%s","os":"linux"}}]}' \
+		"$md" "$ms" "$name" "${name##*:}" "$arch" >"$d/oci/index.json"
+	printf '{"imageLayoutVersion":"1.0.0"}' >"$d/oci/oci-layout"
+	tar -C "$d/oci" --owner=0 --group=0 --numeric-owner -cf "$out" oci-layout index.json blobs
+	rm -rf "$d"
+}
+# reg_lock SECONDS: the machine-wide lock of the cluster tests, waiting at
+# most SECONDS for a cluster test to end; reg_unlock lets it go
+reg_lock() {
+	exec {reg_lockfd}>>/tmp/ezk-cluster-tests.lock
+	flock -w "$1" "$reg_lockfd"
+}
+reg_unlock() {
+	flock -u "$reg_lockfd"
+	exec {reg_lockfd}>&-
+}
+# reg_on CMD: run CMD (sh) in each of the hosts ${ra[@]:0:$rn}, all at once;
+# fails if one failed
+reg_on() {
+	local a rc=0 pids=()
+	for a in "${ra[@]:0:$rn}"; do
+		"$th" exec "$rd" "$a" sh -c "$1" >"$tmp/on-$a" 2>&1 &
+		pids+=($!)
+	done
+	for a in "${pids[@]}"; do wait "$a" || rc=1; done
+	return $rc
+}
+# reg_check: every host holds every image under its name with the archive's
+# digest (whichever way it came; containerd's CRI adds a sha256:<config>
+# name of its own for each image, as it does for the kubelet's pulls)
+reg_check() {
+	local a
+	reg_on "$rctr images ls | awk 'NR > 1 && \$1 !~ /^sha256:/ { print \$1, \$3 }' | LC_ALL=C sort" || return 1
+	for a in "${ra[@]:0:$rn}"; do
+		if ! cmp -s "$tmp/on-$a" "$tmp/reg-want"; then
+			{ echo "registry rows: $a holds:" && cat "$tmp/on-$a"; } >&2
+			return 1
+		fi
+	done
+}
+# reg_clear: every image out of containerd (the CRI's names too: then content
+# and snapshots go), and /var/lib/ezk/images (where an earlier ezk copied its
+# archives) off the hosts
+reg_clear() {
+	reg_on "$rctr images rm --sync \$($rctr images ls -q) >/dev/null && rm -rf /var/lib/ezk/images &&
+		test \"\$($rctr content ls -q | wc -l)\" = 0 && test \"\$($rctr snapshots ls | wc -l)\" -le 1"
+}
+# reg_ezk: ezk's containerd/images role alone on the first $rn hosts; sets
+# reg_ms, reg_ch (changed) and reg_mem
+reg_ezk() {
+	local t0 lim
+	lim=$(printf '%s:' "${ra[@]:0:$rn}")
+	t0=$(ms_now)
+	reg_mem=$(EZK_ROLES="$tmp/regroles:$src/roles" rss "$src/ezk" setup bench 03 -l "${lim%:}" --key "$rd/id_ed25519" --json -y) || reg_mem=failed
+	reg_ms=$(($(ms_now) - t0))
+	reg_ch=$(tail -1 "$tmp/out" | grep -o '"changed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
+}
+# reg_pull: every host pulls every image from the registry, all at once, each
+# its images in turn (as a kubelet pulls: one at a time); sets reg_ms
+reg_pull() {
+	local t0 a rc=0 pids=() o
+	o=$(sshopts "$rd")
+	t0=$(ms_now)
+	for a in "${ra[@]:0:$rn}"; do
+		# shellcheck disable=SC2086,SC2029
+		ssh $o "root@$a" "for r in $rrefs; do $rctr images pull --hosts-dir /etc/containerd/certs.d --snapshotter overlayfs \$r >/dev/null || exit 1; done" >"$tmp/pull-$a" 2>&1 &
+		pids+=($!)
+	done
+	for a in "${pids[@]}"; do wait "$a" || rc=1; done
+	reg_ms=$(($(ms_now) - t0))
+	return $rc
+}
+reg_s() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+reg_rate() { awk -v b="$rbytes" -v n="$2" -v ms="$1" 'BEGIN { printf "%.0f", b * n / 1e6 / (ms > 0 ? ms / 1000 : 1) }'; }
+# reg_split: from the --json events of ezk's run in $tmp/out, the seconds a
+# host spent on average in the role's imports (each archive streamed into
+# ctr images import)
+reg_split() {
+	awk -v n="$rn" '/"event":"task"/ {
+		ms = $0; sub(/.*"ms":/, "", ms); sub(/[^0-9].*/, "", ms)
+		if ($0 ~ /"task":"import /) i += ms
+	} END { printf "imports %.1f s a host", i / n / 1000 }' "$tmp/out"
+}
+# reg_measure N: the two ways on the first N hosts, under the lock
+reg_measure() {
+	rn=$1
+	local size="$rn hosts, $rcount images, $((rbytes / 1000000)) MB a host"
+	local ssh1 ch1 mem split ssh2 ch2 l1 l2 pull1 pull2 l3 l4 ok1=ok ok2=ok push="" t0 f ref waited
+	fits $((rn * 10 + 10)) "offline images on $rn hosts, SSH and registry" || return 1
+	t0=$(ms_now)
+	if ! reg_lock $(($(left) - rn * 10 - 10)); then
+		echo "| offline images on $rn hosts, SSH and registry | - | skipped: a cluster test held /tmp/ezk-cluster-tests.lock past the budget | - | - |"
+		return 1
+	fi
+	waited=$(($(ms_now) - t0))
+	reg_clear || { reg_unlock; echo "| offline images on $rn hosts | - | FAILED: could not clear the hosts' images | - | - |"; return 1; }
+	reg_ezk
+	ssh1=$reg_ms ch1=$reg_ch mem=$reg_mem l1=$(load) split=$(reg_split)
+	reg_check || ok1="FAILED: not every image on every host"
+	reg_ezk
+	ssh2=$reg_ms ch2=$reg_ch l2=$(load)
+	if [ -z "$rpushed" ]; then
+		t0=$(ms_now)
+		for f in "${rfiles[@]}"; do
+			ref=$(tar -xOf "$f" index.json | sed -n 's/.*"io\.containerd\.image\.name":"\([^"]*\)".*/\1/p')
+			skopeo copy -q --dest-tls-verify=false "oci-archive:$f" "docker://$gw:5000/${ref#*/}" >"$tmp/push.log" 2>&1 || rpushed=failed
+		done
+		[ -z "$rpushed" ] && rpushed=$(($(ms_now) - t0))
+		push="| offline images: push into docker-registry on the deploy node (skopeo, plain HTTP; once) | $rcount images, $((rbytes / 1000000)) MB | $(reg_s "$rpushed") s ($(reg_rate "$rpushed" 1) MB/s; load $(load)) | - | a one-time cost |"
+	fi
+	reg_clear || ok2="FAILED: could not clear the hosts' images"
+	reg_pull || ok2="FAILED: a pull failed ($(cat "$tmp"/pull-* | tail -1))"
+	pull1=$reg_ms l3=$(load)
+	reg_check || ok2="FAILED: not every image on every host"
+	reg_pull || ok2="FAILED: a second pull failed"
+	pull2=$reg_ms l4=$(load)
+	reg_unlock
+	echo "| offline images, SSH: ezk's containerd/images (streamed into ctr images import -) | $size | $ok1: first $(reg_s "$ssh1") s ($(reg_rate "$ssh1" "$rn") MB/s in all; $split; changed=$ch1; load $l1), rerun $(reg_s "$ssh2") s (changed=$ch2; load $l2) | $mem | the faster way is README's |"
+	[ -n "$push" ] && echo "$push"
+	echo "| offline images, registry: ctr images pull --hosts-dir (certs.d, plain HTTP) | $size | $ok2: first $(reg_s "$pull1") s ($(reg_rate "$pull1" "$rn") MB/s in all; load $l3), again $(reg_s "$pull2") s (images present; load $l4) | registry $(awk '/VmHWM/ { printf "%d MiB", $2 / 1024 }' "/proc/${reg_pids[0]}/status" 2>/dev/null) | the faster way is README's |"
+	reg_bed="$reg_bed, waited $(reg_s "$waited") s for the lock (N=$rn)"
+}
+reg_rows() {
+	local n=10 a t0 tboot tctd
+	if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+		echo "| offline images, SSH against a registry | - | skipped: needs Debian's docker-registry and skopeo | - | - |"
+		return
+	fi
+	# ~4 min in all with 10 hosts at load 25, half that with 5
+	fits 240 "offline images on 10 hosts, SSH and registry" >/dev/null || n=5
+	t0=$(ms_now)
+	export EZK_HOME=$tmp/rhome
+	rm -rf "$EZK_HOME"
+	"$src/scripts/bin-from-debian.sh" --no-build "$EZK_HOME" >/dev/null 2>&1 || true
+	if [ ! -x "$EZK_HOME/bin/containerd-bin/containerd" ] || [ ! -f "$EZK_HOME/images/busybox_1.35.0.tar" ]; then
+		echo "| offline images, SSH against a registry | - | skipped: scripts/bin-from-debian.sh made no containerd or busybox image | - | - |"
+		return
+	fi
+	reg_archive "easzlab.io.local:5000/ezk/bench-big:1.0" "${REG_BIG_MB:-96}" "$EZK_HOME/images/bench-big_1.0.tar"
+	rfiles=("$EZK_HOME"/images/*.tar) rcount=${#rfiles[@]} rbytes=0 rrefs="" rpushed=""
+	: >"$tmp/reg-want"
+	for a in "${rfiles[@]}"; do
+		rbytes=$((rbytes + $(stat -c %s "$a")))
+		{ tar -xOf "$a" index.json && echo; } | sed -n 's/.*"digest":"\(sha256:[0-9a-f]*\)".*"io\.containerd\.image\.name":"\([^"]*\)".*/\2 \1/p' >>"$tmp/reg-want"
+	done
+	LC_ALL=C sort -o "$tmp/reg-want" "$tmp/reg-want"
+	rrefs=$(cut -d' ' -f1 "$tmp/reg-want" | tr '\n' ' ')
+	rctr="/opt/kube/bin/containerd-bin/ctr --address /run/containerd/containerd.sock -n k8s.io"
+	# the hosts, containerd installed by step 03 with no image to import
+	rd=$("$th" start --net "$n" 2>/dev/null | tail -1) || rd=""
+	if [ -z "$rd" ] || [ ! -f "$rd/net" ]; then
+		echo "| offline images, SSH against a registry | - | FAILED: $n --net hosts did not start (load $(load)) | - | - |"
+		return
+	fi
+	hosts_dirs="$rd"
+	tboot=$(($(ms_now) - t0)) t0=$(ms_now)
+	mapfile -t ra < <(awk '{print $2}' "$rd/hosts")
+	read -r _ _ gw _ <"$rd/net"
+	"$src/ezk" new bench >/dev/null
+	sed -i -E "s/192\.168\.1\.1\b/${ra[0]}/g; s/192\.168\.1\.2\b/${ra[1]}/g; s/192\.168\.1\.3\b/${ra[2]}/g; s/192\.168\.1\.4\b/${ra[3]}/g; s/192\.168\.1\.5\b/${ra[4]}/g" "$EZK_HOME/clusters/bench/hosts"
+	for ((a = 5; a < n; a++)); do
+		sed -i "/k8s_nodename='worker-02'/a ${ra[a]} k8s_nodename='worker-0$((a - 2))'" "$EZK_HOME/clusters/bench/hosts"
+	done
+	"$src/scripts/testnet-config.sh" "$EZK_HOME/clusters/bench"
+	sed -i 's/^INSTALL_SOURCE:.*/INSTALL_SOURCE: "offline"/' "$EZK_HOME/clusters/bench/config.yml"
+	mkdir -p "$tmp/regroles"
+	cat >"$tmp/regroles/steps.lua" <<'LUA'
+-- make bench's registry rows: step 03's image role alone (containerd runs)
+return { { id = "03", alias = "runtime", plays = {
+  { hosts = "kube_master:kube_node", roles = { "containerd/images" } } } } }
+LUA
+	# Not measured here, so made cheap: each host is given the machine's own
+	# containerd, runc and CNI plugins (the bytes bin-from-debian.sh took,
+	# seen through the host's overlay) where step 03 puts them, so that its
+	# copies find them in place and send nothing.
+	rn=$n
+	reg_on "mkdir -p /opt/kube/bin/containerd-bin /opt/cni/bin &&
+		cp -p $(command -v containerd containerd-shim-runc-v2 ctr runc | tr '\n' ' ') /opt/kube/bin/containerd-bin/ &&
+		cp -p /usr/lib/cni/* /opt/cni/bin/" || true
+	mv "$EZK_HOME/images" "$EZK_HOME/images.off" && mkdir "$EZK_HOME/images"
+	"$src/ezk" setup bench 03 --key "$rd/id_ed25519" --json -y >"$tmp/out" 2>&1 || {
+		echo "| offline images, SSH against a registry | - | FAILED: ezk setup 03 (containerd) on $n hosts: $(tail -c 300 "$tmp/out" | tr '\n|' '  ') | - | - |"
+		return
+	}
+	rmdir "$EZK_HOME/images" && mv "$EZK_HOME/images.off" "$EZK_HOME/images"
+	tctd=$(($(ms_now) - t0))
+	# kubeasz's step 01 line; ezk's step 03 wrote certs.d/easzlab.io.local:5000
+	if ! reg_on "printf '%s easzlab.io.local\n' $gw >>/etc/hosts && grep -q '^server = \"http://easzlab.io.local:5000\"' /etc/containerd/certs.d/easzlab.io.local:5000/hosts.toml"; then
+		echo "| offline images, SSH against a registry | - | FAILED: no /etc/hosts line or no certs.d/easzlab.io.local:5000/hosts.toml | - | - |"
+		return
+	fi
+	mkdir -p "$tmp/registry"
+	cat >"$tmp/registry.yml" <<REG
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $tmp/registry
+http:
+  addr: $gw:5000
+REG
+	docker-registry serve "$tmp/registry.yml" >"$tmp/registry.log" 2>&1 &
+	reg_pids=($!)
+	for a in $(seq 50); do curl -fsS -o /dev/null "http://$gw:5000/v2/" 2>/dev/null && break; sleep 0.1; done
+	reg_bed="the images and $n --net hosts $(reg_s "$tboot") s, containerd on them (ezk setup 03) $(reg_s "$tctd") s"
+	if reg_measure 5 && [ "$n" = 10 ]; then reg_measure 10 || true; fi
+	[ "$n" = 10 ] || echo "| offline images on 10 hosts | - | skipped: $(left) s left of the ${budget} s budget (BENCH_BUDGET=0: no limit) | - | - |"
+	echo "| offline images: the rows' setup, not measured | $n hosts | $reg_bed | - | - |"
+}
+registry_rows() {
+	rd=""
+	reg_rows || true
+	if [ ${#reg_pids[@]} -gt 0 ]; then
+		kill "${reg_pids[@]}" 2>/dev/null
+		wait "${reg_pids[@]}" 2>/dev/null || true
+		reg_pids=()
+	fi
+	unset EZK_HOME
+	[ -n "$rd" ] && "$th" stop "$rd" >/dev/null 2>&1
+	hosts_dirs=""
+}
+
 # 7-10. The headline: 21 common tasks (files, copies, templates, lineinfile,
 # sysctl, a command with creates, a systemd service, a link, a touch) written
 # once as an ezk role and once as an Ansible playbook
@@ -287,13 +565,15 @@ workload() {
 
 # The order puts the rows issue 17 asks about first: what does not fit the
 # budget is the large-scale rows. BENCH_ROWS (a comma list of rtt, workload,
-# setup, cluster, transport, bundle, workload50; default all) picks rows.
+# setup, cluster, registry, transport, bundle, workload50; default all) picks
+# rows.
 want() { [ -z "${BENCH_ROWS:-}" ] || [[ ",$BENCH_ROWS," == *",$1,"* ]]; }
 if [ "$roothosts" = true ]; then
 	want rtt && fits 30 "round trip of \`true\`" && rtt_row
 	want workload && workload 10 240
 	want setup && fits 90 "setup 01-02 (3 hosts)" && setup_row
 	want cluster && cluster_rows
+	want registry && fits 120 "offline images on 5 hosts, SSH and registry" && registry_rows
 	want transport && fits 240 "the transport on 20 hosts (200 commands each, 1 GiB, 200 MB and the install's files to 20)" && many_rows
 else
 	echo "| transport, workload and cluster rows | - | skipped: test hosts need root | - | - |"
