@@ -16,13 +16,16 @@ end
 -- kube-node's handler, or ezk upgrade) leaves its predecessor's Ready in the
 -- API until its own first report, which may say NotReady (runtime and PLEG
 -- not checked yet) for up to 10 s. Its first report always carries a new
--- heartbeat, so the Ready that counts is one whose heartbeat is later than
--- the kubelet's start (a kubelet running for long passes at once).
+-- heartbeat, so the Ready that counts is one whose heartbeat is not earlier
+-- than the kubelet's start (a kubelet running for long passes at once).
+-- Heartbeats have whole seconds: a first report in the second the kubelet
+-- started must count (with node leases the next one may be 5 minutes away,
+-- past the timeout); its predecessor stopped before that start.
 wait_for { title = "node " .. name .. " Ready", timeout = tonumber(vars.NODE_READY_TIMEOUT) or 120, sleep = 1,
            cmd = "s=$(systemctl show -p ActiveEnterTimestamp --value kubelet) && s=$(date -d \"$s\" +%s) && " ..
              "set -- $(" .. kubectl .. " get node " .. q(name) ..
              " -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].lastHeartbeatTime}')" ..
-             " && [ \"$1\" = True ] && [ \"$(date -d \"$2\" +%s)\" -gt \"$s\" ]" }
+             " && [ \"$1\" = True ] && [ \"$(date -d \"$2\" +%s)\" -ge \"$s\" ]" }
 
 local labels = { "kubernetes.io/role=node" }
 if member("kube_master") then labels[#labels + 1] = "kubernetes.io/role=master" end
