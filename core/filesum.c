@@ -92,6 +92,23 @@ static struct file_sum *sum_find(struct engine *e, const char *path, const struc
 	return NULL;
 }
 
+/* f's size and sum from what this run or an earlier one hashed, if st
+ * says it is the same file; marks it used. */
+static bool sum_lookup(struct engine *e, struct ssh_file *f, const struct stat *st)
+{
+	pthread_mutex_lock(&e->lock);
+	if (!e->sums_loaded)
+		cache_load(e);
+	struct file_sum *s = sum_find(e, f->path, st);
+	if (s) {
+		f->len = (size_t)s->size;
+		memcpy(f->sha256, s->sha256, sizeof f->sha256);
+		s->used = true;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return s != NULL;
+}
+
 int engine_file_prepare(struct engine *e, struct ssh_file *f)
 {
 	struct stat st;
@@ -99,20 +116,14 @@ int engine_file_prepare(struct engine *e, struct ssh_file *f)
 		return ezk_fail("%s: %s", f->path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return ssh_file_prepare(f); /* says what is wrong */
-	/* One host hashes a file; the others wait for it (on 2 cores, three
-	 * hosts hashing the same binary at once take three times as long). */
+	/* A known file is looked up without waiting for any hashing; a new one
+	 * is hashed by one host while the others wait for it (on 2 cores, three
+	 * hosts hashing the same binary at once take three times as long), and
+	 * looked up again once they have the lock. */
+	if (sum_lookup(e, f, &st))
+		return 0;
 	pthread_mutex_lock(&e->hash_lock);
-	pthread_mutex_lock(&e->lock);
-	if (!e->sums_loaded)
-		cache_load(e);
-	struct file_sum *s = sum_find(e, f->path, &st);
-	if (s) {
-		f->len = (size_t)s->size;
-		memcpy(f->sha256, s->sha256, sizeof f->sha256);
-		s->used = true;
-	}
-	pthread_mutex_unlock(&e->lock);
-	if (s) {
+	if (sum_lookup(e, f, &st)) {
 		pthread_mutex_unlock(&e->hash_lock);
 		return 0;
 	}
@@ -123,7 +134,7 @@ int engine_file_prepare(struct engine *e, struct ssh_file *f)
 	    st2.st_mtim.tv_sec == st.st_mtim.tv_sec && st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
 	    st2.st_ino == st.st_ino) {
 		pthread_mutex_lock(&e->lock);
-		s = sum_add(e);
+		struct file_sum *s = sum_add(e);
 		s->path = xstrdup(f->path);
 		s->size = (long long)f->len;
 		s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
