@@ -82,6 +82,8 @@ struct hostrun {
 	char current[160];   /* the task running now, for the live display */
 	unsigned long cmds0; /* EZK_STATS: commands and host processes when */
 	long procs0;	     /* the current task began */
+	char *pre_err;	     /* the run's early connect failed: why (reported */
+	double pre_ms;	     /* at the host's first play, as a connect then) */
 };
 
 struct engine {
@@ -104,10 +106,12 @@ struct engine {
 	int log_fd; /* O_APPEND, a write(2) per line: a kill loses nothing */
 	char *log_path;
 	int journal_fd;
-	char run_id[48];   /* time-pid: unique per run */
-	char inputs[65];   /* sha256 of what the steps run with (journal.c) */
-	_Atomic int stop;  /* SIGINT or SIGTERM received: start no task */
-	_Atomic int ended; /* the run is over: the signal thread returns */
+	char run_id[48];      /* time-pid: unique per run */
+	char inputs[65];      /* sha256 of what the steps run with (journal.c) */
+	_Atomic int stop;     /* SIGINT or SIGTERM received: start no task */
+	_Atomic int ended;    /* the run is over: the signal thread returns */
+	pthread_t pre_thread; /* connects the run's hosts during its first */
+	bool pre_running;     /* localhost plays (engine.c, preconnect) */
 	pthread_mutex_t lock;
 	bool tty;
 	bool stats; /* EZK_STATS=1: each task event counts commands and host processes */

@@ -169,6 +169,7 @@ void engine_close(struct engine *e)
 			lua_close(h->L);
 		ssh_host_free(h->ssh);
 		free(h->msg);
+		free(h->pre_err);
 	}
 	free(e->hosts);
 	for (size_t i = 0; i < e->nsteps; i++) {
@@ -251,17 +252,31 @@ static void host_fail(struct hostrun *h, enum host_state st, const char *msg)
 	}
 }
 
-/* Connect (once per run: the session stays for later plays). */
-static int host_connect(struct engine *e, struct hostrun *h)
+static int host_open(struct engine *e, struct hostrun *h)
 {
-	double t0 = clock_ms();
 	bool local = h->idx == e->ts->n;
 	if (!h->ssh)
 		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
 			       : ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
 	if (e->stats)
 		ssh_host_count_procs(h->ssh, true);
-	if (ssh_host_connect(h->ssh) < 0) {
+	return ssh_host_connect(h->ssh);
+}
+
+/* Connect (once per run: the session stays for later plays). A host the
+ * run connected early (preconnect) is ready, or says now why it is not. */
+static int host_connect(struct engine *e, struct hostrun *h)
+{
+	double t0 = clock_ms();
+	if (h->pre_err) {
+		host_fail(h, HOST_UNREACHABLE, h->pre_err);
+		engine_task(h, "connect", "ssh", "unreachable", h->pre_err, NULL, h->pre_ms);
+		h->ms += h->pre_ms;
+		free(h->pre_err);
+		h->pre_err = NULL;
+		return -1;
+	}
+	if (host_open(e, h) < 0) {
 		const char *m = msg_for_host(ezk_err_msg(), h->name);
 		host_fail(h, HOST_UNREACHABLE, m);
 		engine_task(h, "connect", "ssh", "unreachable", m, NULL, clock_ms() - t0);
@@ -269,6 +284,94 @@ static int host_connect(struct engine *e, struct hostrun *h)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- preconnect ----
+ * A run's first plays are often on the deploy node (step 01's certificates
+ * and kubeconfigs, 02's etcd certificate): while they run, the hosts the
+ * run's later plays select are connected in the background, so their SSH
+ * handshakes (a fork and exec of sshd, key exchange, authentication: most
+ * of a rerun's time on a host) overlap the local work. Nothing is reported
+ * then: a host that cannot be reached says so when its first play starts,
+ * as before, and a host no play reaches is not reported at all. The
+ * background connects end before the first play on remote hosts starts
+ * (preconnect_join), so a host is never touched by two threads at once. */
+
+struct preconnect {
+	struct engine *e;
+	size_t *hosts; /* indexes into e->hosts */
+	size_t n;
+};
+
+static void preconnect_host(size_t i, void *ud)
+{
+	struct preconnect *p = ud;
+	struct engine *e = p->e;
+	struct hostrun *h = &e->hosts[p->hosts[i]];
+	if (atomic_load(&e->stop))
+		return;
+	double t0 = clock_ms();
+	if (host_open(e, h) < 0) {
+		h->pre_err = xstrdup(msg_for_host(ezk_err_msg(), h->name));
+		h->pre_ms = clock_ms() - t0;
+	}
+}
+
+static void *preconnect_main(void *ud)
+{
+	struct preconnect *p = ud;
+	pool_run(p->n, p->e->o.forks, preconnect_host, p);
+	free(p->hosts);
+	free(p);
+	return NULL;
+}
+
+/* the remote hosts some play of the steps from `first` on selects */
+static void preconnect_start(struct engine *e, size_t first)
+{
+	size_t nh = e->ts->n;
+	bool *want = xcalloc(nh + 1, sizeof(bool));
+	size_t n = 0;
+	for (size_t k = first; k < e->nrun; k++) {
+		const struct step *s = &e->steps[e->run_steps[k]];
+		for (size_t p = 0; p < s->nplays; p++) {
+			const struct play *pl = &s->plays[p];
+			const char *pattern = pl->pattern ? pl->pattern : pl->hosts;
+			size_t *sel, nsel;
+			if (!strcmp(pattern, "localhost") &&
+			    inventory_host_find(e->c->inv, "localhost") < 0)
+				continue;
+			if (targets_select_play(e->c, pattern, &sel, &nsel) < 0)
+				continue;
+			for (size_t i = 0; i < nh; i++)
+				for (size_t j = 0; j < nsel && !want[i]; j++)
+					if (sel[j] == e->hosts[i].inv)
+						want[i] = true, n++;
+			free(sel);
+		}
+	}
+	struct preconnect *p = xcalloc(1, sizeof *p);
+	p->e = e;
+	p->hosts = xcalloc(n + 1, sizeof(size_t));
+	for (size_t i = 0; i < nh; i++)
+		if (want[i] && e->hosts[i].state == HOST_OK && !e->hosts[i].ssh)
+			p->hosts[p->n++] = i;
+	free(want);
+	if (p->n < 1 || pthread_create(&e->pre_thread, NULL, preconnect_main, p) != 0) {
+		/* (no thread: each host connects at its first play) */
+		free(p->hosts);
+		free(p);
+		return;
+	}
+	e->pre_running = true;
+}
+
+static void preconnect_join(struct engine *e)
+{
+	if (!e->pre_running)
+		return;
+	pthread_join(e->pre_thread, NULL);
+	e->pre_running = false;
 }
 
 /* any_errors_fatal plays connect every host of the batch first: one that
@@ -451,6 +554,7 @@ static int run_steps(struct engine *e)
 	}
 	bool fatal = false, nohosts = false;
 	size_t k = first;
+	preconnect_start(e, first);
 	for (; k < e->nrun && !fatal && !atomic_load(&e->stop); k++) {
 		const struct step *s = &e->steps[e->run_steps[k]];
 		if (s->nplays == 0) {
@@ -493,6 +597,7 @@ static int run_steps(struct engine *e)
 				}
 				continue;
 			}
+			preconnect_join(e);
 			if (targets_select_play(e->c, pattern, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
@@ -588,6 +693,7 @@ static int run_steps(struct engine *e)
 			}
 		}
 	}
+	preconnect_join(e);
 	int sig = atomic_load(&e->stop);
 	if (sig) {
 		struct buf left = BUF_INIT;

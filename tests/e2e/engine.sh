@@ -90,6 +90,9 @@ EOF
 cat >"$R/local/main.lua" <<EOF
 copy { dest = "$T/deploy-node/made-here", content = "by " .. ezk.vars.inventory_hostname .. " for " .. #ezk.vars.groups.etcd .. " etcd\n" }
 command { cmd = "test -f $T/deploy-node/made-here && hostname", changed_when = false }
+if ezk.vars.local_wait then
+  command { cmd = "sleep 1.5; date +%s.%N >$T/local-end", changed_when = false }
+end
 EOF
 # ezk.once: the first host computes (and counts itself on the deploy node),
 # every host gets the value; a function that returns no string is an error
@@ -214,6 +217,16 @@ like "$out" '"host":"localhost","status":"changed"' "its tasks are reported for 
 like "$(echo "$out" | tail -1)" '"localhost":\{"ok":1,"changed":1,' "... and recapped"
 run $S local --json
 like "$(echo "$out" | tail -1)" '"localhost":\{"ok":2,"changed":0,' "second run: changed=0 on localhost too"
+# the hosts of the run's later plays connect while the deploy node's play
+# runs (here a 1.5 s one): the master's sshd took the login before it ended
+t0=$(date +%s.%N)
+run $S local --json -e local_wait=1
+is "$rc" 0 "a slow play on localhost, then one on the master: exit 0"
+acc=$(th_exec 0 journalctl -q -o short-unix --since "@${t0%.*}" -t sshd -g 'Accepted publickey' |
+	awk -v t0="$t0" '$1 > t0 { print $1; exit }')
+end=$(cat "$T/local-end" 2>/dev/null)
+is "$(awk -v a="${acc:-0}" -v e="${end:-0}" 'BEGIN { print (a > 0 && e > 0 && a < e) ? "before" : "after" }')" before \
+	"the master was connected (sshd $acc) before the localhost play ended ($end)"
 
 # ---- history: every setup is a commit; a fully successful one is "applied"
 run "$EZK" log c1
@@ -258,6 +271,17 @@ run $S 01 --json -T 2
 is "$rc" 1 "an unreachable host: exit 1"
 like "$out" '"host":"gone","status":"unreachable","msg":"cannot connect: Connection refused"' "... reported unreachable"
 like "$(echo "$out" | tail -1)" '"gone":\{"ok":0,"changed":0,"failed":0,"skipped":0,"unreachable":1\}' "... in the recap"
+# connected early (during the localhost play), it is still reported when
+# its first play starts, after the deploy node's tasks; and not at all when
+# no play reaches it (the deploy node's play fails first)
+# (gone is a master too here; step 07: a play on localhost, then the masters)
+sed -i "\$a [kube_master]\\n$(grep '^gone ' "$HOSTS")" "$HOSTS"
+run $S local --json -T 2
+is "$(echo "$out" | grep -n '"host":' | awk -F: '/"host":"gone"/ { g = $1 } /"host":"localhost"/ { l = $1 } END { print (g > l && l > 0) ? "after" : "before" }')" after \
+	"an unreachable host is reported after the localhost play before its own"
+run $S localgone --json -T 2 -e fail_on=localhost
+is "$rc" 1 "the localhost play fails: exit 1"
+unlike "$out" '"host":"gone"' "... and the host no play reached is not reported"
 sed -i '/^gone/d' "$HOSTS"
 
 # ---- bad input: exit 2 before touching a host
