@@ -4,6 +4,7 @@
  * into $EZK_HOME in the layout the roles read:
  *
  *     bin/kube-apiserver ... kubectl etcd etcdctl crictl helm calicoctl ...
+ *     bin/kube-ovn/install.sh            kube-ovn's installer (CLUSTER_NETWORK kube-ovn)
  *     bin/containerd-bin/{containerd,containerd-shim-runc-v2,ctr,runc}
  *     bin/cni-bin/<plugins>
  *     images/<name>_<tag>.tar            OCI image-layout archives (oci.h)
@@ -26,8 +27,11 @@
  *
  * Binaries are checked against the checksum file their project publishes
  * (fetched once into down/), before they appear: download.h's resume and
- * verify contract. An archive's members are written only when their
- * content changed. Images: oci.h's pull. Packages: apt-get on this
+ * verify contract. A file whose project publishes none (an entry without
+ * sha256, dest only: kube-ovn's install.sh) is fetched once into down/ as
+ * its URL names it (a release tag's file) and written to dest when dest
+ * differs; its sha256 is recorded like the others'. An archive's members
+ * are written only when their content changed. Images: oci.h's pull. Packages: apt-get on this
  * machine, which must run the hosts' OS (packages/debian_12 on Debian 12):
  * the dependency closure of the list as a fresh host lacks it (apt asked
  * with an empty dpkg status), less the packages every host of that OS has

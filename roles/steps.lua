@@ -53,13 +53,14 @@ return {
   { id = "06", alias = "network", plays = {
     -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
     -- then the plugin's manifest rendered into clusters/<c>/yml/ and
-    -- applied with the deploy node's kubectl (the CLUSTER_NETWORK's role
-    -- acts; the others return at once)
+    -- applied with the deploy node's kubectl, or kube-ovn's install.sh
+    -- filled in there and run (the CLUSTER_NETWORK's role acts; the
+    -- others return at once)
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     -- the nodes' part: host-gw's routes, calico's certificate and
     -- calicoctl, and the default bridge config removed once the plugin's
-    -- own (flannel's, calico's, kube-router's) is in place
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    -- own (flannel's, calico's, kube-router's, kube-ovn's) is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
     -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node runs
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
@@ -115,7 +116,7 @@ return {
       any_errors_fatal = true },
     -- the others: the pod network routes to the new nodes' pods
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
   { id = "23", alias = "add-master", command = "add-master", plays = {
@@ -139,7 +140,7 @@ return {
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
   -- A deletion: the host leaves first (drained, out of what points at it,
@@ -167,7 +168,7 @@ return {
     { hosts = "localhost", roles = { "kube-node/delete" } },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
   { id = "33", alias = "del-master", command = "del-master", plays = {
@@ -186,7 +187,7 @@ return {
     { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node" } },
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
     { hosts = "localhost", roles = { "calico/rr" } },
   } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these

@@ -96,6 +96,33 @@ like "$err" "pulled docker.io/easzlab/pause:3.10 -> images/pause_3.10.tar \(sha2
 	"... the image came through the mirror"
 net_sources "$NET_URL"
 
+# kube-ovn's install.sh, which its release publishes no checksum for: as
+# published, in bin/kube-ovn/, recorded with its sha256; kept (no request)
+# until kube_ovn_ver names another release
+o=$T/ovn
+ovn() { run env EZK_HOME="$o" "$EZK" download --no-images --no-packages -q -e @"$T/sources.yml" -e CLUSTER_NETWORK=kube-ovn "$@"; }
+ovn
+is "$rc" 0 "CLUSTER_NETWORK kube-ovn: download exits 0"
+r=$w/raw.githubusercontent.com/kubeovn/kube-ovn
+cmp -s "$r/v1.11.5/dist/images/install.sh" "$o/bin/kube-ovn/install.sh" && [ -x "$o/bin/kube-ovn/install.sh" ] &&
+	pass "... kube-ovn's install.sh (kube_ovn_ver v1.11.5) in bin/kube-ovn/, executable, as published" ||
+	fail "... kube-ovn's install.sh in bin/kube-ovn/, as published"
+[ ! -e "$o/bin/calicoctl" ] && pass "... and no calicoctl" || fail "... and no calicoctl"
+like "$(tr -d ' \n' <"$o/download.json")" \
+	"\"path\":\"bin/kube-ovn/install.sh\",\"url\":\"[^\"]*/kubeovn/kube-ovn/v1.11.5/dist/images/install.sh\",\"sha256\":\"$(sha256sum "$o/bin/kube-ovn/install.sh" | cut -d' ' -f1)\"" \
+	"... recorded in download.json with its sha256"
+n1=$(net_log | wc -l)
+ovn
+like "$out" " 0 fetched" "a second run fetches nothing"
+is "$(($(net_log | wc -l) - n1))" 0 "... and sends no request"
+ovn -e kube_ovn_ver=v1.11.6
+is "$rc" 0 "kube_ovn_ver v1.11.6: download exits 0"
+like "$(cat "$o/bin/kube-ovn/install.sh")" 'VERSION="v1.11.6"' "... bin/kube-ovn/install.sh is that release's"
+ovn -e kube_ovn_ver=v9.9.9
+is "$rc" 1 "a kube-ovn release that does not exist: exit 1"
+like "$err" "kube-ovn-install: .*v9.9.9.*HTTP 404" "... saying which file is missing"
+like "$(cat "$o/bin/kube-ovn/install.sh")" 'VERSION="v1.11.6"' "... and the script there is left as it was"
+
 # bad input and failures
 run "$EZK" download --no-packages -q -e @"$T/sources.yml" -e K8S_VER=v9.9.9
 is "$rc" 1 "a version that does not exist: exit 1"

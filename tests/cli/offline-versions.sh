@@ -12,7 +12,7 @@ import sys, yaml
 v = yaml.safe_load(open(sys.argv[1]))
 c = yaml.safe_load(open(sys.argv[2]))
 for k in ["K8S_VER", "calico_ver", "cilium_ver", "flannel_ver", "kube_router_ver", "corednsVer",
-          "dnsNodeCacheVer", "metricsVer"]:
+          "dnsNodeCacheVer", "metricsVer", "kube_ovn_ver"]:
     print(k, "same" if str(v.get(k)) == str(c.get(k)) else "versions.yml %s, config.yml %s" % (v.get(k), c.get(k)))
 pause = "%s/easzlab/pause:%s" % (v["local_registry"], v["pause_ver"])
 print("SANDBOX_IMAGE", "same" if c["SANDBOX_IMAGE"] == pause else "versions.yml %s, config.yml %s" % (pause, c["SANDBOX_IMAGE"]))

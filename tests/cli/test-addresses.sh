@@ -18,7 +18,9 @@ PRIVATE="(^|[^0-9.])(10\.$oct|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.$oct\.$oct([
 # file <TAB> the addresses it may hold (an extended regex) <TAB> why
 ALLOWED="tests/unit/test-inventory.c	192\.168\.1\.[0-9]+	kubeasz's example inventory (\$EZK_SHARED_DATA/kubeasz-example/hosts.multi-node) parsed byte for byte; nothing connects to it
 tests/cli/kubeasz-compat.sh	192\.168\.1\.[0-9]+	kubeasz's example inventories parsed byte for byte and their templates evaluated (--host); nothing connects to them
-tests/cli/workspace.sh	192\.168\.1\.1	the host of inventories/hosts.allinone, kubeasz's example value, that 'ezk new --aio' copies; nothing connects to it"
+tests/cli/workspace.sh	192\.168\.1\.1	the host of inventories/hosts.allinone, kubeasz's example value, that 'ezk new --aio' copies; nothing connects to it
+tests/e2e/network-render.sh	10\.(16\.0\.[01]|96\.0\.0)	kube-ovn's install.sh as upstream publishes it (POD_CIDR, POD_GATEWAY, SVC_CIDR: the lines step 06 must find); no pod or host gets them
+tests/e2e/network-node.sh	10\.(16\.0\.[01]|96\.0\.0)	kube-ovn's install.sh as upstream publishes it (POD_CIDR, POD_GATEWAY, SVC_CIDR: the lines step 06 must find); no pod or host gets them"
 
 # The pattern itself, on samples (written with ~ for '.', so that this file
 # holds no address it would report).

@@ -1,12 +1,14 @@
 # Step 06's network plugins where the render comparisons (e2e/network-render,
 # e2e/addons-render: -t config, no host) do not reach, without a cluster:
-#  - the nodes' part, flannel/node, kube-router/node, calico/node, on a plain
+#  - the nodes' part, flannel/node, kube-router/node, calico/node (and
+#    kube-ovn/node, which waits for kube-ovn-cni Running first), on a plain
 #    test host: under --check, "would remove" the default bridge config;
 #    without the plugin's CNI config, the task fails after its timeout
 #    saying why, and the default config stays; with it, the default config
 #    goes; a rerun (and --check) changes nothing; -t config leaves the CNI
 #    configs alone;
-#  - the deploy node's part of flannel, kube-router, calico and step 07's
+#  - the deploy node's part of flannel, kube-router, calico, kube-ovn (its
+#    install.sh filled in) and step 07's
 #    add-ons (plays on localhost), tag apply: the manifest is rendered first,
 #    then a missing kubectl, a missing admin kubeconfig, each said; under
 #    --check with kubectl there and no cluster, what would be applied.
@@ -44,9 +46,9 @@ EOF
 mkdir -p "$T/roles"
 cat >"$T/roles/steps.lua" <<'EOF'
 return {
-  { id = "01", alias = "deploy", plays = { { hosts = "localhost", roles = { "flannel", "calico", "kube-router" } } } },
+  { id = "01", alias = "deploy", plays = { { hosts = "localhost", roles = { "flannel", "calico", "kube-router", "kube-ovn" } } } },
   { id = "02", alias = "nodes", plays = {
-    { hosts = "kube_master:kube_node", roles = { "flannel/node", "calico/node", "kube-router/node" } } } },
+    { hosts = "kube_master:kube_node", roles = { "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } } } },
   { id = "07", alias = "addons", plays = { { hosts = "localhost", roles = { "cluster-addon" } } } },
 }
 EOF
@@ -102,6 +104,35 @@ node_case kube-router /etc/cni/net.d/10-kuberouter.conflist KUBE_ROUTER_READY_TI
 	"kube-router's pod did not write /etc/cni/net.d/10-kuberouter.conflist (kubectl -n kube-system get pod -l k8s-app=kube-router -o wide; is easzlab.io.local:5000/cloudnativelabs/kube-router:v2.6.1 in the offline bundle?)"
 node_case calico /etc/cni/net.d/10-calico.conflist CALICO_READY_TIMEOUT \
 	"calico-node did not write /etc/cni/net.d/10-calico.conflist (kubectl -n kube-system get pod -l k8s-app=calico-node -o wide; are easzlab.io.local:5000/easzlab/{cni,node}:v3.32.1 in the offline bundle? does the node reach etcd: 'https://$A:2379'?)"
+# kube-ovn/node: kube-ovn-cni Running on the node first (kubectl on the
+# node: one of the test's own that says what it is told), then the same
+# takeover of its CNI config
+kovn_node() { # PHASE: what the test's kubectl says
+	hx 0 sh -c "mkdir -p /opt/kube/bin && printf '#!/bin/sh\\necho %s\\n' '$1' >/opt/kube/bin/kubectl && chmod 755 /opt/kube/bin/kubectl"
+}
+kovn_node Pending
+hx 0 sh -c "rm -f /etc/cni/net.d/*; echo '{\"type\": \"bridge\"}' >$DEF"
+ev_setup kube-ovn-check c nodes -t apply --check -e CLUSTER_NETWORK=kube-ovn
+is "$rc" 0 "kube-ovn: nodes -t apply --check: exit 0"
+is "$(st "$A" "kube-ovn-cni Running on node-1")" skipped "kube-ovn: --check: the wait for kube-ovn-cni is skipped"
+is "$(st "$A" "remove $DEF")" changed "kube-ovn: --check: the default config would go"
+ev_setup kube-ovn-pending c nodes -t apply -e CLUSTER_NETWORK=kube-ovn -e KUBE_OVN_READY_TIMEOUT=1
+is "$rc" 1 "kube-ovn: kube-ovn-cni not Running within KUBE_OVN_READY_TIMEOUT: exit 1"
+like "$(msg "$A" fail)" "^kube-ovn-cni is not Running on node-1 \(kubectl -n kube-system get pod -l app=kube-ovn-cni -o wide; the install's log is in $CD/logs/kube-ovn-install-\*\.log; is easzlab\.io\.local:5000/kubeovn/kube-ovn:v1\.11\.5 in the offline bundle\?\)$" \
+	"kube-ovn: ... and the host's failure says why"
+is "$(there $DEF)" yes "kube-ovn: ... the default config stays"
+kovn_node Running
+ev_setup kube-ovn-noconf c nodes -t apply -e CLUSTER_NETWORK=kube-ovn -e KUBE_OVN_READY_TIMEOUT=1
+is "$rc:$(st "$A" "kube-ovn-cni Running on node-1")" 1:ok "kube-ovn: Running, but no CNI config: exit 1"
+like "$(msg "$A" fail)" "^kube-ovn-cni's pod did not write /etc/cni/net.d/01-kube-ovn.conflist " "kube-ovn: ... saying which"
+hx 0 sh -c "echo '{}' >/etc/cni/net.d/01-kube-ovn.conflist"
+ev_setup kube-ovn-up c nodes -t apply -e CLUSTER_NETWORK=kube-ovn
+is "$rc:$(st "$A" "file $DEF")" 0:changed "kube-ovn: Running, its config in place: the default config removed"
+is "$(there $DEF)" no "kube-ovn: ... it is gone"
+ev_setup kube-ovn-again c nodes -t apply -e CLUSTER_NETWORK=kube-ovn
+is "$rc:$(ev_changed kube-ovn-again "$A")" 0:0 "kube-ovn: a rerun changes nothing"
+hx 0 sh -c "rm -f /opt/kube/bin/kubectl"
+
 # (calico/node's own files, tags certs and config)
 like "$(hx 0 cat /etc/calico/calicoctl.cfg)" "etcdEndpoints: \"https://$A:2379\"" "calico: calicoctl.cfg names the etcd member"
 is "$(hx 0 stat -c %a /etc/calico/ssl/calico-key.pem)" 600 "calico: the key on the node is 0600"
@@ -118,6 +149,37 @@ for p in flannel kube-router; do
 	is "$(msg localhost fail)" "$KUBECTL is missing: put the Kubernetes binaries in $EZK_HOME/bin (scripts/bin-from-debian.sh, or an offline bundle)" \
 		"$p: ... then says kubectl is missing"
 done
+# kube-ovn: its install.sh filled in first (one of the test's own with
+# upstream's lines, where `ezk download` puts it), then kubectl needed
+mkdir -p "$EZK_HOME/bin/kube-ovn"
+cat >"$EZK_HOME/bin/kube-ovn/install.sh" <<'SH'
+#!/usr/bin/env bash
+REGISTRY="kubeovn"
+VERSION="v1.11.5"
+POD_CIDR="10.16.0.0/16"                    # Do NOT overlap with NODE/SVC/JOIN CIDR
+POD_GATEWAY="10.16.0.1"
+SVC_CIDR="10.96.0.0/12"                    # Do NOT overlap with NODE/POD/JOIN CIDR
+LABEL="node-role.kubernetes.io/control-plane"     # The node label to deploy OVN DB
+cat <<YAML
+            - mountPath: /var/run/containerd
+            path: /var/run/containerd
+YAML
+SH
+rm -rf "$CD/yml"
+ev_setup kube-ovn-nokubectl c deploy -t apply -e CLUSTER_NETWORK=kube-ovn
+is "$rc" 1 "kube-ovn: apply without \$EZK_HOME/bin/kubectl: exit 1"
+is "$(st localhost "render install.sh")" changed "kube-ovn: ... install.sh filled in first"
+is "$(grep -E '^(REGISTRY|POD_CIDR|POD_GATEWAY|SVC_CIDR|LABEL)=|/var/' "$CD/yml/install.sh" 2>&1)" \
+	'REGISTRY="easzlab.io.local:5000/kubeovn"
+POD_CIDR="198.19.0.0/16"                    # Do NOT overlap with NODE/SVC/JOIN CIDR
+POD_GATEWAY="198.19.0.1"
+SVC_CIDR="198.18.128.0/17"                    # Do NOT overlap with NODE/POD/JOIN CIDR
+LABEL="kubernetes.io/role=master"     # The node label to deploy OVN DB
+            - mountPath: /var/run/containerd
+            path: /var/run/containerd' "kube-ovn: ... into yml/install.sh, the rest of each line kept"
+is "$(stat -c %a "$CD/yml/install.sh")" 755 "kube-ovn: ... mode 0755"
+is "$(msg localhost fail)" "$KUBECTL is missing: put the Kubernetes binaries in $EZK_HOME/bin (scripts/bin-from-debian.sh, or an offline bundle)" \
+	"kube-ovn: ... then says kubectl is missing"
 ev_setup addons-nokubectl c addons -t apply
 is "$rc:$(msg localhost fail)" "1:$KUBECTL is missing: put the Kubernetes binaries in $EZK_HOME/bin (scripts/bin-from-debian.sh, or an offline bundle)" \
 	"add-ons: apply without kubectl: exit 1, said"
@@ -140,6 +202,13 @@ for p in flannel kube-router; do
 	is "$(st localhost "API reachable from the deploy node")" skipped "$p: ... the API is not waited for"
 	is "$(st localhost "kubectl apply $p")" changed "$p: ... the manifest would be applied"
 done
+ev_setup kube-ovn-nokcfg c deploy -t apply -e CLUSTER_NETWORK=kube-ovn
+is "$rc:$(msg localhost fail)" "1:$KCFG is missing: run step 01 first ('ezk setup <cluster> 01')" \
+	"kube-ovn: apply without the admin kubeconfig: exit 1, said"
+ev_setup kube-ovn-apply-check c deploy -t apply --check -e CLUSTER_NETWORK=kube-ovn
+is "$rc" 0 "kube-ovn: apply --check with no cluster: exit 0"
+is "$(st localhost "kube-ovn's install.sh")" changed "kube-ovn: ... install.sh would run"
+is "$(msg localhost "kube-ovn's install.sh")" "would run yml/install.sh (not run before)" "kube-ovn: ... saying why"
 ev_setup addons-nokcfg c addons -t apply
 is "$rc:$(msg localhost fail)" "1:$KCFG is missing: run step 01 first ('ezk setup <cluster> 01')" \
 	"add-ons: apply without the admin kubeconfig: exit 1, said"

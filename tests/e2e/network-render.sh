@@ -16,8 +16,10 @@
 # two releases; one intended difference (--hostname-override), with its
 # reason, checked to occur.
 # cilium: only its Helm values (kubeasz installs a chart that is not at
-# hand; ezk does not install cilium yet): compared whole. kube-ovn: only the
-# values kubeasz fills into its install.sh (ezk does not carry the script).
+# hand; ezk does not install cilium yet): compared whole. kube-ovn: its
+# install.sh as step 06 fills it in, byte for byte kubeasz's (ezk does not
+# carry the script: upstream's is made here from kubeasz's template), and
+# the scripts step 06 refuses.
 # Each manifest's images are ones `ezk download` fetches for that cluster
 # (offline/versions.yml).
 # Not compared: calicoctl.cfg, which kubeasz and ezk write on each node
@@ -208,44 +210,97 @@ offline_images cilium-hubble "$y/cilium-values.yaml"
 set_var config cilium_hubble_ui_enabled false
 compare cilium-hubble-noui
 
-# ---- kube-ovn: the values kubeasz's install.sh is given (ezk does not
-# install it yet): the script's settings as kubeasz renders it, against
-# ezk's yml/kube-ovn-values.yaml
+# ---- kube-ovn: kube-ovn's own install.sh, which `ezk download` fetches
+# (offline/versions.yml: the release's dist/images/install.sh, into
+# $EZK_HOME/bin/kube-ovn/), with the cluster's values filled in by step 06:
+# byte for byte kubeasz's rendered install.sh.j2. Upstream's script is not
+# at hand (no internet): it is made here from kubeasz's template rendered
+# with upstream's defaults (POD_CIDR 10.16.0.0/16, POD_GATEWAY 10.16.0.1,
+# SVC_CIDR 10.96.0.0/12, /var/run/containerd, REGISTRY "kubeovn"; LABEL
+# node-role.kubernetes.io/control-plane, what upstream's scripts look for).
 set_var hosts CLUSTER_NETWORK kube-ovn
-kovn() { # NAME
+up=$T/upstream-install.sh
+cat >"$T/upstream.yml" <<PLAY
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - template: {src: "$KZ/roles/kube-ovn/templates/install.sh.j2", dest: "$up"}
+      vars: {CLUSTER_CIDR: 10.16.0.0/16, CLUSTER_CIDR_GW: 10.16.0.1, SERVICE_CIDR: 10.96.0.0/12,
+             CONTAINERD_STATE_DIR: /run/containerd}
+PLAY
+ansible-playbook "$T/upstream.yml" >"$T/ansible-upstream.log" 2>&1
+is "$?" 0 "kube-ovn: upstream's install.sh made from kubeasz's template with upstream's defaults"
+sed -i -E 's|^REGISTRY="easzlab\.io\.local:5000/kubeovn"$|REGISTRY="kubeovn"|; s|^LABEL="kubernetes\.io/role=master"|LABEL="node-role.kubernetes.io/control-plane"|' "$up"
+is "$(grep -cE '^(REGISTRY="kubeovn"|LABEL="node-role\.kubernetes\.io/control-plane" .*|POD_CIDR="10\.16\.0\.0/16" .*|POD_GATEWAY="10\.16\.0\.1"|SVC_CIDR="10\.96\.0\.0/12" .*|VERSION="v1\.11\.5"| +(- mountPath|path): /var/run/containerd)$' "$up")" 8 \
+	"... its eight lines as upstream's"
+# where `ezk download` puts it
+put_upstream() { mkdir -p "$EZK_HOME/bin/kube-ovn" && install -m 0755 "$1" "$EZK_HOME/bin/kube-ovn/install.sh"; }
+put_upstream "$up"
+kovn() { # NAME: kubeasz's install.sh and ezk's yml/install.sh, byte for byte
 	local name=$1 kout=$T/out-$1 y=$EZK_HOME/clusters/$1/yml
 	kubeasz_render "$name" "$T/render.yml" "$kout"
 	ezk_render "$name" 06
-	is "$(cd "$y" 2>/dev/null && ls)" kube-ovn-values.yaml "$name: ezk renders kube-ovn's values only"
-	tap_lines "$name" "$(kovn_compare "$kout/kube-ovn-install.sh" "$y/kube-ovn-values.yaml")"
-}
-# kovn_compare KUBEASZ-INSTALL.SH EZK-VALUES.yaml: the settings, one line each
-kovn_compare() {
-	$PY - "$1" "$2" <<'PY'
-import re, sys, yaml
-sh = open(sys.argv[1]).read()
-ours = yaml.safe_load(open(sys.argv[2]))
-theirs = {}
-for k in ("POD_CIDR", "POD_GATEWAY", "SVC_CIDR", "REGISTRY", "VERSION"):
-    theirs[k] = re.search(r'^%s="([^"]*)"' % k, sh, re.M).group(1)  # the first: IPv4's
-mounts = set(re.findall(r'^ +(?:- )?(?:mountPath|path): /var(/\S+)$', sh, re.M)) & {"/run/containerd", "/var/run/containerd", ours.get("CONTAINERD_STATE_DIR")}
-theirs["CONTAINERD_STATE_DIR"] = sorted(mounts)[0] if len(mounts) == 1 else sorted(mounts)
-for k in sorted(theirs):
-    good = str(ours.get(k)) == str(theirs[k])
-    print(("ok\tkube-ovn: %s %s" % (k, theirs[k])) if good else ("DIFF\tkube-ovn: %s\tkubeasz %r, ezk %r" % (k, theirs[k], ours.get(k))))
-PY
+	is "$(cd "$y" 2>/dev/null && ls)" install.sh "$name: ezk renders install.sh only"
+	if cmp -s "$kout/kube-ovn-install.sh" "$y/install.sh"; then
+		pass "$name: yml/install.sh is kubeasz's rendered install.sh, byte for byte"
+	else
+		fail "$name: yml/install.sh is kubeasz's rendered install.sh, byte for byte" \
+			"$(diff "$kout/kube-ovn-install.sh" "$y/install.sh" | head -20)"
+	fi
+	is "$(stat -c %a "$y/install.sh" 2>/dev/null)" 755 "$name: ... mode 0755"
+	# the image it runs is one `ezk download -c` fetches
+	printf 'kind: DaemonSet\nspec: {template: {spec: {containers: [{image: "%s/kube-ovn:%s"}]}}}\n' \
+		"$(sed -n 's/^REGISTRY="\(.*\)"$/\1/p' "$y/install.sh")" "$(sed -n 's/^VERSION="\(.*\)"$/\1/p' "$y/install.sh")" \
+		>"$T/kube-ovn-image.yaml"
+	offline_images "$name" "$T/kube-ovn-image.yaml"
 }
 kovn kube-ovn
-like "$(grep POD_GATEWAY "$EZK_HOME/clusters/kube-ovn/yml/kube-ovn-values.yaml")" '"198\.19\.128\.1"' "kube-ovn: the gateway is CLUSTER_CIDR's first address"
-sed 's/^VERSION: v1.11.5$/VERSION: v1.11.6/' "$EZK_HOME/clusters/kube-ovn/yml/kube-ovn-values.yaml" >"$T/mutant.yaml"
-like "$(kovn_compare "$T/out-kube-ovn/kube-ovn-install.sh" "$T/mutant.yaml" | grep -P '^DIFF\t' | cut -f2)" \
-	"kube-ovn: VERSION" "the comparer fails on a changed value (kube-ovn's VERSION)"
+y=$EZK_HOME/clusters/kube-ovn/yml
+like "$(grep '^POD_GATEWAY=' "$y/install.sh")" '"198\.19\.128\.1"' "kube-ovn: the gateway is CLUSTER_CIDR's first address"
+m0=$(stat -c %Y.%i "$y/install.sh")
+run "$EZK" setup kube-ovn 06 -t config
+is "$rc" 0 "kube-ovn: a second -t config run"
+like "$out" "localhost +ok +render install\.sh" "... leaves install.sh as it is (ok, not changed)"
+is "$(stat -c %Y.%i "$y/install.sh")" "$m0" "... (not rewritten)"
+
+# another release's script (a line not there once): refused, naming the
+# file, and yml/install.sh is left as it was
+kovn_refused() { # WHAT GREP-MESSAGE: the upstream script $T/mutant.sh
+	put_upstream "$T/mutant.sh"
+	run "$EZK" setup kube-ovn 06 -t config
+	is "$rc" 1 "kube-ovn: $1: refused (the deploy node's play fails)"
+	like "$out$err" "bin/kube-ovn/install\.sh: the line $2" "... naming the file and the line"
+	is "$(stat -c %Y.%i "$y/install.sh")" "$m0" "... yml/install.sh left as it was"
+}
+sed '/^POD_CIDR="10\.16\.0\.0\/16"/d' "$up" >"$T/mutant.sh"
+kovn_refused "no POD_CIDR line" 'POD_CIDR="10\.16\.0\.0/16" is there 0 times'
+sed 's|^POD_CIDR="10\.16\.0\.0/16"|POD_CIDR=${POD_CIDR:-10.16.0.0/16}|' "$up" >"$T/mutant.sh"
+kovn_refused "POD_CIDR set another way" 'POD_CIDR="10\.16\.0\.0/16" is there 0 times'
+sed '/^SVC_CIDR=/p' "$up" >"$T/mutant.sh"
+kovn_refused "SVC_CIDR twice" 'SVC_CIDR="10\.96\.0\.0/12" is there 2 times'
+sed 's|^\( *path: \)/var/run/containerd$|\1/run/containerd|' "$up" >"$T/mutant.sh"
+kovn_refused "no hostPath /var/run/containerd" 'path: /var/run/containerd is there 0 times'
+sed 's|^VERSION="v1\.11\.5"$|VERSION="v1.12.0"|' "$up" >"$T/mutant.sh"
+kovn_refused "another release than kube_ovn_ver" 'VERSION="v1\.11\.5" \(kube_ovn_ver\) is there 0 times, not once \(it says VERSION="v1\.12\.0"\)'
+rm -f "$EZK_HOME/bin/kube-ovn/install.sh"
+run "$EZK" setup kube-ovn 06 -t config
+[ "$rc" != 0 ] && pass "kube-ovn: no downloaded install.sh: refused" || fail "kube-ovn: no downloaded install.sh: refused"
+like "$out$err" "bin/kube-ovn/install\.sh is missing: .*ezk download -c" "... saying how to get it"
+put_upstream "$up"
+
 set_var hosts CLUSTER_CIDR 198.19.0.0/16
 set_var hosts SERVICE_CIDR 198.18.128.0/20
 set_var config CONTAINERD_STATE_DIR '"/run/ctrd"'
 kovn kube-ovn-2
+like "$(grep -cE '(mountPath|path): /var/run/ctrd$' "$EZK_HOME/clusters/kube-ovn-2/yml/install.sh")" '^2$' \
+	"kube-ovn-2: both mounts of containerd's state are /var/run/ctrd"
+# without -t config step 06 goes on to install it: the deploy node's
+# kubectl is needed (none here), no "not installed" stop
 run "$EZK" setup kube-ovn-2 06
-[ "$rc" != 0 ] && pass "kube-ovn: step 06 without -t config stops (not installed yet)" || fail "kube-ovn: step 06 without -t config stops"
+[ "$rc" != 0 ] && pass "kube-ovn: step 06 without -t config goes on to install" || fail "kube-ovn: step 06 without -t config goes on to install"
+like "$out$err" "bin/kubectl is missing" "... and needs the deploy node's kubectl (none in the test's EZK_HOME)"
+unlike "$out$err" "not installed by ezk yet" "... not the 'not installed yet' stop"
 
 # ---- what ezk refuses: a calico_ver kubeasz has no manifest for
 set_var hosts CLUSTER_NETWORK calico

@@ -279,7 +279,8 @@ oci_index() { _oci_write_index "$1" nested; }
 #     (kubelet BIG_MB of random bytes, default 1), etcd's tar.gz + SHA256SUMS,
 #     containerd's tar.gz + .sha256sum, runc.amd64 + runc.sha256sum, the CNI
 #     plugins' tgz (with a LICENSE beside the plugins) + .sha256, crictl's
-#     tar.gz + .sha256, helm's tar.gz + .sha256sum, calicoctl + SHA256SUMS
+#     tar.gz + .sha256, helm's tar.gz + .sha256sum, calicoctl + SHA256SUMS,
+#     kube-ovn's install.sh (v1.11.5 and v1.11.6; no checksum)
 #   images (pushed with skopeo): easzlab/pause (OCI), calico/cni (an OCI
 #     index of amd64 + arm64), calico/node (BIG_MB random layer),
 #     calico/kube-controllers, coredns/coredns, easzlab/k8s-dns-node-cache,
@@ -360,6 +361,12 @@ net_testbed() {
 	mkdir -p "$e"
 	_tb_bin "$e/calicoctl-linux-amd64" "calicoctl v3.32.1"
 	(cd "$e" && sha256sum calicoctl-linux-amd64 >SHA256SUMS)
+	# kube-ovn's install.sh: a repository's file at a tag, no checksum
+	for e in v1.11.5 v1.11.6; do
+		mkdir -p "$w/raw.githubusercontent.com/kubeovn/kube-ovn/$e/dist/images"
+		printf '#!/usr/bin/env bash\nREGISTRY="kubeovn"\nVERSION="%s"\n' "$e" \
+			>"$w/raw.githubusercontent.com/kubeovn/kube-ovn/$e/dist/images/install.sh"
+	done
 
 	# images
 	local img=$s/img f
@@ -405,6 +412,7 @@ sources:
   k8s: "$u/dl.k8s.io/release"
   github: "$u/github.com"
   helm: "$u/get.helm.sh"
+  raw: "$u/raw.githubusercontent.com"
 registries:
   docker.io: "$d"
   registry.k8s.io: "$u"
