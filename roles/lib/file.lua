@@ -74,10 +74,17 @@ elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else t=absent; fi
 # one stat: attrs reuses its fields unless the path is made now
 bm= bu= bU= bg= bG= rl=
 if [ "$t" = link ]; then
+  # the target with the attributes, in one stat ("P -> TARGET" literally;
+  # an older stat quotes %N its own way: then stat and readlink)
+  s=$(QUOTING_STYLE=literal stat -c '%a|%U|%u|%G|%g|%N' -- "$p")
+  case $s in
+  *"|$p -> "*) rl=${s#*"|$p -> "}; s=${s%%"|$p -> "*} ;;
+  *) s=$(stat -c '%a|%U|%u|%G|%g' -- "$p"); rl=$(readlink -- "$p") ;;
+  esac
   IFS='|' read -r bm bU bu bG bg <<EOS
-$(stat -c '%a|%U|%u|%G|%g' -- "$p")
+$s
 EOS
-  rl=$(readlink -- "$p"); echo "B link|$bm|$bU|$bG|$rl"
+  echo "B link|$bm|$bU|$bG|$rl"
   [ "$st" = link ] || { bm= bU= bG=; }
 elif [ "$t" != absent ]; then
   IFS='|' read -r bm bU bu bG bg <<EOS

@@ -145,7 +145,7 @@ ezk.module("lineinfile", function(a, ctx)
     end
   end)
   if not ok then return { failed = true, msg = err } end
-  local old, real, rerr, attrs_now = text_read(path)
+  local old, real, rerr, attrs_now = text_read(path, a.mode ~= nil or a.owner ~= nil or a.group ~= nil)
   if not real then return { failed = true, msg = rerr } end
   local new, changed, msg
   if state == "present" then

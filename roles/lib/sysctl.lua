@@ -130,10 +130,13 @@ ezk_sysctl_read() {
   done
   # the values, all in one process ("PATH:line"; the shell's own read
   # cannot: it reads a byte at a time, and /proc/sys answers only a read
-  # from the start)
-  if [ -n "$rd" ]; then grep -aH '' -- "$@" 2>/dev/null; printf '\1EZK-V\1\n'; fi
+  # from the start), and the file's lines with them when there is one (G)
+  local g=
+  [ -z "$file" ] || ! [ -f "$file" ] || ! [ -r "$file" ] || g=1
+  if [ -n "$rd" ]; then grep -aH '' -- "$@" ${g:+"$file"} 2>/dev/null; printf '\1EZK-V\1\n'; fi
   [ -z "$ro" ] || stat -Lc %A $ro || return 1
   if [ -z "$file" ]; then echo N
+  elif [ -n "$g" ] && [ -n "$rd" ]; then echo G
   elif [ -f "$file" ]; then echo F; cat -- "$file"; else echo N; fi
 }
 ]]
@@ -177,7 +180,7 @@ ezk.module("sysctl", function(a, ctx)
   local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read" })
   -- (5: a symbolic link at file, refused: roles/lib/README.md)
   if r.rc ~= 0 then return { failed = true, msg = (r.rc == 5 and "" or "inspect: ") .. trim(r.stderr) } end
-  local out, pos, live, ro, missing = r.stdout, 1, {}, {}, {}
+  local out, pos, live, ro, missing, flines = r.stdout, 1, {}, {}, {}, {}
   for i, p in ipairs(want) do
     local e = out:find("\n", pos, true)
     if not e then return { failed = true, msg = "inspect: short output" } end
@@ -197,14 +200,19 @@ ezk.module("sysctl", function(a, ctx)
   if next(live) then -- the values: "PATH:line" (a line each), up to the mark
     local e = out:find("\1EZK-V\1\n", pos, true)
     if not e then return { failed = true, msg = "inspect: short output" } end
-    local vals = {}
+    local vals, fp = {}, (file or "") .. ":"
     for _, l in ipairs(lines(out:sub(pos, e - 1))) do
       local best, blen = nil, 0
+      if file and l:sub(1, #fp) == fp then -- the file's line (G below)
+        flines[#flines + 1] = l:sub(#fp + 1)
+        goto next
+      end
       for i, p in ipairs(want) do -- the longest path that is the line's prefix
         local pp = proc_path(p[1]) .. ":"
         if live[i] and #pp > blen and l:sub(1, #pp) == pp then best, blen = i, #pp end
       end
       if best then vals[best] = (vals[best] and vals[best] .. " " or "") .. l:sub(blen + 1) end
+      ::next::
     end
     for i in pairs(live) do live[i] = norm_value(vals[i] or "") end
     pos = e + #"\1EZK-V\1\n"
@@ -218,8 +226,11 @@ ezk.module("sysctl", function(a, ctx)
     end
   end
   local e = out:find("\n", pos, true) or #out + 1
-  local exists = out:sub(pos, e - 1) == "F"
-  local old = exists and out:sub(e + 1) or nil
+  local how = out:sub(pos, e - 1)
+  local old = how == "F" and out:sub(e + 1) or nil
+  -- G: the file's lines came with the values (a last line without its
+  -- newline reads as one with it: such a file is left as it is)
+  if how == "G" then old = #flines > 0 and table.concat(flines, "\n") .. "\n" or "" end
 
   local set, warn, ro_names, absent_names = {}, {}, {}, {}
   if apply then

@@ -141,8 +141,9 @@ function ezk.no_link_sh(path)
 end
 
 -- The content of a remote text file (nil if missing), its path (a symbolic
--- link there is refused, as ezk.no_link_sh says) and its attributes {mode,
--- owner, uid, group, gid}, in one round trip.
+-- link there is refused, as ezk.no_link_sh says) and, when attrs is true,
+-- its attributes {mode, owner, uid, group, gid}, in one round trip (one
+-- process, cat, without attrs; a stat too with them).
 -- (A function the resident shell defines once and runs itself: no subshell.)
 local TEXT_READ = [[
 ezk_text_read() {
@@ -154,11 +155,13 @@ ezk_text_read() {
   printf '%s\n' "$p"
   [ -e "$p" ] || return 3
   [ -f "$p" ] || { echo "$p is not a regular file" >&2; return 4; }
-  stat -c '%a %U %u %G %g' -- "$p" && cat -- "$p"
+  if [ -n "$2" ]; then stat -c '%a %U %u %G %g' -- "$p" || return; else echo; fi
+  cat -- "$p"
 }
 ]]
-function ezk.text_read(path)
-  local r = ezk.exec("ezk_text_read " .. ezk.q(path), { lib = TEXT_READ, lib_name = "ezk_text_read" })
+function ezk.text_read(path, attrs)
+  local r = ezk.exec("ezk_text_read " .. ezk.q(path) .. (attrs and " 1" or ""),
+    { lib = TEXT_READ, lib_name = "ezk_text_read" })
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
   if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
   if r.rc ~= 0 or not real then return nil, nil, ezk.trim(r.stderr) ~= "" and ezk.trim(r.stderr) or ("cannot read " .. path) end

@@ -37,6 +37,7 @@ cat >"$T/roles/steps.lua" <<'EOF'
 return {
   { id = "01", alias = "t", plays = { { hosts = "all", roles = { "t" } } } },
   { id = "02", alias = "bad", plays = { { hosts = "all", roles = { "bad" } } } },
+  { id = "03", alias = "odd", plays = { { hosts = "all", roles = { "odd" } } } },
 }
 EOF
 
@@ -266,3 +267,19 @@ like "$(ev_msg bad $A 'unarchive missing')" "nope.tgz" "unarchive: missing tarba
 is "$(hx 0 sh -c "test -e $D/bad.conf && echo made || echo none; readlink $D/copy.conf || echo file")" "none
 file" "failed tasks changed nothing"
 
+# ---- links whose targets look like stat's own output (" -> ", "|") and a
+# sysctl.d file without its last newline: known as they are on a rerun
+mkdir -p "$T/roles/odd"
+cat >"$T/roles/odd/main.lua" <<EOF
+file { title = "arrow", path = "$D/odd1", state = "link", src = "$D/a -> b", force = true }
+file { title = "bars", path = "$D/odd2", state = "link", src = "$D/x|y|", force = true }
+sysctl { title = "no newline", name = "kernel.shmmni", value = 4096, file = "$D/odd.conf" }
+EOF
+th_exec 0 sh -c "printf '# kept\\nkernel.shmmni = 4096' >$D/odd.conf"
+ev_setup odd1 c1 03
+is "$(ev_titles odd1 $A changed)" "arrow,bars" "odd links: made on the first run"
+is "$(hx 0 readlink $D/odd1 $D/odd2)" "$D/a -> b
+$D/x|y|" "... with those targets"
+ev_setup odd2 c1 03
+is "$(ev_recap odd2 $A)" "ok=3 changed=0 failed=0 skipped=0 unreachable=0" "odd links and the file without its newline: nothing changed on the rerun"
+is "$(hx 0 tail -c 4 $D/odd.conf)" "4096" "... the file kept as it was (no newline added)"
