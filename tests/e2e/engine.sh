@@ -217,6 +217,12 @@ like "$out" '"host":"localhost","status":"changed"' "its tasks are reported for 
 like "$(echo "$out" | tail -1)" '"localhost":\{"ok":1,"changed":1,' "... and recapped"
 run $S local --json
 like "$(echo "$out" | tail -1)" '"localhost":\{"ok":2,"changed":0,' "second run: changed=0 on localhost too"
+# the deploy node's files are known by their stamp without a shell
+# (ssh/transfer.c local_same); an edit that keeps the size is still seen
+printf 'by localhost for 9 etcd\n' >"$T/deploy-node/made-here"
+run $S local --json
+like "$out" '"task":"copy [^"]*made-here","host":"localhost","status":"changed"' "an edit of a deploy node's file that keeps its size: changed"
+is "$(cat "$T/deploy-node/made-here")" "by localhost for 3 etcd" "... and the file is ezk's again"
 # the hosts of the run's later plays connect while the deploy node's play
 # runs (here a 1.5 s one): the master's sshd took the login before it ended
 t0=$(date +%s.%N)
