@@ -12,7 +12,8 @@
 --     of the nodes that run OVN's databases: kubeasz's masters carry
 --     kubernetes.io/role=master, which kube-node/ready puts on them; the
 --     upstream script looks for node-role.kubernetes.io/... labels, which
---     no ezk node has). Each of those lines must be there exactly once, as
+--     no ezk node has), and ENABLE_LB, ENABLE_NP and ENABLE_EIP_SNAT
+--     defaulting to false (kubeasz's; upstream's are true). Each of those lines must be there exactly once, as
 --     upstream's defaults (LABEL: any value), and VERSION must be
 --     kube_ovn_ver: another release's script is refused, naming the file,
 --     before anything is written or run;
@@ -53,6 +54,12 @@ local FILL = {
   { what = 'POD_GATEWAY="10.16.0.1"', pat = '^POD_GATEWAY="10%.16%.0%.1"', to = 'POD_GATEWAY="' .. tostring(n:host(1)) .. '"' },
   { what = 'SVC_CIDR="10.96.0.0/12"', pat = '^SVC_CIDR="10%.96%.0%.0/12"', to = 'SVC_CIDR="' .. vars.SERVICE_CIDR .. '"' },
   { what = 'LABEL="..."', pat = '^LABEL="[^"]*"', to = 'LABEL="' .. vars.KUBE_OVN_LABEL .. '"' },
+  -- OVN's load balancer, NetworkPolicy and EIP/SNAT: off by default, as
+  -- kubeasz's script has them (upstream's turns them on)
+  { what = "ENABLE_LB=${ENABLE_LB:-...}", pat = "^ENABLE_LB=%${ENABLE_LB:%-%a*}$", to = "ENABLE_LB=${ENABLE_LB:-false}" },
+  { what = "ENABLE_NP=${ENABLE_NP:-...}", pat = "^ENABLE_NP=%${ENABLE_NP:%-%a*}$", to = "ENABLE_NP=${ENABLE_NP:-false}" },
+  { what = "ENABLE_EIP_SNAT=${ENABLE_EIP_SNAT:-...}", pat = "^ENABLE_EIP_SNAT=%${ENABLE_EIP_SNAT:%-%a*}$",
+    to = "ENABLE_EIP_SNAT=${ENABLE_EIP_SNAT:-false}" },
   { what = "- mountPath: /var/run/containerd", pat = "^(%s+%- mountPath: )/var/run/containerd$",
     to = function(lead) return lead .. "/var" .. state_dir end },
   { what = "path: /var/run/containerd", pat = "^(%s+path: )/var/run/containerd$",

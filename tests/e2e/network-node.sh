@@ -154,6 +154,9 @@ done
 mkdir -p "$EZK_HOME/bin/kube-ovn"
 cat >"$EZK_HOME/bin/kube-ovn/install.sh" <<'SH'
 #!/usr/bin/env bash
+ENABLE_LB=${ENABLE_LB:-true}
+ENABLE_NP=${ENABLE_NP:-true}
+ENABLE_EIP_SNAT=${ENABLE_EIP_SNAT:-true}
 REGISTRY="kubeovn"
 VERSION="v1.11.5"
 POD_CIDR="10.16.0.0/16"                    # Do NOT overlap with NODE/SVC/JOIN CIDR
@@ -169,8 +172,11 @@ rm -rf "$CD/yml"
 ev_setup kube-ovn-nokubectl c deploy -t apply -e CLUSTER_NETWORK=kube-ovn
 is "$rc" 1 "kube-ovn: apply without \$EZK_HOME/bin/kubectl: exit 1"
 is "$(st localhost "render install.sh")" changed "kube-ovn: ... install.sh filled in first"
-is "$(grep -E '^(REGISTRY|POD_CIDR|POD_GATEWAY|SVC_CIDR|LABEL)=|/var/' "$CD/yml/install.sh" 2>&1)" \
-	'REGISTRY="easzlab.io.local:5000/kubeovn"
+is "$(grep -E '^(ENABLE_LB|ENABLE_NP|ENABLE_EIP_SNAT|REGISTRY|POD_CIDR|POD_GATEWAY|SVC_CIDR|LABEL)=|/var/' "$CD/yml/install.sh" 2>&1)" \
+	'ENABLE_LB=${ENABLE_LB:-false}
+ENABLE_NP=${ENABLE_NP:-false}
+ENABLE_EIP_SNAT=${ENABLE_EIP_SNAT:-false}
+REGISTRY="easzlab.io.local:5000/kubeovn"
 POD_CIDR="198.19.0.0/16"                    # Do NOT overlap with NODE/SVC/JOIN CIDR
 POD_GATEWAY="198.19.0.1"
 SVC_CIDR="198.18.128.0/17"                    # Do NOT overlap with NODE/POD/JOIN CIDR

@@ -217,7 +217,8 @@ compare cilium-hubble-noui
 # at hand (no internet): it is made here from kubeasz's template rendered
 # with upstream's defaults (POD_CIDR 10.16.0.0/16, POD_GATEWAY 10.16.0.1,
 # SVC_CIDR 10.96.0.0/12, /var/run/containerd, REGISTRY "kubeovn"; LABEL
-# node-role.kubernetes.io/control-plane, what upstream's scripts look for).
+# node-role.kubernetes.io/control-plane, what upstream's scripts look for;
+# ENABLE_LB, ENABLE_NP, ENABLE_EIP_SNAT true).
 set_var hosts CLUSTER_NETWORK kube-ovn
 up=$T/upstream-install.sh
 cat >"$T/upstream.yml" <<PLAY
@@ -231,9 +232,9 @@ cat >"$T/upstream.yml" <<PLAY
 PLAY
 ansible-playbook "$T/upstream.yml" >"$T/ansible-upstream.log" 2>&1
 is "$?" 0 "kube-ovn: upstream's install.sh made from kubeasz's template with upstream's defaults"
-sed -i -E 's|^REGISTRY="easzlab\.io\.local:5000/kubeovn"$|REGISTRY="kubeovn"|; s|^LABEL="kubernetes\.io/role=master"|LABEL="node-role.kubernetes.io/control-plane"|' "$up"
-is "$(grep -cE '^(REGISTRY="kubeovn"|LABEL="node-role\.kubernetes\.io/control-plane" .*|POD_CIDR="10\.16\.0\.0/16" .*|POD_GATEWAY="10\.16\.0\.1"|SVC_CIDR="10\.96\.0\.0/12" .*|VERSION="v1\.11\.5"| +(- mountPath|path): /var/run/containerd)$' "$up")" 8 \
-	"... its eight lines as upstream's"
+sed -i -E 's|^REGISTRY="easzlab\.io\.local:5000/kubeovn"$|REGISTRY="kubeovn"|; s|^LABEL="kubernetes\.io/role=master"|LABEL="node-role.kubernetes.io/control-plane"|; s/^(ENABLE_(LB|NP|EIP_SNAT))=\$\{(ENABLE_[A-Z_]+):-false\}$/\1=${\3:-true}/' "$up"
+is "$(grep -cE '^(REGISTRY="kubeovn"|LABEL="node-role\.kubernetes\.io/control-plane" .*|POD_CIDR="10\.16\.0\.0/16" .*|POD_GATEWAY="10\.16\.0\.1"|SVC_CIDR="10\.96\.0\.0/12" .*|VERSION="v1\.11\.5"| +(- mountPath|path): /var/run/containerd|ENABLE_(LB|NP|EIP_SNAT)=\$\{ENABLE_(LB|NP|EIP_SNAT):-true\})$' "$up")" 11 \
+	"... its eleven lines as upstream's"
 # where `ezk download` puts it
 put_upstream() { mkdir -p "$EZK_HOME/bin/kube-ovn" && install -m 0755 "$1" "$EZK_HOME/bin/kube-ovn/install.sh"; }
 put_upstream "$up"
