@@ -84,6 +84,7 @@ struct hostrun {
 	long procs0;	     /* the current task began */
 	char *pre_err;	     /* the run's early connect failed: why (reported */
 	double pre_ms;	     /* at the host's first play, as a connect then) */
+	bool pre_pending;    /* its early connect has not ended (pre_lock) */
 };
 
 struct engine {
@@ -112,6 +113,8 @@ struct engine {
 	_Atomic int ended;    /* the run is over: the signal thread returns */
 	pthread_t pre_thread; /* connects the run's hosts during its first */
 	bool pre_running;     /* localhost plays (engine.c, preconnect) */
+	pthread_mutex_t pre_lock;
+	pthread_cond_t pre_done; /* a host's early connect ended */
 	pthread_mutex_t lock;
 	bool tty;
 	bool stats; /* EZK_STATS=1: each task event counts commands and host processes */

@@ -119,6 +119,8 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->stats = st && *st && strcmp(st, "0") != 0;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->hash_lock, NULL);
+	pthread_mutex_init(&e->pre_lock, NULL);
+	pthread_cond_init(&e->pre_done, NULL);
 	pthread_mutexattr_t ra;
 	pthread_mutexattr_init(&ra);
 	pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
@@ -228,6 +230,8 @@ void engine_close(struct engine *e)
 	free(e->onces);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->hash_lock);
+	pthread_mutex_destroy(&e->pre_lock);
+	pthread_cond_destroy(&e->pre_done);
 	pthread_mutex_destroy(&e->once_lock);
 	free(e);
 }
@@ -268,6 +272,10 @@ static int host_open(struct engine *e, struct hostrun *h)
 static int host_connect(struct engine *e, struct hostrun *h)
 {
 	double t0 = clock_ms();
+	pthread_mutex_lock(&e->pre_lock);
+	while (h->pre_pending)
+		pthread_cond_wait(&e->pre_done, &e->pre_lock);
+	pthread_mutex_unlock(&e->pre_lock);
 	if (h->pre_err) {
 		host_fail(h, HOST_UNREACHABLE, h->pre_err);
 		engine_task(h, "connect", "ssh", "unreachable", h->pre_err, NULL, h->pre_ms);
@@ -293,9 +301,10 @@ static int host_connect(struct engine *e, struct hostrun *h)
  * handshakes (a fork and exec of sshd, key exchange, authentication: most
  * of a rerun's time on a host) overlap the local work. Nothing is reported
  * then: a host that cannot be reached says so when its first play starts,
- * as before, and a host no play reaches is not reported at all. The
- * background connects end before the first play on remote hosts starts
- * (preconnect_join), so a host is never touched by two threads at once. */
+ * as before, and a host no play reaches is not reported at all. A host's
+ * play waits for its own early connect to end (pre_pending, pre_lock), so
+ * a host is never touched by two threads at once, and a host that is slow
+ * to refuse holds up only the plays it is in. */
 
 struct preconnect {
 	struct engine *e;
@@ -308,13 +317,15 @@ static void preconnect_host(size_t i, void *ud)
 	struct preconnect *p = ud;
 	struct engine *e = p->e;
 	struct hostrun *h = &e->hosts[p->hosts[i]];
-	if (atomic_load(&e->stop))
-		return;
 	double t0 = clock_ms();
-	if (host_open(e, h) < 0) {
+	if (!atomic_load(&e->stop) && host_open(e, h) < 0) {
 		h->pre_err = xstrdup(msg_for_host(ezk_err_msg(), h->name));
 		h->pre_ms = clock_ms() - t0;
 	}
+	pthread_mutex_lock(&e->pre_lock);
+	h->pre_pending = false;
+	pthread_cond_broadcast(&e->pre_done);
+	pthread_mutex_unlock(&e->pre_lock);
 }
 
 static void *preconnect_main(void *ud)
@@ -357,8 +368,12 @@ static void preconnect_start(struct engine *e, size_t first)
 		if (want[i] && e->hosts[i].state == HOST_OK && !e->hosts[i].ssh)
 			p->hosts[p->n++] = i;
 	free(want);
+	for (size_t i = 0; i < p->n; i++)
+		e->hosts[p->hosts[i]].pre_pending = true;
 	if (p->n < 1 || pthread_create(&e->pre_thread, NULL, preconnect_main, p) != 0) {
 		/* (no thread: each host connects at its first play) */
+		for (size_t i = 0; i < p->n; i++)
+			e->hosts[p->hosts[i]].pre_pending = false;
 		free(p->hosts);
 		free(p);
 		return;
@@ -597,7 +612,6 @@ static int run_steps(struct engine *e)
 				}
 				continue;
 			}
-			preconnect_join(e);
 			if (targets_select_play(e->c, pattern, &sel, &nsel) < 0) {
 				/* a pattern naming an empty group selects no hosts */
 				nsel = 0;
