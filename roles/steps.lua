@@ -7,6 +7,26 @@
 --
 -- The roles of the install steps arrive step by step (see the issues); a
 -- step without plays does nothing and says so.
+-- Step 06's plays, which the steps that change the cluster's hosts or
+-- certificates run again at their end (add-node, add-master, del-node,
+-- del-master, kca-renew). As the last item of a table constructor, a call
+-- gives all its values: `plays = { ..., network() }` holds these three.
+local function network()
+  return
+    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
+    -- then the plugin's manifest rendered into clusters/<c>/yml/ and
+    -- applied with the deploy node's kubectl, or kube-ovn's install.sh
+    -- filled in there and run (the CLUSTER_NETWORK's role acts; the
+    -- others return at once)
+    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
+    -- the nodes' part: host-gw's routes, calico's certificate and
+    -- calicoctl, and the default bridge config removed once the plugin's
+    -- own (flannel's, calico's, kube-router's, kube-ovn's) is in place
+    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
+    -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node runs
+    { hosts = "localhost", roles = { "calico/rr" } }
+end
+
 return {
   { id = "01", alias = "prepare", plays = {
     -- the deploy node: the CA, the admin certificate and the kubeconfigs
@@ -50,20 +70,7 @@ return {
     { hosts = "localhost", roles = { "kube-node/cert" } },
     { hosts = "kube_node", roles = { "kube-lb", "kube-node", "kube-node/ready" } },
   } },
-  { id = "06", alias = "network", plays = {
-    -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
-    -- then the plugin's manifest rendered into clusters/<c>/yml/ and
-    -- applied with the deploy node's kubectl, or kube-ovn's install.sh
-    -- filled in there and run (the CLUSTER_NETWORK's role acts; the
-    -- others return at once)
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    -- the nodes' part: host-gw's routes, calico's certificate and
-    -- calicoctl, and the default bridge config removed once the plugin's
-    -- own (flannel's, calico's, kube-router's, kube-ovn's) is in place
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node runs
-    { hosts = "localhost", roles = { "calico/rr" } },
-  } },
+  { id = "06", alias = "network", plays = { network() } },
   { id = "07", alias = "addons", plays = {
     -- coredns, nodelocaldns, metrics-server, headlamp, local-path-provisioner
     -- as config.yml switches them: rendered into clusters/<c>/yml/ and
@@ -115,9 +122,7 @@ return {
     { hosts = "{{ NODE_TO_ADD | join(':') }}", roles = { "kube-lb", "kube-node", "kube-node/ready" },
       any_errors_fatal = true },
     -- the others: the pod network routes to the new nodes' pods
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    { hosts = "localhost", roles = { "calico/rr" } },
+    network(),
   } },
   { id = "23", alias = "add-master", command = "add-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -139,9 +144,7 @@ return {
     { hosts = "kube_master:kube_node:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-lb" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master" } },
     { hosts = "kube_master:!{{ NODE_TO_ADD | join(':!') }}", roles = { "kube-master/start" }, serial = 1 },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    { hosts = "localhost", roles = { "calico/rr" } },
+    network(),
   } },
   -- A deletion: the host leaves first (drained, out of what points at it,
   -- stopped and cleaned, deleted from the cluster), then the others follow.
@@ -167,9 +170,7 @@ return {
       roles = { "kube-node/clean", "host-gw/clean", "kube-lb/clean", "containerd/clean" } },
     { hosts = "localhost", roles = { "kube-node/delete" } },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    { hosts = "localhost", roles = { "calico/rr" } },
+    network(),
   } },
   { id = "33", alias = "del-master", command = "del-master", plays = {
     { hosts = "all", roles = {}, any_errors_fatal = true },
@@ -186,9 +187,7 @@ return {
     { hosts = "kube_master", roles = { "kube-master" } },
     { hosts = "kube_master", roles = { "kube-master/start" }, serial = 1 },
     { hosts = "kube_master:kube_node:etcd", roles = { "prepare" } },
-    { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    { hosts = "localhost", roles = { "calico/rr" } },
+    network(),
   } },
   -- a step made of steps: `ezk setup <c> 90` and `all` run these
   -- ezk upgrade: the binaries of $EZK_HOME/bin (K8S_VER must say their
