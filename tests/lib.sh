@@ -1,9 +1,12 @@
 # Shared by the CLI tests: TAP output and a private workspace per test file.
-# Each test file sources this, calls checks, and ends with `done_testing`.
+# Each test file sources this (`. "${EZK_SRC:?}/tests/lib.sh" || exit 1`:
+# a test run by hand without tests/run.sh's variables stops there, before
+# "$T/..." could name a path under /, which is every test host's lower
+# layer), calls checks, and ends with `done_testing`.
 set -u
 : "${EZK_BIN:?}" "${EZK_SRC:?}"
 EZK=$EZK_BIN
-T=$(mktemp -d /tmp/ezk-test.XXXXXX)
+T=$(mktemp -d /tmp/ezk-test.XXXXXX) && [ -d "$T" ] || { echo "tests/lib.sh: no private folder" >&2; exit 1; }
 export EZK_HOME=$T/home
 trap 'rm -rf "$T"' EXIT
 _n=0

@@ -2,7 +2,7 @@
 # switches kubeasz would misread, add-ons ezk does not install yet, the
 # local DNS cache's address; and `ezk setup 07` stops on those errors before
 # it renders anything.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 local_cluster c
 C=$EZK_HOME/clusters/c

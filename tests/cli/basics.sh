@@ -1,5 +1,5 @@
 # The command table: help, version, usage errors, completion.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 run "$EZK" help
 is "$rc" 0 "ezk help exits 0"

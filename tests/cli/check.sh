@@ -1,5 +1,5 @@
 # ezk check: inventory and config.yml mistakes, before any host is touched.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 run "$EZK" new good
 run "$EZK" check good

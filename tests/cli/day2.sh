@@ -3,7 +3,7 @@
 # before they destroy (refused without a terminal unless --yes), that reset
 # --resume; restore's checks of the snapshot; options refused with exit 2.
 # Plays on localhost, with a steps.lua of the test's own.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 
 local_cluster c1
 R=$T/roles

@@ -3,7 +3,7 @@
 # Debian's archive), the dependency closure of a small list as a fresh host
 # lacks it, less what every Debian host has (Priority: required); a second
 # run fetches nothing; the bundle lists them.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 . /etc/os-release 2>/dev/null
 if [ "${ID:-}" != debian ] || [ "${VERSION_ID:-}" != 12 ] || ! command -v apt-get >/dev/null; then

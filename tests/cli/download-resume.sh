@@ -5,7 +5,7 @@
 # loopback internet's rate-limited port (1 MB/s a response), so an 8 MB
 # binary and an 8 MB image layer take seconds: time to kill the run in the
 # middle of each.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/internet.sh"
 net_skip_unless_ready
 

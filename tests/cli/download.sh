@@ -3,7 +3,7 @@
 # nginx serving files as their projects publish them, a token-auth
 # docker-registry with images pushed by skopeo), then ezk bundle create /
 # verify / import, and every way a bundle can be bad.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/internet.sh"
 net_skip_unless_ready
 

@@ -1,6 +1,6 @@
 # Bad input: every mistake is reported as file:line: message with exit 2,
 # never a crash, and nothing in the workspace changes.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 C=$EZK_HOME/clusters/bad
 mkdir -p "$C"

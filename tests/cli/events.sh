@@ -2,7 +2,7 @@
 # broken event stream must fail the test that reads it, never pass it by
 # accident (ev_failed_any used to answer "" when the events did not parse).
 # Fed by a stand-in for ezk that prints a given stream: no host needed.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 task='{"event":"task","step":"01","role":"r","task":"t","host":"h1","status":"ok","msg":"","ms":1}'
 recap='{"event":"recap","hosts":{"h1":{"ok":1,"changed":0,"failed":0,"skipped":0,"unreachable":0}},"ms":2}'
@@ -16,7 +16,7 @@ feed() {
 	printf '#!/bin/sh\ncat %s\n' "$T/$name.stream" >"$T/$name.ezk"
 	chmod +x "$T/$name.ezk"
 	cat >"$T/$name.t" <<EOF
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 EZK=$T/$name.ezk TH_KEY=
 . "$EZK_SRC/tests/harness/events.sh"
 ev_setup s c 01

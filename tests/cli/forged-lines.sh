@@ -3,7 +3,7 @@
 # characters escaped (\n, \r, \xNN) in every line ezk prints: task lines,
 # failure messages, the recap, the log, -v, `ezk check` and error messages.
 # Plays on the deploy node only (localhost): no test host is needed.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 R=$T/roles

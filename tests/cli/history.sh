@@ -1,6 +1,6 @@
 # A cluster's history: `ezk new` commits, `ezk log`, `ezk diff`; checked with
 # the git CLI, which must read the same repository. Secrets never enter it.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 if ! command -v git >/dev/null; then
 	skip "git is not installed (scripts/install-deps.sh installs it)"

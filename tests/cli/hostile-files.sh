@@ -4,7 +4,7 @@
 # inventory of more hosts than ezk handles is refused at its line; setup
 # needs a config.yml. Every command runs under `timeout`: a FIFO that blocks
 # fails the test instead of hanging it.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 local_cluster c

@@ -1,6 +1,6 @@
 # make install PREFIX=... puts a working ezk, its templates and bash
 # completion in place; the installed binary finds its templates by itself.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 P=$T/prefix
 run make -s -C "$EZK_SRC" install PREFIX="$P"

@@ -3,7 +3,7 @@
 # before it; SIGINT and SIGTERM start no new task, let the running one end,
 # write the recap, the journal ("interrupted") and the history, and exit
 # 130/143. Plays on the deploy node only (localhost): no test host is needed.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 R=$T/roles

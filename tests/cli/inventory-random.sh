@@ -1,7 +1,7 @@
 # Differential test: random inventories (seeded, reproducible) parsed by ezk
 # and by ansible-inventory must agree on groups and variables. A failure
 # prints the seed: `tests/cli/gen-inventory.py SEED` rebuilds the file.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 command -v ansible-inventory >/dev/null || { fail "ansible-inventory is installed (scripts/install-deps.sh)"; done_testing; exit; }
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False

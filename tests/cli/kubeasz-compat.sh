@@ -2,7 +2,7 @@
 # parses them: `ezk inventory --list` is compared with `ansible-inventory
 # --list` (Debian's ansible) on group membership and every host variable
 # that holds no template. Then --host evaluates kubeasz's templates.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 command -v ansible-inventory >/dev/null || { fail "ansible-inventory is installed (scripts/install-deps.sh)"; done_testing; exit; }
 export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False

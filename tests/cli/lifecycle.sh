@@ -3,7 +3,7 @@
 # (the inventory's only host, 127.0.0.9, is never contacted: reaching it
 # would fail with exit 1), and leaves hosts, the history and the cluster's
 # folder as they were. e2e/lifecycle runs the commands themselves.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 local_cluster c
 CD=$EZK_HOME/clusters/c

@@ -3,7 +3,7 @@
 # nothing; the lock goes with the process however it ends; read-only commands
 # need no lock; a stale git lock left by a killed run is cleared. Plays on the
 # deploy node only (localhost): no test host is needed.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 R=$T/roles

@@ -6,7 +6,7 @@
 #    host's Lua state has after the library and the deploy role; a role that
 #    assigns a global, or reads an old name, fails at its line;
 #    debug.traceback works; ezk.shared lives from one play to the next.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 
 # Lua 5.4's own globals (the reference manual, 6.1-6.10): untouched.
 STD="_G _VERSION assert collectgarbage coroutine debug dofile error getmetatable io ipairs load

@@ -3,7 +3,7 @@
 # (what ezk new gives a cluster, what the roles read) name the same
 # versions and the same sandbox image: a bundle made with the defaults
 # installs a cluster made with the defaults. And the commands' usage errors.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 v=$EZK_SRC/offline/versions.yml
 c=$EZK_SRC/inventories/config.yml

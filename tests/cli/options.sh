@@ -1,7 +1,7 @@
 # Options are declared once per command (core/cmd.h, as git's
 # parse-options): `ezk help <cmd>` lists exactly the options the command
 # accepts, and bash completion offers the same ones.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 commands=$("$EZK" help | sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p')
 like "$commands" "setup" "ezk help lists the commands"

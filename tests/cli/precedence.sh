@@ -1,6 +1,6 @@
 # Variable precedence as Ansible runs kubeasz: [all:vars] < parent group <
 # child group < host vars < config.yml < -e; templates see the winner.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 C=$EZK_HOME/clusters/p
 mkdir -p "$C"

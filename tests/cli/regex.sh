@@ -2,7 +2,7 @@
 # matches the same way in lineinfile's regexp= (ezk.regex) and in the
 # templates' regex_replace, and both as Python's re does (the reference).
 # Plays on localhost: lineinfile edits files under $T.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 
 # pattern <TAB> text <TAB> replacement: lazy and greedy quantifiers, groups
 # (numbered, named, non-capturing, optional), alternation, anchors, classes

@@ -4,7 +4,7 @@
 # applied ref means "every host has this" and moves only after a run that
 # covered every host with every task and succeeded. Plays on the deploy node
 # only (localhost): no test host is needed.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 R=$T/roles

@@ -2,7 +2,7 @@
 # password in hosts and config.yml is stored as ********, and so is a
 # variable a password is made from; `ezk diff` compares the same way. No
 # test host is needed (a play on localhost).
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 R=$T/roles

@@ -8,7 +8,7 @@
 # Files that hold secrets are 0600 under umask 022 (logs, journal), the
 # history is its owner's only, and `ezk check` warns about a hosts file
 # others can read. No test host is needed (a play on localhost).
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 umask 022

@@ -2,7 +2,7 @@
 # `ezk check` rejects stops `ezk setup 01` before any task runs, and the
 # check covers every host whose hostname step 01 sets, etcd-only ones too.
 # No test host is needed: the hosts are never contacted.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 local_cluster c

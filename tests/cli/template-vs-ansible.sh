@@ -1,7 +1,7 @@
 # Differential test: the variable templates in tests/data/templates/
 # vars-cases.yml evaluated by ezk and by Ansible itself (ansible-playbook,
 # debug of each variable on a local host): the same text, or both fail.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 command -v ansible-playbook >/dev/null || { fail "ansible-playbook is installed (scripts/install-deps.sh)"; done_testing; exit; }
 VG=$EZK_TOOL_DIR/vars-get

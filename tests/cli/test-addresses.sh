@@ -5,7 +5,7 @@
 # reached, somebody's network. This fails on a private IPv4 address in any
 # text file under tests/, unless ALLOWED below names the file, the addresses
 # it may hold and why.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 # An address as tests write one: a dotted quad, or the forms that make one:
 # printf's %d, Ansible's host ranges [1:3] and [1:9:2], a glob's *. Escaped

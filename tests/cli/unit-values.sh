@@ -4,7 +4,7 @@
 # path) is refused by `ezk check`, and by `ezk setup` before it touches a
 # host, naming the file and line. No test host is needed: the hosts are
 # never contacted.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 export HOME=$T/user
 mkdir -p "$HOME"
 local_cluster c

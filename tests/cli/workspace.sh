@@ -1,5 +1,5 @@
 # ezk new / list / checkout and the workspace location.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 run "$EZK" list
 is "$rc" 0 "list on an empty workspace exits 0"

@@ -3,7 +3,7 @@
 # CSafeLoader (what Ansible uses) must give the same values, or be rejected
 # by both at the same line. Known, documented gaps (core/yamlio.h) are
 # reported as skips.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib.sh" || exit 1
 
 Y2J=$EZK_TOOL_DIR/yaml2json
 [ -x "$Y2J" ] || { fail "yaml2json is built (make units)"; done_testing; exit; }

@@ -22,7 +22,7 @@
 # it there with a warning, as kubeasz does; a new corednsVer re-applies
 # coredns alone, and --check --diff shows that change first.
 # ezk-test: cluster
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -29,7 +29,7 @@
 # kubectl loop through kube-lb on a node never fails, the workload stays
 # available and answers, and a second upgrade changes nothing.
 # ezk-test: cluster
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -17,7 +17,7 @@
 # file differs from the host's state before setup but those destroy says
 # it leaves; a second destroy changes nothing.
 # ezk-test: cluster
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

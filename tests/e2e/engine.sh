@@ -1,7 +1,7 @@
 # The engine (ezk setup): steps and plays, failures that stay on their host,
 # any_errors_fatal, --resume, Lua errors with file:line, --check, tags,
 # serial and run_once, the JSON events, the log and the journal.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

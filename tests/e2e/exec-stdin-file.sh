@@ -5,7 +5,7 @@
 # as the role's error (not a lost host), not together with stdin, the command
 # module passing it on, and --check not running that command.
 # (containerd/images streams its archives this way: e2e/images.)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

@@ -14,7 +14,7 @@
 # starting them brings it back), the loop misses at most a few requests and
 # never ends.
 # ezk-test: cluster
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -1,7 +1,7 @@
 # The test-host harness itself (tests/harness/): hosts boot, are isolated
 # from each other and from the machine, accept SSH, and leave nothing behind.
 # ezk-test: plain (it never runs ezk: make check, the sanitizer build, leaves it to make test)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 

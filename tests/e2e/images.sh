@@ -11,7 +11,7 @@
 # ezk.exec's stdin_file: e2e/exec-stdin-file.)
 # ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
 # transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

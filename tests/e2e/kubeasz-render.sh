@@ -26,7 +26,7 @@
 # runs kube-proxy in iptables mode without the node-local DNS cache,
 # worker-02 in ipvs mode reserving resources for Kubernetes and the system,
 # the masters in nftables mode (kubeasz's default).
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -15,7 +15,7 @@
 # takes it away; kca-renew replaces the CA and every certificate while the
 # workload's containers keep running.
 # ezk-test: cluster
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 # (About 15 minutes: make test leaves it out unless EZK_TEST_DAY2_CLUSTERS=1,

@@ -4,7 +4,7 @@
 # editing the role and the hosts changes nothing on them (th_upper_digest) but
 # reports what would change, --diff shows unified diffs, and the failures say
 # why (a template error with its file:line).
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

@@ -11,7 +11,7 @@
 # asked for the value it already has); net.* is only written to files
 # (apply = false). swap is tested on fstab alone and only when the
 # machine has no active swap (/proc/swaps is the kernel's).
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

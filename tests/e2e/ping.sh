@@ -1,7 +1,7 @@
 # ezk ping and ezk keys push on test hosts: the table, --json events, host
 # key pinning and refusal, unreachable hosts that hold nobody up, --limit,
 # sudo checks, passwords typed once, and 50 hosts at once.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

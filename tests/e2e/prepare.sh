@@ -14,7 +14,7 @@
 # swap on the machine the test is skipped.
 # ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
 # transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

@@ -3,7 +3,7 @@
 # it (roles/lib/README.md, "Symbolic links"): lineinfile, blockinfile,
 # sysctl, hosts_block, and copy/template (ezk.upload). The link's target,
 # a planted "victim", stays byte for byte as it was. One systemd test host.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
 th_skip_unless_root

@@ -15,7 +15,7 @@
 #   and the machine's kernel values, iptables and routes are what they were.
 # e2e/cluster runs Kubernetes itself in such hosts, set up by ezk.
 # ezk-test: plain (it never runs ezk: make check, the sanitizer build, leaves it to make test)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 ms() { echo $(($(date +%s%N) / 1000000)); }

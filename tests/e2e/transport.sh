@@ -3,7 +3,7 @@
 # key and password auth, sudo with a password, exec framing (NUL bytes,
 # 10 MB of stderr, exit codes, stdin, timeouts that kill), uploads that skip
 # unchanged files and never leave a partial file, fetch, jump hosts.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

@@ -11,7 +11,7 @@
 # content (tests/compat/ezk_events.py). Each unit is then read with
 # systemd's splitting rules (tests/compat/systemd_argv.py), config.toml with
 # tomllib, the YAML files with PyYAML.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home

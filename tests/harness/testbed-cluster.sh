@@ -10,7 +10,7 @@
 # A manual check, not in the suite (tests/e2e/cluster.sh proves the same
 # hosts run Kubernetes, set up by ezk): EZK_SRC=$PWD EZK_BIN=$PWD/ezk \
 #   bash tests/harness/testbed-cluster.sh
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 ms() { echo $(($(date +%s%N) / 1000000)); }

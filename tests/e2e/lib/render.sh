@@ -14,7 +14,7 @@
 # Ansible on a playbook of kubeasz's template tasks, ezk_render runs
 # `ezk setup <c> STEPS -t config` (and --check --diff first) on a copy of
 # them, and tap_compare / tap_lines turn addons-compare.py's lines into TAP.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 
 KZ=$EZK_SHARED_DATA/kubeasz-3.7
 KE=$EZK_SHARED_DATA/kubeasz-example
