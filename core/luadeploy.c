@@ -128,7 +128,9 @@ static int l_exec_local(lua_State *L)
 	posix_spawnattr_setsigmask(&sa, &none);
 	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
-	int se = posix_spawn(&pid, argv[0], &fa, &sa, argv, environ);
+	/* a bare name ("rm") is looked up in PATH, as a shell would */
+	int se = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, &sa, argv, environ)
+				      : posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
 	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
