@@ -18,6 +18,21 @@ local ver = vars.K8S_VER
 local port = tostring(vars.SECURE_PORT or 6443)
 local audit = vars.ENABLE_CLUSTER_AUDIT == true or vars.ENABLE_CLUSTER_AUDIT == "true"
 local previous = ezk.stat_local(ssl .. "/ca-previous.pem") ~= nil
+-- The controller-manager's CSR signer takes exactly one certificate, the
+-- one its key signs with (more: "expected 1 certificate", and it exits).
+-- While ezk kca-renew runs, ca.pem holds two CAs, the signing one first
+-- (kca-renew/main.lua): the signer gets that one alone, in ca-signer.pem.
+-- (asked once per phase: ca.pem changes between the phases of one run)
+local renewal = ezk.stat_local(ssl .. "/kca-renew.state") and ezk.read_local(ssl .. "/kca-renew.state") or ""
+local signer = ezk.once("kube-master: the signing CA " .. renewal, function()
+  local text = ezk.stat_local(ssl .. "/ca.pem") and ezk.read_local(ssl .. "/ca.pem") or ""
+  local certs = {}
+  for c in text:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-\n?") do
+    certs[#certs + 1] = c
+  end
+  return #certs > 1 and certs[1] or ""
+end)
+if signer == "" then signer = nil end
 
 local etcd = {}
 for _, m in ipairs(vars.groups.etcd or {}) do etcd[#etcd + 1] = "https://" .. m .. ":2379" end
@@ -75,7 +90,7 @@ local CONTROLLER_MANAGER = {
   { "bind-address", "0.0.0.0" },
   { "cluster-cidr", vars.CLUSTER_CIDR },
   { "cluster-name", "kubernetes" },
-  { "cluster-signing-cert-file", ca .. "/ca.pem" },
+  { "cluster-signing-cert-file", ca .. (signer and "/ca-signer.pem" or "/ca.pem") },
   { "cluster-signing-key-file", ca .. "/ca-key.pem" },
   { "kubeconfig", cm_kcfg },
   { "leader-elect", "true" },
@@ -144,6 +159,12 @@ local CERTS = {
   { "aggregator-proxy-key.pem", "0600", { "kube-apiserver changed" } },
   previous and { "ca-previous.pem", "0644", { "kube-apiserver changed" } } or nil,
 }
+if signer then
+  copy { dest = ca .. "/ca-signer.pem", content = signer, mode = "0644", notify = "kube-controller-manager changed",
+         tags = "certs" }
+elseif renewal ~= "" then -- (the renewal's last phase: ca.pem is one CA again)
+  file { path = ca .. "/ca-signer.pem", state = "absent", tags = "certs" }
+end
 for _, c in ipairs(CERTS) do
   local src = ssl .. "/" .. c[1]
   if ezk.stat_local(src) or not ezk.check then
