@@ -53,12 +53,16 @@ const struct cmd cmd_kca_renew = {
 	    "running: containers outlive their kubelet's restart.\n\n"
 	    "ServiceAccount tokens (in Secrets, before 1.24) were signed by the old CA's key:\n"
 	    "they stay valid, the old CA being kept in ssl/ca-previous.pem for the API\n"
-	    "servers to verify them (its key signs nothing any more); pods read the new CA\n"
-	    "from their ServiceAccount within a minute. To retire the old tokens: delete\n"
-	    "their Secrets (new ones are signed with the new key), restart the pods that use\n"
-	    "them, remove ssl/ca-previous.pem and run 'ezk setup <c> 04'. kubeconfigs made by\n"
-	    "kcfg-adm were signed by the old CA: make them again. A run that stops goes on\n"
-	    "where it was when run again (ssl/kca-renew.state).\n",
+	    "servers to verify them (its key signs nothing any more). A pod's ServiceAccount\n"
+	    "gets both CAs in the first phase, but a process reads it when it starts: the\n"
+	    "Deployments and DaemonSets of kube-system (the add-ons, the network plugin) are\n"
+	    "restarted then; restart your own pods that use the API after the run (it says\n"
+	    "so). calico's etcd certificate follows the CA in each phase, its pods\n"
+	    "restarted. To retire the old tokens: delete their Secrets (new ones are signed\n"
+	    "with the new key), restart the pods that use them, remove ssl/ca-previous.pem\n"
+	    "and run 'ezk setup <c> 04'. kubeconfigs made by kcfg-adm were signed by the old\n"
+	    "CA: make them again. A run that stops goes on where it was when run again\n"
+	    "(ssl/kca-renew.state).\n",
     .examples = "Examples:\n"
 		"  ezk kca-renew prod\n",
     .complete = "cluster",

@@ -228,9 +228,18 @@ return {
         { hosts = "kube_master:kube_node", roles = { "kube-node", "kube-node/ready" } },
       }
     end
+    -- each phase ends with the pod network (calico's etcd certificate and
+    -- Secret, its pods restarted when the Secret changed) and, in the first,
+    -- kube-system's API clients restarted to trust both CAs
+    local function phase_all(role)
+      local plays = phase(role)
+      for _, p in ipairs({ network() }) do plays[#plays + 1] = p end
+      plays[#plays + 1] = { hosts = "localhost", roles = { "kca-renew/clients" } }
+      return plays
+    end
     local plays = { { hosts = "all", roles = {}, any_errors_fatal = true } }
     for _, r in ipairs({ "kca-renew", "kca-renew/leaves", "kca-renew/finish" }) do
-      for _, p in ipairs(phase(r)) do plays[#plays + 1] = p end
+      for _, p in ipairs(phase_all(r)) do plays[#plays + 1] = p end
     end
     plays[#plays + 1] = { hosts = "localhost", roles = { "kca-renew/done" } }
     return plays

@@ -8,7 +8,11 @@
 --   * the Secret kube-system/calico-etcd-secrets (etcd-ca, etcd-cert,
 --     etcd-key: the CA and that certificate), applied when it changed
 --     (kubeasz deletes and creates it on every run); the copy of it last
---     applied is 0600, it holds the key.
+--     applied is 0600, it holds the key. When it changed on a cluster where
+--     it had been applied before (a certificate reissued: ezk kca-renew's
+--     three phases, or one near its end), calico-node and
+--     calico-kube-controllers are restarted and waited for: they read it
+--     when they start, and the next phase of a renewal restarts etcd.
 --   * calico's manifest rendered into clusters/<c>/yml/calico.yaml (tags
 --     config and apply) and applied with the deploy node's kubectl (tag
 --     apply, kube_apply: only when it changed or an object is missing;
@@ -28,7 +32,7 @@
 -- every [etcd] member's, as kubeasz's ETCD_ENDPOINTS. Images: the offline
 -- bundle's (easzlab.io.local:5000/easzlab/{cni,node,kube-controllers}).
 
-local vars = ezk.vars
+local vars, q = ezk.vars, ezk.q
 if vars.CLUSTER_NETWORK ~= "calico" then return end
 
 local ssl = ezk.cluster_dir .. "/ssl"
@@ -64,7 +68,7 @@ ezk.deploy_kubectl({ "apply", "certs" })
 
 -- the Secret from the files (under --check on a new cluster the
 -- certificate is this run's: it would be applied)
-local files, missing = {}, nil
+local files, missing, restart = {}, nil, false
 for _, f in ipairs({ { "etcd-ca", "ca.pem" }, { "etcd-cert", "calico.pem" }, { "etcd-key", "calico-key.pem" } }) do
   local data = ezk.stat_local(ssl .. "/" .. f[2]) and ezk.read_local(ssl .. "/" .. f[2])
   if not data then missing = ssl .. "/" .. f[2] break end
@@ -80,6 +84,23 @@ else
     "apiVersion: v1", "kind: Secret", "type: Opaque",
     "metadata: {name: calico-etcd-secrets, namespace: kube-system}", "data:",
   }, "\n") .. "\n" .. table.concat(files, "\n") .. "\n"
-  ezk.manifest_apply("calico-etcd-secrets", secret, { record_mode = "0600", tags = { "apply", "certs" } })
+  local before = ezk.stat_local(ezk.cluster_dir .. "/yml/.applied/calico-etcd-secrets.yaml")
+  local r = ezk.manifest_apply("calico-etcd-secrets", secret, { record_mode = "0600", tags = { "apply", "certs" } })
+  -- (in ezk kca-renew's first phase kca-renew/clients restarts every API
+  -- client of kube-system next, calico's among them: once is enough)
+  local renewing = (ezk.read_local(ssl .. "/kca-renew.state") or ""):match("^trust")
+  restart = before and r and r.changed and not r.failed and not renewing
 end
 ezk.manifest_apply("calico", manifest)
+if restart then
+  local kubectl = q(ezk.home .. "/bin/kubectl") .. " --kubeconfig=" .. q(ezk.cluster_dir .. "/kubectl.kubeconfig") ..
+    " -n kube-system "
+  -- a DaemonSet rolls one node at a time
+  local nodes = #(vars.groups.kube_master or {}) + #(vars.groups.kube_node or {})
+  local timeout = (tonumber(vars.CALICO_READY_TIMEOUT) or 180) * math.max(nodes, 1)
+  command { title = "restart calico-node, calico-kube-controllers (calico-etcd-secrets changed)",
+            tags = { "apply", "certs" }, timeout = timeout + 30,
+            cmd = kubectl .. "rollout restart daemonset/calico-node deployment/calico-kube-controllers && " ..
+              kubectl .. "rollout status daemonset/calico-node --timeout=" .. timeout .. "s && " ..
+              kubectl .. "rollout status deployment/calico-kube-controllers --timeout=" .. timeout .. "s" }
+end

@@ -14,6 +14,11 @@
 --            first, then the old;
 --   new      (kca-renew/finish) ca.pem the new CA alone: the old one is
 --            trusted no more.
+-- Each phase ends with step 06's plays: calico's etcd certificate and its
+-- Secret follow the CA (calico-node and calico-kube-controllers restarted
+-- when the Secret changed, before the next phase restarts etcd). The first
+-- ends with kube-system's API clients restarted to trust both CAs
+-- (kca-renew/clients: they read their ServiceAccount's ca.crt once).
 -- ssl/kca-renew.state says the phase, so a run that stopped goes on where
 -- it was (kca-renew/done removes it at the end). Before anything, ssl/ is
 -- kept as ssl.bak-<time>.

@@ -15,7 +15,8 @@
 --       only the render (the template's name, when it is not NAME.yaml.j2)
 --   ezk.manifest_apply("calico-etcd-secrets", text, { tags = { "apply", "certs" }, record_mode = "0600" })
 --       only the apply (tags: default "apply"; record_mode: the record's
---       mode, for a manifest that holds a key)
+--       mode, for a manifest that holds a key); returns kube_apply's result
+--       (changed: applied, or would be under --check)
 
 function ezk.manifest_render(name, extra, template)
   local src = ezk.role_dir .. "/templates/" .. (template or (name .. ".yaml.j2"))
@@ -30,7 +31,7 @@ end
 
 function ezk.manifest_apply(name, text, opts)
   opts = opts or {}
-  kube_apply { name = name, content = text, kubectl = ezk.home .. "/bin/kubectl",
+  return kube_apply { name = name, content = text, kubectl = ezk.home .. "/bin/kubectl",
                kubeconfig = ezk.cluster_dir .. "/kubectl.kubeconfig",
                record = ezk.cluster_dir .. "/yml/.applied/" .. name .. ".yaml", record_mode = opts.record_mode,
                tags = opts.tags or "apply" }

@@ -2,7 +2,7 @@
 # ("90 all"), and the roles' checks (roles/check.lua, roles/<role>/check.lua)
 # that `ezk check` runs, and `ezk setup` before any host is touched. Plays
 # on localhost: no test host needed.
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 
 local_cluster c1
 R=$T/roles
@@ -124,5 +124,35 @@ like "$err" "error: CLUSTER_NETWORK 'weave' is not supported" "weave is not a CL
 sed 's/local NETWORKS = { "calico"/local NETWORKS = { "weave", "calico"/' "$EZK_SRC/roles/check.lua" >"$R/check.lua"
 run "$EZK" check c1
 unlike "$err" "CLUSTER_NETWORK" "the same ezk accepts it once a check.lua on the roles path lists it"
+
+# ezk's own steps.lua: the steps that change the cluster's hosts or its
+# certificates end with step 06's plays (the pod network follows them:
+# host-gw's routes to a new node, calico's etcd certificate after a new CA),
+# kca-renew after each of its three phases
+if command -v lua5.4 >/dev/null; then
+	is "$(lua5.4 - "$EZK_SRC/roles/steps.lua" <<'EOF'
+local steps = dofile(arg[1])
+local by = {}
+for _, s in ipairs(steps) do by[s.alias] = s end
+local function key(p) return p.hosts .. "=" .. table.concat(p.roles, ",") end
+local net = {}
+for _, p in ipairs(by.network.plays) do net[#net + 1] = key(p) end
+local out = {}
+for _, a in ipairs({ "add-node", "add-master", "del-node", "del-master", "kca-renew" }) do
+  local plays, n = by[a].plays, 0
+  for i = 1, #plays - #net + 1 do
+    local ok = true
+    for j = 1, #net do if key(plays[i + j - 1]) ~= net[j] then ok = false break end end
+    if ok then n = n + 1 end
+  end
+  out[#out + 1] = a .. ":" .. n
+end
+print(#net .. " " .. table.concat(out, " "))
+EOF
+)" "3 add-node:1 add-master:1 del-node:1 del-master:1 kca-renew:3" \
+		"steps.lua: add-node, add-master, del-node, del-master run step 06's plays, kca-renew after each phase"
+else
+	skip "lua5.4 (Debian's) is not installed"
+fi
 
 done_testing

@@ -276,6 +276,14 @@ serials() {
 serials >"$T/serials.0"
 ctrs() { $K get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.status.containerStatuses[0].containerID}{"\n"}{end}' | sort; }
 ctrs0=$(ctrs)
+# a kube-system Deployment whose pod is ready (the test bed has no add-on
+# images: theirs are not): its restart is waited for
+$K -n kube-system create deployment api-client --image=easzlab.io.local:5000/library/busybox:1.35.0 \
+	-- sleep 100000 >/dev/null 2>&1
+$K -n kube-system patch deployment api-client -p '{"spec":{"template":{"spec":{"containers":[{"name":"busybox","imagePullPolicy":"Never"}]}}}}' >/dev/null 2>&1
+run $K -n kube-system rollout status deployment/api-client --timeout=120s
+is "$rc" 0 "kca-renew: before it, a kube-system Deployment with a pod ready"
+client0=$($K -n kube-system get pods -l app=api-client -o name)
 life kcarenew kca-renew
 is "$rc" 0 "kca-renew: exit 0"
 serials >"$T/serials.1"
@@ -290,6 +298,22 @@ is "$(cl_nodes)" "host-1 Ready,SchedulingDisabled
 host-2 Ready" "... the nodes Ready"
 is "$(cl_members c)" "$A" "... etcd answers with the new certificates"
 is "$(ctrs)" "$ctrs0" "... the workload's containers kept running"
+# kube-system's API clients (the add-ons) read their ServiceAccount's
+# ca.crt when they start: restarted in the first phase, once it held both
+# CAs; the user's own pods are left to the user, who is told
+tasks=$(cat "$T/kcarenew.tasks")
+is "$(st localhost "kube-system's ServiceAccounts trust the old CA and the new one")" ok \
+	"... kube-system's ServiceAccounts' ca.crt held both CAs"
+like "$(ev_titles kcarenew localhost changed)" "restart kube-system's API clients \([1-9][0-9]*, " "... then its API clients were restarted"
+is "$($K -n kube-system get deployments,daemonsets -o jsonpath='{range .items[*]}{.metadata.name}={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}{"\n"}{end}' | grep -c '=$')" 0 \
+	"... every Deployment and DaemonSet of kube-system"
+like "$(ev_titles kcarenew localhost changed)" "restart kube-system's API clients \([1-9][0-9]*, [1-9][0-9]* with pods ready\)" \
+	"... the ready ones waited for"
+client1=$($K -n kube-system get pods -l app=api-client --field-selector=status.phase=Running -o name)
+[ -n "$client1" ] && [ "$client1" != "$client0" ] && pass "... its pod a new one, running" ||
+	fail "... its pod a new one, running" "before: $client0, after: $client1"
+$K -n kube-system delete deployment api-client --wait=false >/dev/null 2>&1
+like "$(grep -h 'use the Kubernetes API' "$T/kcarenew.json" "$T/kcarenew.err" | head -1)" "restart them" "... and the user is told about their own"
 rerun rerun-kca
 
 done_testing

@@ -16,7 +16,7 @@
 # 127/8's (the plain host's).
 # ezk-test: plain (roles' knowledge on real hosts: the sanitizers watch the same engine,
 # transport and modules in e2e/engine, transport, modules-*: make check leaves it to make test)
-. "$EZK_SRC/tests/lib.sh"
+. "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 th_skip_unless_root
 th_private_home
@@ -219,6 +219,7 @@ ev_setup addons-nokcfg c addons -t apply
 is "$rc:$(msg localhost fail)" "1:$KCFG is missing: run step 01 first ('ezk setup <cluster> 01')" \
 	"add-ons: apply without the admin kubeconfig: exit 1, said"
 # (the deploy node's calico certificate: none yet, as on a new cluster)
+RESTART="restart calico-node, calico-kube-controllers (calico-etcd-secrets changed)"
 rm -rf "$CD/ssl"
 ev_setup calico-apply-check c deploy -t apply --check -e CLUSTER_NETWORK=calico
 is "$rc" 0 "calico: apply --check with no cluster: exit 0"
@@ -227,6 +228,27 @@ is "$(st localhost "API reachable from the deploy node")" skipped "calico: ... t
 is "$(st localhost "kubectl apply calico-etcd-secrets")" changed "calico: ... its etcd Secret would be applied"
 like "$(msg localhost "kubectl apply calico-etcd-secrets")" "would apply \\($CD/ssl/ca.pem made by this run\\)" "... (the certificate made by this run)"
 is "$(st localhost "kubectl apply calico")" changed "calico: ... the manifest would be applied"
+is "$(st localhost "$RESTART")" "" "calico: ... a new cluster's calico is not restarted"
+# calico-node and calico-kube-controllers read their etcd Secret when they
+# start: restarted when it changed on a cluster that had it (a certificate
+# reissued: kca-renew's phases), not when it is applied the first time
+mkdir -p "$CD/ssl"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CD/ssl/ca-key.pem" -out "$CD/ssl/ca.pem" \
+	-subj "/CN=kubernetes-ca/O=k8s" -days 3650 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$CD/ssl/calico-key.pem" -subj "/CN=calico/O=k8s" 2>/dev/null |
+	openssl x509 -req -CA "$CD/ssl/ca.pem" -CAkey "$CD/ssl/ca-key.pem" -CAcreateserial -days 3650 \
+		-out "$CD/ssl/calico.pem" 2>/dev/null
+rm -rf "$CD/yml/.applied"
+ev_setup calico-secret-first c deploy -t apply --check -e CLUSTER_NETWORK=calico
+is "$rc:$(st localhost "kubectl apply calico-etcd-secrets")" 0:changed "calico: the Secret from the certificate would be applied"
+is "$(st localhost "$RESTART")" "" "calico: ... the first time, nothing restarted"
+mkdir -p "$CD/yml/.applied"
+echo "# the Secret of an earlier certificate" >"$CD/yml/.applied/calico-etcd-secrets.yaml"
+ev_setup calico-secret-changed c deploy -t apply --check -e CLUSTER_NETWORK=calico
+is "$rc:$(st localhost "kubectl apply calico-etcd-secrets")" 0:changed "calico: a changed Secret would be applied"
+is "$(st localhost "$RESTART")" changed "calico: ... and calico's pods restarted"
+like "$(msg localhost "$RESTART")" "would run: .*rollout restart daemonset/calico-node deployment/calico-kube-controllers && .*rollout status daemonset/calico-node --timeout=180s" \
+	"calico: ... and waited for (CALICO_READY_TIMEOUT for each of the 1 node)"
 rm -rf "$CD/yml"
 ev_setup addons-apply-check c addons -t apply --check
 is "$rc" 0 "add-ons: apply --check with no cluster: exit 0"
