@@ -49,7 +49,7 @@ if not ezk.stat_local(chart) then
 end
 local sum, serr = ezk.sha256_file(chart)
 if not sum then ezk.fail(chart .. ": " .. tostring(serr)) end
-local kc = ezk.deploy_kubectl()
+ezk.deploy_kubectl()
 
 -- run helm when the values or the chart changed since it last ran to the
 -- end, or cilium is not there
@@ -66,7 +66,7 @@ elseif last ~= head .. values then
   if lhead ~= head then what[#what + 1] = "the chart changed" end
   why = table.concat(what, ", ")
 else
-  local r = ezk.exec_local({ "sh", "-c", kc .. " -n kube-system get daemonset cilium -o name" })
+  local r = ezk.kubectl({ "--request-timeout=30s", "-n", "kube-system", "get", "daemonset", "cilium", "-o", "name" })
   if r.rc ~= 0 then why = "the DaemonSet kube-system/cilium is missing" end
 end
 local cmdline = "helm upgrade cilium --install -n kube-system -f " .. yml .. "/cilium-values.yaml " .. chart

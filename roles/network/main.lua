@@ -10,10 +10,9 @@ local INSTALLED = { ["host-gw"] = true, flannel = true, calico = true, ["kube-ro
                     ["kube-ovn"] = true, none = true }
 local net = vars.CLUSTER_NETWORK
 if not INSTALLED[net] then
-  ezk.fail("CLUSTER_NETWORK '" .. tostring(net) .. "' is not installed by ezk yet: set CLUSTER_NETWORK=\"calico\", " ..
-           "\"flannel\", \"kube-router\", \"cilium\", \"kube-ovn\" or \"host-gw\" in the inventory (calico, flannel, " ..
-           "kube-router, cilium, kube-ovn: their images from the offline bundle; host-gw: no image, one L2 segment; " ..
-           "README: 06 network), " ..
-           "or \"none\" to install a network yourself")
+  ezk.fail("CLUSTER_NETWORK '" .. tostring(net) .. "' is not installed by ezk yet: set CLUSTER_NETWORK=" ..
+           "\"calico\", \"flannel\", \"kube-router\", \"cilium\", \"kube-ovn\" or \"host-gw\" in the inventory " ..
+           "(calico, flannel, kube-router, cilium, kube-ovn: their images from the offline bundle; host-gw: no " ..
+           "image, one L2 segment; README: 06 network), or \"none\" to install a network yourself")
 end
 if net == "none" then ezk.warn("CLUSTER_NETWORK none: no pod network installed; nodes keep the default bridge config") end
