@@ -133,7 +133,8 @@ const struct cmd cmd_download = {
     .summary = "fetch binaries, images and OS packages for an install without internet",
     .help = "Fetches into $EZK_HOME what offline/versions.yml lists for the chosen config:\n"
 	    "bin/ (Kubernetes, etcd, containerd, runc, CNI plugins, crictl, helm, calicoctl\n"
-	    "or cilium), images/ (OCI archives: pause, the network plugin, coredns,\n"
+	    "or cilium with its Helm chart in bin/charts/ and hubble, kube-ovn's\n"
+	    "install.sh), images/ (OCI archives: pause, the network plugin, coredns,\n"
 	    "nodelocaldns, metrics-server, dashboard) and packages/<os>/ (.deb files with\n"
 	    "their dependencies). No docker needed. Binaries are checked against their\n"
 	    "projects' checksum files and image blobs against their digests before they\n"

@@ -61,16 +61,6 @@ end
 one_of("CLUSTER_NETWORK", NETWORKS)
 one_of("CONTAINER_RUNTIME", RUNTIMES)
 
--- kubeasz's plugins that step 06 does not install yet (roles/network)
-local NOT_YET = { cilium = true }
-do
-  local v, at = var(ezk.hosts[1] or "localhost", "CLUSTER_NETWORK")
-  if v and NOT_YET[v] then
-    ezk.warning(at, "CLUSTER_NETWORK '" .. v .. "' is not installed by ezk yet: step 06 will stop; " ..
-      "\"calico\", \"flannel\", \"kube-router\", \"kube-ovn\" and \"host-gw\" are (README: 06 network)")
-  end
-end
-
 -- ---- networks: a comma-separated list each (dual stack)
 local function cidrs(name)
   local v, at = var(ezk.hosts[1], name, true)

@@ -15,16 +15,19 @@ local function network()
   return
     -- a CLUSTER_NETWORK ezk installs, or stop before any host changes;
     -- then the plugin's manifest rendered into clusters/<c>/yml/ and
-    -- applied with the deploy node's kubectl, or kube-ovn's install.sh
-    -- filled in there and run (the CLUSTER_NETWORK's role acts; the
-    -- others return at once)
+    -- applied with the deploy node's kubectl, cilium's chart installed
+    -- there with helm, or kube-ovn's install.sh filled in there and run
+    -- (the CLUSTER_NETWORK's role acts; the others return at once)
     { hosts = "localhost", roles = { "network", "flannel", "calico", "kube-router", "cilium", "kube-ovn" } },
     -- the nodes' part: host-gw's routes, calico's certificate and
-    -- calicoctl, and the default bridge config removed once the plugin's
-    -- own (flannel's, calico's, kube-router's, kube-ovn's) is in place
-    { hosts = "kube_master:kube_node", roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } },
-    -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node runs
-    { hosts = "localhost", roles = { "calico/rr" } }
+    -- calicoctl, the cilium and hubble CLIs, and the default bridge config
+    -- removed once the plugin's own (flannel's, calico's, kube-router's,
+    -- cilium's, kube-ovn's) is in place
+    { hosts = "kube_master:kube_node",
+      roles = { "host-gw", "flannel/node", "calico/node", "kube-router/node", "cilium/node", "kube-ovn/node" } },
+    -- calico's route reflectors (CALICO_RR_ENABLED), once every calico-node
+    -- runs; hubble-relay restarted when helm (re)installed cilium
+    { hosts = "localhost", roles = { "calico/rr", "cilium/hubble" } }
 end
 
 return {

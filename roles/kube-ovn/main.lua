@@ -94,7 +94,7 @@ copy { title = "render install.sh", dest = yml .. "/install.sh", content = scrip
        tags = { "config", "apply" } }
 
 if not ezk.tagged({ "apply" }) then return end
-local kc = ezk.deploy_kubectl()
+ezk.deploy_kubectl()
 
 -- run it when it changed since it last ran to the end, or kube-ovn is not
 -- there (as kubeasz, whose role runs it every time)
@@ -103,7 +103,8 @@ local why
 if (ezk.stat_local(record) and ezk.read_local(record)) ~= script then
   why = ezk.stat_local(record) and "install.sh changed" or "not run before"
 else
-  local r = ezk.exec_local({ "sh", "-c", kc .. " -n kube-system get daemonset kube-ovn-cni -o name" })
+  local r = ezk.kubectl({ "--request-timeout=30s", "-n", "kube-system", "get", "daemonset", "kube-ovn-cni",
+                          "-o", "name" })
   if r.rc ~= 0 then why = "the DaemonSet kube-ovn-cni is missing" end
 end
 if not why then

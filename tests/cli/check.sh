@@ -86,7 +86,7 @@ check_var "host bits set" 'CLUSTER_CIDR: "198.19.0.1/16"' 2 "config.yml:@LINE@: 
 check_var "overlapping CIDRs" 'CLUSTER_CIDR: "198.18.192.0/18"' 2 "config.yml:@LINE@: error: CLUSTER_CIDR overlaps SERVICE_CIDR"
 check_var "CIDR holding a host" 'SERVICE_CIDR: "198.18.0.0/24"' 2 "config.yml:@LINE@: error: SERVICE_CIDR contains the address of host 198.18.0.1"
 check_var "unknown CLUSTER_NETWORK" 'CLUSTER_NETWORK: "weave"' 2 "config.yml:@LINE@: error: CLUSTER_NETWORK 'weave' is not supported"
-check_var "kubeasz's cilium" 'CLUSTER_NETWORK: "cilium"' 0 "config.yml:@LINE@: warning: CLUSTER_NETWORK 'cilium' is not installed by ezk yet: step 06 will stop"
+check_var "cilium: installed (helm), no warning" 'CLUSTER_NETWORK: "cilium"' 0 "^$"
 check_var "kube-ovn: installed, no warning" 'CLUSTER_NETWORK: "kube-ovn"' 0 "^$"
 check_var "kube-router: installed, no warning" 'CLUSTER_NETWORK: "kube-router"' 0 "^$"
 check_var "kube-router: an unknown overlay" 'CLUSTER_NETWORK: "kube-router"

@@ -123,6 +123,46 @@ is "$rc" 1 "a kube-ovn release that does not exist: exit 1"
 like "$err" "kube-ovn-install: .*v9.9.9.*HTTP 404" "... saying which file is missing"
 like "$(cat "$o/bin/kube-ovn/install.sh")" 'VERSION="v1.11.6"' "... and the script there is left as it was"
 
+# cilium: its Helm chart (its repository publishes no checksum: fetched once,
+# recorded with its sha256, as kube-ovn's install.sh) and the cilium CLI;
+# hubble only with cilium_hubble_enabled; none of them for another network
+# (the default download above: calico)
+[ ! -e "$H/bin/charts" ] && [ ! -e "$H/bin/cilium" ] && [ ! -e "$H/bin/hubble" ] &&
+	pass "calico: no cilium chart, cilium or hubble CLI" || fail "calico: no cilium chart, cilium or hubble CLI"
+ci=$T/cilium
+cil() {
+	run env EZK_HOME="$ci" "$EZK" download --no-images --no-packages -q -e @"$T/sources.yml" \
+		-e CLUSTER_NETWORK=cilium "$@"
+}
+cil
+is "$rc" 0 "CLUSTER_NETWORK cilium: download exits 0"
+cmp -s "$w/helm.cilium.io/cilium-1.18.2.tgz" "$ci/bin/charts/cilium-1.18.2.tgz" &&
+	pass "... cilium's chart (cilium_ver 1.18.2) in bin/charts/, as the repository serves it" ||
+	fail "... cilium's chart in bin/charts/, as the repository serves it"
+is "$(sh "$ci/bin/cilium")" "cilium-cli v0.18.7" "... the cilium CLI in bin/"
+[ ! -e "$ci/bin/hubble" ] && [ ! -e "$ci/bin/calicoctl" ] &&
+	pass "... no hubble (cilium_hubble_enabled false), no calicoctl" ||
+	fail "... no hubble (cilium_hubble_enabled false), no calicoctl"
+chs=$(sha256sum "$ci/bin/charts/cilium-1.18.2.tgz" | cut -d' ' -f1)
+like "$(tr -d ' \n' <"$ci/download.json")" \
+	"\"path\":\"bin/charts/cilium-1.18.2.tgz\",\"url\":\"[^\"]*/helm.cilium.io/cilium-1.18.2.tgz\",\"sha256\":\"$chs\"" \
+	"... the chart recorded in download.json with its sha256"
+n1=$(net_log | wc -l)
+cil
+like "$out" " 0 fetched" "a second run fetches nothing"
+is "$(($(net_log | wc -l) - n1))" 0 "... and sends no request"
+cil -e cilium_hubble_enabled=true
+is "$rc:$(sh "$ci/bin/hubble")" "0:hubble v1.18.0" "cilium_hubble_enabled: the hubble CLI in bin/ too"
+run env EZK_HOME="$ci" "$EZK" bundle create "$T/cilium.ezk" -q
+is "$rc" 0 "a bundle of the cilium home"
+like "$(tar -xOf "$T/cilium.ezk" ezk-bundle.json 2>/dev/null | tr -d ' \n')" \
+	"\"path\":\"bin/charts/cilium-1.18.2.tgz\"[^}]*\"sha256\":\"$chs\"" \
+	"... its manifest names the chart with its sha256"
+run env EZK_HOME="$T/cilium-site" "$EZK" bundle import "$T/cilium.ezk" -q
+is "$rc" 0 "... verified and imported"
+cmp -s "$ci/bin/charts/cilium-1.18.2.tgz" "$T/cilium-site/bin/charts/cilium-1.18.2.tgz" &&
+	pass "... the chart where step 06 looks for it" || fail "... the chart where step 06 looks for it"
+
 # bad input and failures
 run "$EZK" download --no-packages -q -e @"$T/sources.yml" -e K8S_VER=v9.9.9
 is "$rc" 1 "a version that does not exist: exit 1"

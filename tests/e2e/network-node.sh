@@ -1,14 +1,17 @@
 # Step 06's network plugins where the render comparisons (e2e/network-render,
 # e2e/addons-render: -t config, no host) do not reach, without a cluster:
 #  - the nodes' part, flannel/node, kube-router/node, calico/node (and
-#    kube-ovn/node, which waits for kube-ovn-cni Running first), on a plain
+#    kube-ovn/node and cilium/node, which wait for their plugin's pod
+#    Running first), on a plain
 #    test host: under --check, "would remove" the default bridge config;
 #    without the plugin's CNI config, the task fails after its timeout
 #    saying why, and the default config stays; with it, the default config
 #    goes; a rerun (and --check) changes nothing; -t config leaves the CNI
 #    configs alone;
 #  - the deploy node's part of flannel, kube-router, calico, kube-ovn (its
-#    install.sh filled in) and step 07's
+#    install.sh filled in), cilium (its values; helm and the chart needed,
+#    when helm would run: it is not on this machine, so it never runs here)
+#    and step 07's
 #    add-ons (plays on localhost), tag apply: the manifest is rendered first,
 #    then a missing kubectl, a missing admin kubeconfig, each said; under
 #    --check with kubectl there and no cluster, what would be applied.
@@ -46,9 +49,11 @@ EOF
 mkdir -p "$T/roles"
 cat >"$T/roles/steps.lua" <<'EOF'
 return {
-  { id = "01", alias = "deploy", plays = { { hosts = "localhost", roles = { "flannel", "calico", "kube-router", "kube-ovn" } } } },
+  { id = "01", alias = "deploy", plays = {
+    { hosts = "localhost", roles = { "flannel", "calico", "kube-router", "cilium", "kube-ovn" } } } },
   { id = "02", alias = "nodes", plays = {
-    { hosts = "kube_master:kube_node", roles = { "flannel/node", "calico/node", "kube-router/node", "kube-ovn/node" } } } },
+    { hosts = "kube_master:kube_node",
+      roles = { "flannel/node", "calico/node", "kube-router/node", "cilium/node", "kube-ovn/node" } } } },
   { id = "07", alias = "addons", plays = { { hosts = "localhost", roles = { "cluster-addon" } } } },
 }
 EOF
@@ -133,6 +138,42 @@ ev_setup kube-ovn-again c nodes -t apply -e CLUSTER_NETWORK=kube-ovn
 is "$rc:$(ev_changed kube-ovn-again "$A")" 0:0 "kube-ovn: a rerun changes nothing"
 hx 0 sh -c "rm -f /opt/kube/bin/kubectl"
 
+# cilium/node: the same, with cilium's agent pod and 05-cilium.conflist;
+# the cilium CLI copied from $EZK_HOME/bin when there, warned of when not
+kovn_node Pending
+hx 0 sh -c "rm -f /etc/cni/net.d/* /opt/kube/bin/cilium; echo '{\"type\": \"bridge\"}' >$DEF"
+ev_setup cilium-check c nodes -t apply --check -e CLUSTER_NETWORK=cilium
+is "$rc" 0 "cilium: nodes -t apply --check: exit 0"
+is "$(st "$A" "cilium Running on node-1")" skipped "cilium: --check: the wait for its pod is skipped"
+is "$(st "$A" "remove $DEF")" changed "cilium: --check: the default config would go"
+is "$(msg "$A" "remove $DEF")" "would remove it once /etc/cni/net.d/05-cilium.conflist is in place" \
+	"cilium: ... once cilium's is in place"
+like "$(msg "$A" "warning")" "$EZK_HOME/bin/cilium is missing: no cilium CLI on the nodes" "cilium: no CLI to copy: warned"
+ev_setup cilium-pending c nodes -t apply -e CLUSTER_NETWORK=cilium -e CILIUM_READY_TIMEOUT=1
+is "$rc:$(st "$A" "cilium Running on node-1")" 1:failed "cilium: its pod not Running within CILIUM_READY_TIMEOUT: exit 1"
+like "$(msg "$A" fail)" "^cilium is not Running on node-1 \(kubectl -n kube-system get pod -l k8s-app=cilium -o wide; helm's log is in $CD/logs/cilium-helm-\*\.log; is easzlab\.io\.local:5000/cilium/cilium:v1\.18\.2 in the offline bundle\?\)$" \
+	"cilium: ... and the host's failure says why"
+is "$(there $DEF)" yes "cilium: ... the default config stays"
+kovn_node Running
+ev_setup cilium-noconf c nodes -t apply -e CLUSTER_NETWORK=cilium -e CILIUM_READY_TIMEOUT=1
+is "$rc:$(st "$A" "cilium Running on node-1")" 1:ok "cilium: Running, but no CNI config: exit 1"
+like "$(msg "$A" fail)" "^cilium's agent did not write /etc/cni/net.d/05-cilium.conflist " "cilium: ... saying which"
+is "$(there $DEF)" yes "cilium: ... the default config stays"
+hx 0 sh -c "echo '{}' >/etc/cni/net.d/05-cilium.conflist"
+mkdir -p "$EZK_HOME/bin"
+printf '#!/bin/sh\necho cilium-cli\n' >"$EZK_HOME/bin/cilium"
+chmod 755 "$EZK_HOME/bin/cilium"
+ev_setup cilium-up c nodes -t apply -e CLUSTER_NETWORK=cilium
+is "$rc:$(st "$A" "file $DEF")" 0:changed "cilium: Running, its config in place: the default config removed"
+is "$(there $DEF)" no "cilium: ... it is gone"
+is "$(hx 0 /opt/kube/bin/cilium)" cilium-cli "cilium: ... the cilium CLI in bin_dir"
+ev_setup cilium-again c nodes -t apply -e CLUSTER_NETWORK=cilium
+is "$rc:$(ev_changed cilium-again "$A")" 0:0 "cilium: a rerun changes nothing"
+ev_setup cilium-again-check c nodes -t apply --check -e CLUSTER_NETWORK=cilium
+is "$rc:$(ev_changed cilium-again-check "$A")" 0:0 "cilium: ... nor would --check"
+rm -f "$EZK_HOME/bin/cilium"
+hx 0 sh -c "rm -f /opt/kube/bin/kubectl /opt/kube/bin/cilium"
+
 # (calico/node's own files, tags certs and config)
 like "$(hx 0 cat /etc/calico/calicoctl.cfg)" "etcdEndpoints: \"https://$A:2379\"" "calico: calicoctl.cfg names the etcd member"
 is "$(hx 0 stat -c %a /etc/calico/ssl/calico-key.pem)" 600 "calico: the key on the node is 0600"
@@ -190,6 +231,59 @@ ev_setup addons-nokubectl c addons -t apply
 is "$rc:$(msg localhost fail)" "1:$KUBECTL is missing: put the Kubernetes binaries in $EZK_HOME/bin (scripts/bin-from-debian.sh, or an offline bundle)" \
 	"add-ons: apply without kubectl: exit 1, said"
 is "$(st localhost "render coredns")" changed "add-ons: ... coredns rendered first"
+
+# cilium: its values rendered first, then helm and the chart needed (each
+# said, naming the file) before the API is reached. helm is not on this
+# machine: it is a file here that no case runs (nor the chart, nor a
+# kubectl of the test's own that says what it is told)
+rm -rf "$CD/yml"
+rm -f "$EZK_HOME/bin/helm"
+ev_setup cilium-nohelm c deploy -t apply -e CLUSTER_NETWORK=cilium
+is "$rc" 1 "cilium: apply without \$EZK_HOME/bin/helm: exit 1"
+is "$(st localhost "render cilium-values")" changed "cilium: ... its values rendered first"
+[ -s "$CD/yml/cilium-values.yaml" ] && pass "cilium: ... into yml/cilium-values.yaml" ||
+	fail "cilium: ... into yml/cilium-values.yaml"
+is "$(msg localhost fail)" "$EZK_HOME/bin/helm is missing: helm comes with the offline files ('ezk download -c <cluster>' with CLUSTER_NETWORK cilium, or a bundle made so)" \
+	"cilium: ... then says helm is missing"
+CHART=$EZK_HOME/bin/charts/cilium-1.18.2.tgz
+printf 'not run\n' >"$EZK_HOME/bin/helm"
+ev_setup cilium-nochart c deploy -t apply -e CLUSTER_NETWORK=cilium
+is "$rc:$(msg localhost fail)" "1:$CHART is missing: cilium's Helm chart 1.18.2 (cilium_ver) comes with the offline files ('ezk download -c <cluster>' with CLUSTER_NETWORK cilium, or a bundle made so)" \
+	"cilium: apply without the chart: exit 1, naming it"
+mkdir -p "$(dirname "$CHART")"
+printf 'a chart\n' >"$CHART"
+deploy_kubectl() { printf '#!/bin/sh\n%s\n' "$1" >"$KUBECTL"; chmod 755 "$KUBECTL"; }
+deploy_kubectl "exit 1"
+rm -rf "$CD/yml"
+ev_setup cilium-apply-check c deploy -t apply --check -e CLUSTER_NETWORK=cilium
+is "$rc" 0 "cilium: apply --check with no cluster: exit 0"
+is "$(st localhost "render cilium-values")" changed "cilium: ... its values would be rendered"
+is "$(st localhost "API reachable from the deploy node")" skipped "cilium: ... the API is not waited for"
+is "$(st localhost "helm upgrade cilium")" changed "cilium: ... helm would run"
+is "$(msg localhost "helm upgrade cilium")" "would run helm upgrade cilium --install -n kube-system -f $CD/yml/cilium-values.yaml $CHART (not run before)" \
+	"cilium: ... saying what and why"
+[ ! -e "$CD/yml/.applied/cilium-values.yaml" ] && pass "cilium: ... and records nothing" ||
+	fail "cilium: ... and records nothing"
+# the record of a helm run that ended well (the chart's sha256, the values)
+ev_setup cilium-config c deploy -t config -e CLUSTER_NETWORK=cilium
+mkdir -p "$CD/yml/.applied"
+rec() { { echo "# helm upgrade cilium: chart cilium-1.18.2.tgz sha256 $(sha256sum "$CHART" | cut -d' ' -f1)"
+	cat "$CD/yml/cilium-values.yaml"; } >"$CD/yml/.applied/cilium-values.yaml"; }
+rec
+ev_setup cilium-nods c deploy -t apply --check -e CLUSTER_NETWORK=cilium
+like "$rc:$(msg localhost "helm upgrade cilium")" "^0:would run helm upgrade .* \(the DaemonSet kube-system/cilium is missing\)$" \
+	"cilium: installed before, but no DaemonSet cilium: helm would run, saying why"
+deploy_kubectl "echo daemonset.apps/cilium"
+ev_setup cilium-same c deploy -t apply --check -e CLUSTER_NETWORK=cilium
+is "$rc:$(st localhost "helm upgrade cilium"):$(ev_changed cilium-same localhost):$(msg localhost "helm upgrade cilium")" "0:ok:0:installed with these values and chart; the DaemonSet cilium is there" \
+	"cilium: the same values and chart, the DaemonSet there: helm would not run, nothing would change"
+printf 'another chart\n' >"$CHART"
+ev_setup cilium-chart c deploy -t apply --check -e CLUSTER_NETWORK=cilium
+like "$(msg localhost "helm upgrade cilium")" "^would run helm upgrade .* \(the chart changed\)$" "cilium: another chart: helm would run"
+rec
+ev_setup cilium-values c deploy -t apply --check -e CLUSTER_NETWORK=cilium -e cilium_hubble_enabled=true
+like "$(msg localhost "helm upgrade cilium")" "^would run helm upgrade .* \(the values changed\)$" "cilium: other values: helm would run"
+rm -rf "$EZK_HOME/bin/helm" "$EZK_HOME/bin/charts" "$KUBECTL" "$CD/yml"
 
 cached=$("$EZK_SRC/scripts/build-kubernetes.sh" --cached 2>/dev/null)
 if [ -z "$cached" ] || [ ! -x "$cached/kubectl" ]; then

@@ -280,7 +280,9 @@ oci_index() { _oci_write_index "$1" nested; }
 #     containerd's tar.gz + .sha256sum, runc.amd64 + runc.sha256sum, the CNI
 #     plugins' tgz (with a LICENSE beside the plugins) + .sha256, crictl's
 #     tar.gz + .sha256, helm's tar.gz + .sha256sum, calicoctl + SHA256SUMS,
-#     kube-ovn's install.sh (v1.11.5 and v1.11.6; no checksum)
+#     kube-ovn's install.sh (v1.11.5 and v1.11.6; no checksum), the cilium
+#     CLI's and hubble's tar.gz + .sha256sum, cilium's Helm chart 1.18.2 (a
+#     .tgz as a chart repository serves it; no checksum)
 #   images (pushed with skopeo): easzlab/pause (OCI), calico/cni (an OCI
 #     index of amd64 + arm64), calico/node (BIG_MB random layer),
 #     calico/kube-controllers, coredns/coredns, easzlab/k8s-dns-node-cache,
@@ -367,6 +369,21 @@ net_testbed() {
 		printf '#!/usr/bin/env bash\nREGISTRY="kubeovn"\nVERSION="%s"\n' "$e" \
 			>"$w/raw.githubusercontent.com/kubeovn/kube-ovn/$e/dist/images/install.sh"
 	done
+	# the cilium CLI and hubble: cilium/hubble inside, "<hex>  <file>" in .sha256sum
+	e=$g/cilium/cilium-cli/releases/download/v0.18.7
+	mkdir -p "$e" "$s/cilium-cli"
+	_tb_bin "$s/cilium-cli/cilium" "cilium-cli v0.18.7"
+	_tb_tgz "$e/cilium-linux-amd64.tar.gz" "$s/cilium-cli"
+	(cd "$e" && sha256sum cilium-linux-amd64.tar.gz >cilium-linux-amd64.tar.gz.sha256sum)
+	e=$g/cilium/hubble/releases/download/v1.18.0
+	mkdir -p "$e" "$s/hubble"
+	_tb_bin "$s/hubble/hubble" "hubble v1.18.0"
+	_tb_tgz "$e/hubble-linux-amd64.tar.gz" "$s/hubble"
+	(cd "$e" && sha256sum hubble-linux-amd64.tar.gz >hubble-linux-amd64.tar.gz.sha256sum)
+	# cilium's Helm chart: the repository's <name>-<version>.tgz, cilium/ inside
+	mkdir -p "$w/helm.cilium.io" "$s/chart/cilium"
+	printf 'apiVersion: v2\nname: cilium\nversion: 1.18.2\n' >"$s/chart/cilium/Chart.yaml"
+	_tb_tgz "$w/helm.cilium.io/cilium-1.18.2.tgz" "$s/chart"
 
 	# images
 	local img=$s/img f
@@ -413,6 +430,7 @@ sources:
   github: "$u/github.com"
   helm: "$u/get.helm.sh"
   raw: "$u/raw.githubusercontent.com"
+  cilium_charts: "$u/helm.cilium.io"
 registries:
   docker.io: "$d"
   registry.k8s.io: "$u"

@@ -53,16 +53,18 @@ render_setup() {
 	unlike "$(grep -vE '^\s*#' "$KC/hosts" "$KC/config.yml")" '(^|[^0-9.])(10\.[0-9]+\.[0-9]+\.[0-9]+|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]+\.[0-9]+|192\.168\.[0-9]+\.[0-9]+)' \
 		"no private (RFC 1918) address left in hosts and config.yml"
 
-	# ---- the test's steps.lua (the first such line: step 06's; the
-	# lifecycle commands' steps repeat it)
+	# ---- the test's steps.lua (the first such play, two lines: step 06's;
+	# the lifecycle commands' steps repeat it)
 	mkdir -p "$T/roles"
-	awk '!gone && /^ *\{ hosts = "kube_master:kube_node", roles = \{ "host-gw", [^}]*\} \},$/ { gone = 1; next } 1' \
-		"$EZK_SRC/roles/steps.lua" >"$T/roles/steps.lua"
+	awk '!gone && held == "" && /^ *\{ hosts = "kube_master:kube_node",$/ { held = $0; next }
+	     held != "" { if ($0 ~ /^ *roles = \{ "host-gw", [^}]*\} \},$/) { gone = 1; held = ""; next }
+	                  print held; held = "" }
+	     1' "$EZK_SRC/roles/steps.lua" >"$T/roles/steps.lua"
 	is "$(diff "$EZK_SRC/roles/steps.lua" "$T/roles/steps.lua" | grep '^<' | grep -c '"host-gw", "flannel/node"')" 1 \
 		"... the line removed is the nodes' play of the network plugins"
 	is "$(awk '/id = "06"/ { s = 1 } /id = "07"/ { s = 0 } s' "$T/roles/steps.lua" | grep -c 'hosts = "kube_master:kube_node"')" 0 \
 		"... and it was step 06's"
-	is "$(diff "$EZK_SRC/roles/steps.lua" "$T/roles/steps.lua" | grep -c '^<')" 1 \
+	is "$(diff "$EZK_SRC/roles/steps.lua" "$T/roles/steps.lua" | grep -c '^<')" 2 \
 		"the test's steps.lua: ezk's without step 06's play on the nodes"
 	export EZK_ROLES=$T/roles:$EZK_SRC/roles
 }
