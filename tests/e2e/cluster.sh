@@ -296,10 +296,13 @@ is "$(join <(printf '%s\n' "$inv0") <(printf '%s\n' "$inv1") | awk '$2 != $4 && 
 join <(printf '%s\n' "$inv0") <(printf '%s\n' "$inv1") | awk '$3 != $5 { print "# note: " $1 " restarted by systemd meanwhile (NRestarts " $3 " -> " $5 ")" }'
 
 # ---- a new name in the API server's certificate: the masters restart one
-# at a time, and a kubectl loop through kube-lb on a node never fails
+# at a time, and a kubectl loop through kube-lb on a node never fails. (Its
+# request is /healthz without the etcd check: that check has a deadline of
+# its own, which a loaded 2-core machine's etcd missed once in CI while no
+# API server restarted: the loop is about the API servers' restarts.)
 sed -i 's|^  - "198.18.200.1"|  - "198.18.200.1"\n  - "198.18.200.2"|' "$CD/config.yml"
 th_exec 3 sh -c 'rm -f /tmp/loop.*; : >/tmp/loop.run; while [ -e /tmp/loop.run ]; do
-	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw /healthz >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
+	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw "/healthz?exclude=etcd" >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
 	sleep 0.1; done' &
 loop=$!
 ev_setup certhost c 04
@@ -384,7 +387,7 @@ new_kubelet=$(sha256sum <"$RB/kubelet" | cut -d' ' -f1)
 	pass "the second build's kube-apiserver differs from the running one" ||
 	fail "the second build's kube-apiserver differs from the running one" "$RB"
 th_exec 3 sh -c 'rm -f /tmp/loop.*; : >/tmp/loop.run; while [ -e /tmp/loop.run ]; do
-	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw /healthz >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
+	if /opt/kube/bin/kubectl --kubeconfig /etc/kubernetes/kubelet.kubeconfig --request-timeout=10s get --raw "/healthz?exclude=etcd" >/dev/null 2>>/tmp/loop.err; then echo >>/tmp/loop.ok; else echo >>/tmp/loop.bad; fi
 	sleep 0.1; done' &
 loop=$!
 ev_op upgrade upgrade c
