@@ -10,6 +10,7 @@
  * redact.c    engine_log, with every password the run knows blanked out
  * filesum.c   sha256 of deploy-node files, once per run
  * once.c      ezk.once's values
+ * imgsrv.c    ezk.image_server's registry (imgsrv.h)
  * luahost.c   the Lua state of a host: the ezk.* host API
  */
 #ifndef EZK_ENGINE_INT_H
@@ -131,6 +132,11 @@ struct engine {
 	struct once_val *onces;	      /* ezk.once: values computed once per run */
 	size_t nonces;
 	pthread_mutex_t once_lock; /* held (recursive) while a host computes one */
+	struct {
+		char *addr;
+		struct imgsrv *s;
+	} * imgsrvs; /* ezk.image_server's: one per address, until the run ends */
+	size_t nimgsrvs;
 	struct {
 		char *task;
 		double ms;

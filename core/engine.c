@@ -18,6 +18,7 @@
 #include "engine-int.h"
 #include "err.h"
 #include "fsutil.h"
+#include "imgsrv.h"
 #include "inventory.h"
 #include "pool.h"
 #include "report.h"
@@ -228,6 +229,11 @@ void engine_close(struct engine *e)
 		free(e->onces[i].val);
 	}
 	free(e->onces);
+	for (size_t i = 0; i < e->nimgsrvs; i++) {
+		imgsrv_stop(e->imgsrvs[i].s);
+		free(e->imgsrvs[i].addr);
+	}
+	free(e->imgsrvs);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->hash_lock);
 	pthread_mutex_destroy(&e->pre_lock);

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "cluster.h"
 #include "engine-int.h"
+#include "imgsrv.h"
 #include "err.h"
 #include "facts.h"
 #include "fsutil.h"
@@ -106,9 +107,11 @@ static int l_exec(lua_State *L)
 		if (inf) {
 			struct stat st;
 			if (stat(inf, &st) < 0)
-				return luaL_error(L, "exec: stdin_file %s: %s", inf, strerror(errno));
+				return luaL_error(L, "exec: stdin_file %s: %s", inf,
+						  strerror(errno));
 			if (!S_ISREG(st.st_mode))
-				return luaL_error(L, "exec: stdin_file %s: not a regular file", inf);
+				return luaL_error(L, "exec: stdin_file %s: not a regular file",
+						  inf);
 			cmd.in_path = inf;
 			cmd.in_len = (size_t)st.st_size;
 		}
@@ -491,7 +494,62 @@ static int l_once(lua_State *L)
 	return 1;
 }
 
+/* ezk.image_server({archive, ...}): "addr:port" of the read-only registry
+ * (imgsrv.h) serving those OCI archives' images on the deploy node's
+ * address of this host's session, started by the first host that asks and
+ * kept until the run ends (one per address); nil and why when this host
+ * could not reach it (a jump host, the deploy node itself) or an archive
+ * cannot be served. */
+static int l_image_server(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	char addr[64];
+	if (ssh_host_local_addr(h->ssh, addr, sizeof addr) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	struct engine *e = h->e;
+	struct imgsrv *s = NULL;
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < e->nimgsrvs && !s; i++)
+		if (!strcmp(e->imgsrvs[i].addr, addr))
+			s = e->imgsrvs[i].s;
+	if (!s && (s = imgsrv_start(addr))) {
+		e->imgsrvs = xrealloc(e->imgsrvs, (e->nimgsrvs + 1) * sizeof *e->imgsrvs);
+		e->imgsrvs[e->nimgsrvs].addr = xstrdup(addr);
+		e->imgsrvs[e->nimgsrvs++].s = s;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (!s) {
+		lua_pushnil(L);
+		lua_pushstring(L, ezk_err_msg());
+		return 2;
+	}
+	lua_Integer n = luaL_len(L, 1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, 1, i);
+		const char *path = lua_tostring(L, -1);
+		if (!path)
+			return luaL_error(L, "ezk.image_server: archive %d is not a string",
+					  (int)i);
+		if (imgsrv_add(s, path) < 0) {
+			lua_pushnil(L);
+			lua_pushstring(L, ezk_err_msg());
+			return 2;
+		}
+		lua_pop(L, 1);
+	}
+	if (strchr(addr, ':'))
+		lua_pushfstring(L, "[%s]:%d", addr, imgsrv_port(s));
+	else
+		lua_pushfstring(L, "%s:%d", addr, imgsrv_port(s));
+	return 1;
+}
+
 static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
+				     {"image_server", l_image_server},
 				     {"upload", l_upload},
 				     {"fetch", l_fetch},
 				     {"read_local", l_read_local},

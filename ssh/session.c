@@ -2,6 +2,7 @@
  * session.c - one libssh session per host: connect, check the host key
  * against ezk's known_hosts, authenticate. See ssh.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -402,6 +403,27 @@ ok:
 lost:
 	buf_free(&tried);
 	return host_lost(h, "authentication");
+}
+
+int ssh_host_local_addr(struct ssh_host *h, char *out, size_t n)
+{
+	if (h->local)
+		return ezk_fail("%s is the deploy node itself", h->name);
+	if (h->jump || h->proxy_command)
+		return ezk_fail("%s is reached through %s", h->name,
+				h->jump ? "a jump host" : "a ProxyCommand");
+	int fd = h->s && ssh_is_connected(h->s) ? ssh_get_fd(h->s) : -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return ezk_fail("%s: no connected session", h->name);
+	const void *a = ss.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+			: ss.ss_family == AF_INET6
+			    ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+			    : NULL;
+	if (!a || !inet_ntop(ss.ss_family, a, out, (socklen_t)n))
+		return ezk_fail("%s: the session is not over TCP", h->name);
+	return 0;
 }
 
 static void set_keepalive(struct ssh_host *h)

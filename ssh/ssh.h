@@ -137,6 +137,12 @@ const char *ssh_host_user(const struct ssh_host *h);
 const char *ssh_host_hostkey_note(const struct ssh_host *h);
 /* The authentication method that worked: "agent", "key", "password", ... */
 const char *ssh_host_auth_method(const struct ssh_host *h);
+/* The deploy node's address on the connected session's TCP connection
+ * (numeric, into out): the address the host sees ezk come from, so one it
+ * can reach. -1 with ezk_err set when there is none the host could reach:
+ * not connected, the deploy node itself, a ProxyJump or ProxyCommand (the
+ * connection ends elsewhere). */
+int ssh_host_local_addr(struct ssh_host *h, char *out, size_t n);
 
 /* One command. script is sh text run by `sh -c` semantics (eval). */
 struct ssh_cmd {

@@ -146,6 +146,11 @@ else
   end
 end
 
+-- the images containerd lacks: pulled from ezk on the deploy node when the
+-- host can reach it (IMAGE_PULL_FROM_DEPLOY, the default), each byte once
+-- over plain TCP; the rest (a host behind a jump host, a pull that failed)
+-- streamed over the session
+local missing = {}
 for _, im in ipairs(images) do
   local title = "import " .. im.ref
   if held[im.ref] == im.digest then
@@ -153,14 +158,101 @@ for _, im in ipairs(images) do
   elseif ezk.check then
     ezk.report(title, "changed", "would import " .. im.path .. " (" .. im.digest .. ")")
   else
-    -- the archive is this command's stdin; then the name's digest and state
-    command { title = title, stdin_file = im.path, cmd =
-      ctr .. " images import --snapshotter " .. snap .. " - >/dev/null || exit 1\n" ..
-      "set -- $(" .. images_check .. " | awk -v n=" .. q(im.ref) ..
-      " 'NR > 1 && $1 == n { print $3, $4, $NF }')\n" ..
-      "[ \"$1 $2 $3\" = " .. q(im.digest .. " complete true") .. " ] && exit 0\n" ..
-      "h=nothing; [ -n \"$1\" ] && h=\"$1 ($2, unpacked: $3)\"\n" ..
-      "printf 'imported %s, but containerd holds %s under %s, not %s\\n' " .. q(im.path) ..
-      " \"$h\" " .. q(im.ref) .. " " .. q(im.digest) .. " >&2\nexit 1" }
+    missing[#missing + 1] = im
   end
+end
+
+-- ctr's exit checked by the caller; then the name's digest and state
+local function verify(im, how)
+  return "set -- $(" .. images_check .. " | awk -v n=" .. q(im.ref) ..
+    " 'NR > 1 && $1 == n { print $3, $4, $NF }')\n" ..
+    "[ \"$1 $2 $3\" = " .. q(im.digest .. " complete true") .. " ] && exit 0\n" ..
+    "h=nothing; [ -n \"$1\" ] && h=\"$1 ($2, unpacked: $3)\"\n" ..
+    "printf '" .. how .. " %s, but containerd holds %s under %s, not %s\\n' " .. q(im.path) ..
+    " \"$h\" " .. q(im.ref) .. " " .. q(im.digest) .. " >&2\nexit 1"
+end
+
+local why_ssh -- why the images go over SSH, for the tasks' messages
+if #missing > 0 and ezk.bool(vars.IMAGE_PULL_FROM_DEPLOY) then
+  local archives = {}
+  for _, im in ipairs(missing) do archives[#archives + 1] = im.path end
+  local where, why = ezk.image_server(archives)
+  if not where then
+    why_ssh = "the deploy node's registry is not for this host: " .. why
+  else
+    -- one round trip: a hosts dir of this pull's own naming the deploy
+    -- node for each registry host of the images (the host's certs.d and
+    -- /etc/hosts are not touched), each image pulled in turn as a kubelet
+    -- pulls; the first failure ends the pulls (the rest go over SSH)
+    local sh = { "d=$(mktemp -d /tmp/ezk-pull.XXXXXX) || exit 1" }
+    local dirs = {}
+    for _, im in ipairs(missing) do
+      local reg = im.ref:match("^([^/]+)/")
+      if reg and not dirs[reg] then
+        dirs[reg] = true
+        sh[#sh + 1] = "mkdir -p \"$d\"/" .. q(reg) .. " && printf '%s\\n' " ..
+          q('server = "http://' .. where .. '"') .. " " ..
+          q('[host."http://' .. where .. '"]') .. " " ..
+          q('  capabilities = ["pull", "resolve"]') .. " >\"$d\"/" .. q(reg) .. "/hosts.toml || exit 1"
+      end
+    end
+    sh[#sh + 1] = "for r in " .. (function()
+      local w = {}
+      for _, im in ipairs(missing) do w[#w + 1] = q(im.ref) end
+      return table.concat(w, " ")
+    end)() .. "; do"
+    sh[#sh + 1] = "  if " .. ctr .. " images pull --hosts-dir \"$d\" --snapshotter " .. snap ..
+      " \"$r\" >/dev/null 2>\"$d/err\"; then echo \"ezk-pulled $r\"; else" ..
+      " echo \"ezk-pull-failed $r $(tail -c 400 \"$d/err\" | tr '\\n' ' ')\"; break; fi"
+    sh[#sh + 1] = "done"
+    sh[#sh + 1] = "rm -rf \"$d\""
+    sh[#sh + 1] = images_check
+    local t0 = ezk.clock()
+    local p = ezk.exec(table.concat(sh, "\n"))
+    local pulled, failed = {}, nil
+    for line in p.stdout:gmatch("[^\n]+") do
+      local ref = line:match("^ezk%-pulled (%S+)$")
+      if ref then pulled[ref] = true end
+      local fref, err = line:match("^ezk%-pull%-failed (%S+) ?(.*)$")
+      if fref then failed = fref .. ": " .. ezk.trim(err) end
+    end
+    local now = {}
+    for line in p.stdout:gmatch("[^\n]+") do
+      local name, digest, status, unpacked = line:match("^(%S+)%s+%S+%s+(sha256:%x+)%s+(%S+).-(%S+)%s*$")
+      if name then now[name] = { digest = digest, state = status .. ", unpacked: " .. unpacked,
+        ok = status == "complete" and unpacked == "true" } end
+    end
+    if p.rc ~= 0 then
+      failed = "the pull's command failed (exit " .. p.rc .. "): " .. ezk.trim(p.stderr)
+    end
+    local ms = ezk.clock() - t0
+    local rest = {}
+    for _, im in ipairs(missing) do
+      local title = "import " .. im.ref
+      local h = now[im.ref]
+      if pulled[im.ref] and h and h.ok and h.digest == im.digest then
+        ezk.report(title, "changed", "pulled from the deploy node (" .. where .. "), " .. im.digest ..
+          (#missing > 1 and "" or (" in " .. math.floor(ms) .. " ms")))
+      elseif pulled[im.ref] then
+        local m = "pulled " .. im.ref .. " from the deploy node (" .. where .. "), but containerd holds " ..
+          (h and (h.digest .. " (" .. h.state .. ")") or "nothing") .. " under it, not " .. im.digest
+        ezk.report(title, "failed", m)
+        error({ ezk_failed = true, msg = m }, 0)
+      else
+        rest[#rest + 1] = im
+      end
+    end
+    if #rest > 0 then
+      why_ssh = "the pull from the deploy node (" .. where .. ") failed: " .. (failed or "no answer")
+      ezk.warn(why_ssh .. "; " .. #rest .. " image(s) imported over SSH instead")
+    end
+    missing = rest
+  end
+end
+
+for _, im in ipairs(missing) do
+  -- the archive is this command's stdin; then the name's digest and state
+  command { title = "import " .. im.ref, stdin_file = im.path, cmd =
+    ctr .. " images import --snapshotter " .. snap .. " - >/dev/null || exit 1\n" .. verify(im, "imported") }
+  if why_ssh then ezk.debug("containerd: " .. im.ref .. " over SSH: " .. why_ssh) end
 end

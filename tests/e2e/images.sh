@@ -1,7 +1,11 @@
 # Step 03's containerd/images role on two --net test hosts running the
-# machine's containerd: each archive of $EZK_HOME/images streamed over the
-# host's session into `ctr images import -` (no archive file on a host), named
-# and checked as its index.json says; a rerun that costs each host one
+# machine's containerd: each archive of $EZK_HOME/images pulled by the host's
+# containerd from ezk's own registry on the deploy node (ezk.image_server, on
+# the bridge address the hosts' sessions come from), or with
+# IMAGE_PULL_FROM_DEPLOY false streamed over the host's session into `ctr
+# images import -`, and over SSH too when the pull fails (a host that cannot
+# reach the deploy node: a real firewall rule); no archive file on a host;
+# named and checked as its index.json says; a rerun that costs each host one
 # command and imports nothing; --check that writes nothing (bare hosts, then
 # an image missing); an image held under its name with another digest
 # imported again; INSTALL_SOURCE offline (every archive of the folder); an
@@ -137,7 +141,7 @@ for h in $A $B; do
 done
 is "$(th_upper_digest 0) $(th_upper_digest 1)" "$d0 $d1" "--check: nothing written on either host"
 
-# ---- the first run: every archive streamed into containerd
+# ---- the first run: every archive pulled from the deploy node
 ev_setup first c 03
 is "$rc" 0 "setup c 03: exit 0"
 W=$(want "$IMG/busybox_1.35.0.tar" "$IMG/pause_3.10.tar")
@@ -145,7 +149,29 @@ for i in 0 1; do
 	h=${TH_ADDRS[$i]}
 	is "$(ev_titles first "$h" changed | tr , '\n' | grep '^import ' | paste -sd, -)" "import $PAUSE,import $BB" \
 		"first run, $h: pause and busybox imported"
+	like "$(msg "$h" "import $BB")" "^pulled from the deploy node \(${TH_GW//./\\.}:[0-9]+\), $(digest_of "$IMG/busybox_1.35.0.tar")$" \
+		"first run, $h: pulled from ezk on the deploy node's address on the hosts' bridge"
 	is "$(held $i)" "$W" "$h: containerd holds each under its index.json's name, with its digest"
+	is "$(th_exec $i sh -c 'ls -d /tmp/ezk-pull.* 2>/dev/null | wc -l')" 0 "$h: the pull's hosts dir is gone"
+	is "$(th_exec $i sh -c 'grep -c easzlab /etc/hosts; ls /etc/containerd/certs.d')" "0
+docker.io
+easzlab.io.local:5000" "$h: no /etc/hosts line, containerd's certs.d as step 03 wrote it"
+done
+# the registry ran only while ezk did
+port=$(msg "$A" "import $BB" | sed -n 's/.*:\([0-9]*\)), .*/\1/p')
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$TH_GW:$port/v2/" 2>/dev/null)" 000 \
+	"after the run, nothing answers on the registry's address ($TH_GW:$port)"
+
+# ---- IMAGE_PULL_FROM_DEPLOY false: streamed over the session
+for i in 0 1; do ctr $i images rm "$BB" "$PAUSE" >/dev/null; done
+ev_setup ssh c 03 -e IMAGE_PULL_FROM_DEPLOY=false
+is "$rc" 0 "IMAGE_PULL_FROM_DEPLOY=false: exit 0"
+for i in 0 1; do
+	h=${TH_ADDRS[$i]}
+	is "$(ev_titles ssh "$h" changed | tr , '\n' | grep '^import ' | paste -sd, -)" "import $PAUSE,import $BB" \
+		"over SSH, $h: pause and busybox imported"
+	unlike "$(msg "$h" "import $BB")" "pulled" "over SSH, $h: not pulled"
+	is "$(held $i)" "$W" "over SSH, $h: containerd holds each with its digest"
 done
 # no file the hosts wrote holds an archive's bytes (their overlay's upper
 # dir, their own /tmp, /run and /root): nothing was written but containerd's
@@ -252,16 +278,37 @@ th_exec 1 sh -c 'mkdir -p /opt/ezk-race/containerd-bin && cat >/opt/ezk-race/con
 #!/bin/sh
 /opt/kube/bin/containerd-bin/ctr "\$@" || exit
 case "\$*" in
-*" images import "*) /opt/kube/bin/containerd-bin/ctr -n k8s.io images tag --force "$PAUSE" "$X" >/dev/null ;;
+*" images import "* | *" images pull "*) /opt/kube/bin/containerd-bin/ctr -n k8s.io images tag --force "$PAUSE" "$X" >/dev/null ;;
 esac
 EOF
 ctr 1 images rm "$X" >/dev/null
-EZK_ROLES=$R2:$EZK_SRC/roles ev_setup race c 03 -l "$B" -e bin_dir=/opt/ezk-race
+EZK_ROLES=$R2:$EZK_SRC/roles ev_setup race c 03 -l "$B" -e bin_dir=/opt/ezk-race -e IMAGE_PULL_FROM_DEPLOY=false
 is "$rc" 1 "the image is not the expected one after its import: exit 1"
 is "$(st "$B" "import $X")" failed "... its import task failed"
 is "$(msg "$B" "import $X")" "exit 1: imported $IMG/extra_1.0.tar, but containerd holds $(digest_of "$IMG/pause_3.10.tar") (complete, unpacked: true) under $X, not $(digest_of "$IMG/extra_1.0.tar")" \
 	"... saying what containerd holds and what was expected"
 is "$(ev_recap race "$B" | grep -o 'unreachable=[0-9]*')" unreachable=0 "... the host stays reachable"
+ctr 1 images rm "$X" >/dev/null
+EZK_ROLES=$R2:$EZK_SRC/roles ev_setup race2 c 03 -l "$B" -e bin_dir=/opt/ezk-race
+is "$rc" 1 "the image is not the expected one after its pull: exit 1"
+is "$(st "$B" "import $X")" failed "... its task failed"
+like "$(msg "$B" "import $X")" "^pulled $X from the deploy node \(${TH_GW//./\\.}:[0-9]+\), but containerd holds $(digest_of "$IMG/pause_3.10.tar") \(complete, unpacked: true\) under it, not $(digest_of "$IMG/extra_1.0.tar")$" \
+	"... saying what containerd holds and what was expected"
+is "$(ev_recap race2 "$B" | grep -o 'unreachable=[0-9]*')" unreachable=0 "... the host stays reachable"
+
+# ---- a host that cannot reach the deploy node but over SSH (a firewall
+# rule on the host rejects every other TCP connection to the machine): the
+# pull fails, ezk warns and streams the images over the session
+ctr 0 images rm "$BB" >/dev/null
+th_exec 0 iptables -I OUTPUT -d "$TH_GW" -p tcp ! --sport 22 -j REJECT --reject-with tcp-reset
+ev_setup walled c 03 -l "$A"
+is "$rc" 0 "a host that cannot reach the deploy node's registry: exit 0"
+like "$(msg "$A" warning)" "^warning: the pull from the deploy node \(${TH_GW//./\\.}:[0-9]+\) failed: $BB: .*connection refused.*; 1 image\(s\) imported over SSH instead$" \
+	"... the pull failed: warned, saying why"
+is "$(ev_titles walled "$A" changed)" "import $BB" "... busybox imported, nothing else changed"
+unlike "$(msg "$A" "import $BB")" "pulled" "... over SSH"
+is "$(held 0)" "$W" "... containerd holds the three images"
+th_exec 0 iptables -D OUTPUT -d "$TH_GW" -p tcp ! --sport 22 -j REJECT --reject-with tcp-reset
 
 # ---- a corrupt archive: containerd checks each blob's digest as it writes
 # it (a fresh image: content containerd holds already is not written again)
