@@ -266,7 +266,11 @@ cluster_rows() {
 #    `ctr images check` a host, then each archive containerd does not hold
 #    with its digest streamed over the host's session into `ctr images
 #    import -`, no file on the host), run alone by a steps.lua of the
-#    bench's own in front of the roles path; first run and rerun;
+#    bench's own in front of the roles path, IMAGE_PULL_FROM_DEPLOY false;
+#    first run and rerun;
+#  - ezk's registry: the same role as step 03 runs it by default (each host
+#    pulls what it lacks from ezk's read-only registry on the deploy node,
+#    core/imgsrv.c, all its images in one command); first run;
 #  - registry, as kubeasz: Debian's docker-registry on the deploy node, plain
 #    HTTP on the hosts' bridge address ($gw:5000, as kubeasz's
 #    easzlab.io.local:5000 is), the archives pushed with skopeo (timed apart:
@@ -362,7 +366,7 @@ reg_ezk() {
 	local t0 lim
 	lim=$(printf '%s:' "${ra[@]:0:$rn}")
 	t0=$(ms_now)
-	reg_mem=$(EZK_ROLES="$tmp/regroles:$src/roles" rss "$src/ezk" setup bench 03 -l "${lim%:}" --key "$rd/id_ed25519" --json -y) || reg_mem=failed
+	reg_mem=$(EZK_ROLES="$tmp/regroles:$src/roles" rss "$src/ezk" setup bench 03 -l "${lim%:}" --key "$rd/id_ed25519" --json -y "$@") || reg_mem=failed
 	reg_ms=$(($(ms_now) - t0))
 	reg_ch=$(tail -1 "$tmp/out" | grep -o '"changed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
 }
@@ -396,7 +400,8 @@ reg_split() {
 reg_measure() {
 	rn=$1
 	local size="$rn hosts, $rcount images, $((rbytes / 1000000)) MB a host"
-	local ssh1 ch1 mem split ssh2 ch2 l1 l2 pull1 pull2 l3 l4 ok1=ok ok2=ok push="" t0 f ref waited
+	local ssh1 ch1 mem split ssh2 ch2 l1 l2 pull1 pull2 l3 l4 ok1=ok ok2=ok ok3=ok push="" t0 f ref waited
+	local own own_ch own_mem l5
 	fits $((rn * 10 + 10)) "offline images on $rn hosts, SSH and registry" || return 1
 	t0=$(ms_now)
 	if ! reg_lock $(($(left) - rn * 10 - 10)); then
@@ -405,11 +410,16 @@ reg_measure() {
 	fi
 	waited=$(($(ms_now) - t0))
 	reg_clear || { reg_unlock; echo "| offline images on $rn hosts | - | FAILED: could not clear the hosts' images | - | - |"; return 1; }
-	reg_ezk
+	reg_ezk -e IMAGE_PULL_FROM_DEPLOY=false
 	ssh1=$reg_ms ch1=$reg_ch mem=$reg_mem l1=$(load) split=$(reg_split)
 	reg_check || ok1="FAILED: not every image on every host"
-	reg_ezk
+	reg_ezk -e IMAGE_PULL_FROM_DEPLOY=false
 	ssh2=$reg_ms ch2=$reg_ch l2=$(load)
+	reg_clear || ok3="FAILED: could not clear the hosts' images"
+	reg_ezk
+	own=$reg_ms own_ch=$reg_ch own_mem=$reg_mem l5=$(load)
+	reg_check || ok3="FAILED: not every image on every host"
+	grep -q '"msg":"pulled from the deploy node' "$tmp/out" || ok3="FAILED: not pulled from the deploy node"
 	if [ -z "$rpushed" ]; then
 		t0=$(ms_now)
 		for f in "${rfiles[@]}"; do
@@ -427,6 +437,7 @@ reg_measure() {
 	pull2=$reg_ms l4=$(load)
 	reg_unlock
 	echo "| offline images, SSH: ezk's containerd/images (streamed into ctr images import -) | $size | $ok1: first $(reg_s "$ssh1") s ($(reg_rate "$ssh1" "$rn") MB/s in all; $split; changed=$ch1; load $l1), rerun $(reg_s "$ssh2") s (changed=$ch2; load $l2) | $mem | the faster way is README's |"
+	echo "| offline images, ezk's registry: each host pulls from ezk on the deploy node (step 03's default) | $size | $ok3: first $(reg_s "$own") s ($(reg_rate "$own" "$rn") MB/s in all; changed=$own_ch; load $l5); a rerun is the SSH row's (one check a host) | $own_mem | the way step 03 takes |"
 	[ -n "$push" ] && echo "$push"
 	echo "| offline images, registry: ctr images pull --hosts-dir (certs.d, plain HTTP) | $size | $ok2: first $(reg_s "$pull1") s ($(reg_rate "$pull1" "$rn") MB/s in all; load $l3), again $(reg_s "$pull2") s (images present; load $l4) | registry $(awk '/VmHWM/ { printf "%d MiB", $2 / 1024 }' "/proc/${reg_pids[0]}/status" 2>/dev/null) | the faster way is README's |"
 	reg_bed="$reg_bed, waited $(reg_s "$waited") s for the lock (N=$rn)"
