@@ -52,42 +52,25 @@ local sum, serr = ezk.sha256_file(chart)
 if not sum then ezk.fail(chart .. ": " .. tostring(serr)) end
 ezk.deploy_kubectl()
 
--- run helm when the values or the chart changed since it last ran to the
+-- helm runs when the values or the chart changed since it last ran to the
 -- end, or cilium is not there
-local record = yml .. "/.applied/cilium-values.yaml"
 local head = "# helm upgrade cilium: chart cilium-" .. ver .. ".tgz sha256 " .. sum .. "\n"
-local last = ezk.stat_local(record) and ezk.read_local(record)
-local why
-if not last then
-  why = "not run before"
-elseif last ~= head .. values then
-  local lhead, lvalues = last:match("^([^\n]*\n)(.*)$")
-  local what = {}
-  if lvalues ~= values then what[#what + 1] = "the values changed" end
-  if lhead ~= head then what[#what + 1] = "the chart changed" end
-  why = table.concat(what, ", ")
-else
-  local r = ezk.kubectl({ "--request-timeout=30s", "-n", "kube-system", "get", "daemonset", "cilium", "-o", "name" })
-  if r.rc ~= 0 then why = "the DaemonSet kube-system/cilium is missing" end
-end
-local cmdline = "helm upgrade cilium --install -n kube-system -f " .. yml .. "/cilium-values.yaml " .. chart
-if not why then
-  ezk.report("helm upgrade cilium", "ok", "installed with these values and chart; the DaemonSet cilium is there")
-  return
-end
-if ezk.check then
-  ezk.report("helm upgrade cilium", "changed", "would run " .. cmdline .. " (" .. why .. ")")
-  return
-end
-local log = ezk.cluster_dir .. "/logs/cilium-helm-" .. os.date("%Y%m%d%H%M%S") .. ".log"
-command { title = "helm upgrade cilium (" .. why .. ")", tags = "apply",
-          timeout = tonumber(vars.CILIUM_HELM_TIMEOUT) or 600,
-          cmd = "mkdir -p " .. q(ezk.cluster_dir .. "/logs") .. " && export PATH=" .. q(ezk.home .. "/bin") ..
-            ':"$PATH" KUBECONFIG=' .. q(ezk.cluster_dir .. "/kubectl.kubeconfig") .. " && " .. q(helm) ..
-            " upgrade cilium --install -n kube-system -f " .. q(yml .. "/cilium-values.yaml") .. " " .. q(chart) ..
-            " >>" .. q(log) .. " 2>&1 || { echo \"helm upgrade cilium failed: its output is in \"" .. q(log) ..
-            " >&2; exit 1; }" }
-copy { title = "record cilium's values and chart as installed", dest = record, content = head .. values,
-       mode = "0644", tags = "apply" }
+local ran = ezk.deploy_run {
+  title = "helm upgrade cilium", daemonset = "cilium", log = "cilium-helm",
+  record = yml .. "/.applied/cilium-values.yaml", content = head .. values,
+  changed = function(last)
+    local lhead, lvalues = last:match("^([^\n]*\n)(.*)$")
+    local what = {}
+    if lvalues ~= values then what[#what + 1] = "the values changed" end
+    if lhead ~= head then what[#what + 1] = "the chart changed" end
+    return table.concat(what, ", ")
+  end,
+  shows = "helm upgrade cilium --install -n kube-system -f " .. yml .. "/cilium-values.yaml " .. chart,
+  cmd = q(helm) .. " upgrade cilium --install -n kube-system -f " .. q(yml .. "/cilium-values.yaml") .. " " .. q(chart),
+  timeout = tonumber(vars.CILIUM_HELM_TIMEOUT) or 600,
+  ok = "installed with these values and chart; the DaemonSet cilium is there",
+  recorded = "record cilium's values and chart as installed",
+}
+if not ran or ezk.check then return end
 -- for cilium/hubble, in the step's last play on this host
 ezk.shared.cilium = { helm_ran = true }

@@ -17,7 +17,7 @@
 --     the agent itself renames other configs to *.cilium_bak; the default
 --     one is then already gone. Tag apply.
 
-local vars, q = ezk.vars, ezk.q
+local vars = ezk.vars
 if vars.CLUSTER_NETWORK ~= "cilium" then return end
 
 for _, b in ipairs({ { name = "cilium", fetched = "for a cilium cluster" },
@@ -31,22 +31,12 @@ for _, b in ipairs({ { name = "cilium", fetched = "for a cilium cluster" },
   end
 end
 
-local name = vars.K8S_NODENAME
 local timeout = tonumber(vars.CILIUM_READY_TIMEOUT) or 120
 local hint = "kubectl -n kube-system get pod -l k8s-app=cilium -o wide; helm's log is in " ..
   ezk.cluster_dir .. "/logs/cilium-helm-*.log; is easzlab.io.local:5000/cilium/cilium:v" ..
   tostring(vars.cilium_ver) .. " in the offline bundle?"
-if ezk.tagged({ "apply" }) then
-  local up = wait_for {
-    title = "cilium Running on " .. tostring(name), tags = "apply", timeout = timeout, sleep = 2,
-    ignore_errors = true,
-    cmd = q(vars.bin_dir .. "/kubectl") .. " --kubeconfig=/root/.kube/config -n kube-system get pod " ..
-      "-l k8s-app=cilium --field-selector spec.nodeName=" .. q(name) ..
-      " -o jsonpath='{.items[*].status.phase}' | grep -qx Running",
-  }
-  if up.failed then ezk.fail("cilium is not Running on " .. tostring(name) .. " (" .. hint .. ")") end
-end
 ezk.cni_takeover {
-  name = "cilium", conf = "/etc/cni/net.d/05-cilium.conflist", timeout = timeout,
+  name = "cilium", pod = "k8s-app=cilium", conf = "/etc/cni/net.d/05-cilium.conflist",
+  timeout = timeout,
   who = "cilium's agent", hint = hint,
 }

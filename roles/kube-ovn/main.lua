@@ -98,28 +98,11 @@ ezk.deploy_kubectl()
 
 -- run it when it changed since it last ran to the end, or kube-ovn is not
 -- there (as kubeasz, whose role runs it every time)
-local record = yml .. "/.applied/install.sh"
-local why
-if (ezk.stat_local(record) and ezk.read_local(record)) ~= script then
-  why = ezk.stat_local(record) and "install.sh changed" or "not run before"
-else
-  local r = ezk.kubectl({ "--request-timeout=30s", "-n", "kube-system", "get", "daemonset", "kube-ovn-cni",
-                          "-o", "name" })
-  if r.rc ~= 0 then why = "the DaemonSet kube-ovn-cni is missing" end
-end
-if not why then
-  ezk.report("kube-ovn's install.sh", "ok", "run before; kube-ovn-cni is there")
-  return
-end
-if ezk.check then
-  ezk.report("kube-ovn's install.sh", "changed", "would run yml/install.sh (" .. why .. ")")
-  return
-end
-local log = ezk.cluster_dir .. "/logs/kube-ovn-install-" .. os.date("%Y%m%d%H%M%S") .. ".log"
-command { title = "kube-ovn's install.sh (" .. why .. ")", tags = "apply",
-          timeout = tonumber(vars.KUBE_OVN_INSTALL_TIMEOUT) or 1800,
-          cmd = "mkdir -p " .. q(ezk.cluster_dir .. "/logs") .. " && export PATH=" .. q(ezk.home .. "/bin") ..
-            ':"$PATH" KUBECONFIG=' .. q(ezk.cluster_dir .. "/kubectl.kubeconfig") .. " && cd " .. q(yml) ..
-            " && bash install.sh >>" .. q(log) .. " 2>&1 || { echo \"install.sh failed: its output is in \"" ..
-            q(log) .. " >&2; exit 1; }" }
-copy { title = "record install.sh as run", dest = record, content = script, mode = "0644", tags = "apply" }
+ezk.deploy_run {
+  title = "kube-ovn's install.sh", daemonset = "kube-ovn-cni", log = "kube-ovn-install",
+  record = yml .. "/.applied/install.sh", content = script,
+  changed = function() return "install.sh changed" end,
+  shows = "yml/install.sh", cmd = "cd " .. q(yml) .. " && bash install.sh",
+  timeout = tonumber(vars.KUBE_OVN_INSTALL_TIMEOUT) or 1800,
+  ok = "run before; kube-ovn-cni is there", recorded = "record install.sh as run",
+}

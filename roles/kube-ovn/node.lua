@@ -8,25 +8,15 @@
 -- says why). kubectl runs on the node with the admin kubeconfig step 01
 -- put in /root/.kube/config, as kube-node/ready's. Tag apply.
 
-local vars, q = ezk.vars, ezk.q
+local vars = ezk.vars
 if vars.CLUSTER_NETWORK ~= "kube-ovn" then return end
 
-local name = vars.K8S_NODENAME
 local timeout = tonumber(vars.KUBE_OVN_READY_TIMEOUT) or 120
 local hint = "kubectl -n kube-system get pod -l app=kube-ovn-cni -o wide; the install's log is in " ..
   ezk.cluster_dir .. "/logs/kube-ovn-install-*.log; is " .. tostring(vars.KUBE_OVN_REGISTRY) .. "/kube-ovn:" ..
   tostring(vars.kube_ovn_ver) .. " in the offline bundle?"
-if ezk.tagged({ "apply" }) then
-  local up = wait_for {
-    title = "kube-ovn-cni Running on " .. tostring(name), tags = "apply", timeout = timeout, sleep = 2,
-    ignore_errors = true,
-    cmd = q(vars.bin_dir .. "/kubectl") .. " --kubeconfig=/root/.kube/config -n kube-system get pod " ..
-      "-l app=kube-ovn-cni --field-selector spec.nodeName=" .. q(name) ..
-      " -o jsonpath='{.items[*].status.phase}' | grep -qx Running",
-  }
-  if up.failed then ezk.fail("kube-ovn-cni is not Running on " .. tostring(name) .. " (" .. hint .. ")") end
-end
 ezk.cni_takeover {
-  name = "kube-ovn", conf = "/etc/cni/net.d/01-kube-ovn.conflist", timeout = timeout,
+  name = "kube-ovn", pod = "app=kube-ovn-cni", pod_name = "kube-ovn-cni",
+  conf = "/etc/cni/net.d/01-kube-ovn.conflist", timeout = timeout,
   who = "kube-ovn-cni's pod", hint = hint,
 }

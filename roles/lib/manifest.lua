@@ -17,6 +17,19 @@
 --       only the apply (tags: default "apply"; record_mode: the record's
 --       mode, for a manifest that holds a key); returns kube_apply's result
 --       (changed: applied, or would be under --check)
+--   ezk.deploy_run { title = "helm upgrade cilium", shows = "helm upgrade ...", cmd = "helm ...",
+--                    record = yml .. "/.applied/x", content = text, daemonset = "cilium",
+--                    log = "cilium-helm", timeout = 600, ok = "...", recorded = "...",
+--                    changed = function(last) return "the values changed" end }
+--       a program on the deploy node that installs a plugin its own way
+--       (helm, kube-ovn's install.sh), run only when content changed since
+--       it last ran to the end (the record in yml/.applied/; changed(last)
+--       says how, default "<title> changed") or kube-system's DaemonSet
+--       daemonset is missing: cmd (sh) runs with $EZK_HOME/bin first in PATH
+--       and the admin KUBECONFIG, its output in logs/<log>-<time>.log, the
+--       task failing with that log's name; then the record is written.
+--       --check says what would run (shows) and why. Returns true when it
+--       ran (or would).
 
 function ezk.manifest_render(name, extra, template)
   local src = ezk.role_dir .. "/templates/" .. (template or (name .. ".yaml.j2"))
@@ -43,4 +56,34 @@ function ezk.manifest(name, extra)
   ezk.deploy_kubectl()
   ezk.manifest_apply(name, text)
   return text
+end
+
+function ezk.deploy_run(a)
+  local last = ezk.stat_local(a.record) and ezk.read_local(a.record)
+  local why
+  if not last then
+    why = "not run before"
+  elseif last ~= a.content then
+    why = a.changed and a.changed(last) or (a.title .. " changed")
+  else
+    local r = ezk.kubectl({ "--request-timeout=30s", "-n", "kube-system", "get", "daemonset", a.daemonset, "-o", "name" })
+    if r.rc ~= 0 then why = "the DaemonSet kube-system/" .. a.daemonset .. " is missing" end
+  end
+  if not why then
+    ezk.report(a.title, "ok", a.ok)
+    return false
+  end
+  if ezk.check then
+    ezk.report(a.title, "changed", "would run " .. a.shows .. " (" .. why .. ")")
+    return true
+  end
+  local q = ezk.q
+  local log = ezk.cluster_dir .. "/logs/" .. a.log .. "-" .. os.date("%Y%m%d%H%M%S") .. ".log"
+  command { title = a.title .. " (" .. why .. ")", tags = "apply", timeout = a.timeout,
+            cmd = "mkdir -p " .. q(ezk.cluster_dir .. "/logs") .. " && export PATH=" .. q(ezk.home .. "/bin") ..
+              ':"$PATH" KUBECONFIG=' .. q(ezk.cluster_dir .. "/kubectl.kubeconfig") .. " && { " .. a.cmd ..
+              "; } >>" .. q(log) .. " 2>&1 || { echo " .. q(a.title .. " failed: its output is in " .. log) ..
+              " >&2; exit 1; }" }
+  copy { title = a.recorded, dest = a.record, content = a.content, mode = "0644", tags = "apply" }
+  return true
 end
