@@ -136,6 +136,13 @@ done
 like "$(ev_titles all "$A" changed)" "packages from $EZK_HOME/packages/debian_12" "INSTALL_SOURCE offline: $A's packages from the bundle's packages/debian_12"
 is "$(hx 0 dpkg-query -W -f '${Status}' socat)" "install ok installed" "... socat is back on $A"
 like "$(ev_titles all "$B" ok)" "packages from $EZK_HOME/packages/debian_12" "... $B, which had them, is left as it was"
+# the bundle's images, pulled by each host from ezk on the deploy node (the
+# bridge address the sessions come from), nothing from anywhere else
+for i in 0 1 2 3 4; do
+	like "$(ev_msg all "${TH_ADDRS[$i]}" "import easzlab.io.local:5000/easzlab/pause:3.10")" \
+		"^pulled from the deploy node \(${TH_GW//./\\.}:[0-9]+\), sha256:[0-9a-f]{64}$" \
+		"${TH_ADDRS[$i]}: the bundle's pause image pulled from ezk on the deploy node"
+done
 
 K="$EZK_HOME/bin/kubectl --kubeconfig $CD/kubectl.kubeconfig --request-timeout=20s"
 run $K get --raw /healthz
@@ -348,6 +355,8 @@ is "$(hx 0 getent hosts worker-03 | awk '{print $1}')" "$F" "... $A resolves wor
 ev_setup add03 c 03 -l "$F"
 is "$rc" 0 "the new node: 03 -l $F exit 0"
 failed_tasks add03
+like "$(ev_msg add03 "$F" "import easzlab.io.local:5000/library/busybox:1.35.0")" "^pulled from the deploy node " \
+	"... its images pulled from ezk on the deploy node"
 ev_setup add56 c 05-06
 is "$rc" 0 "05-06 with the new node in [kube_node]: exit 0"
 failed_tasks add56
