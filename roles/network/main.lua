@@ -1,11 +1,11 @@
--- network (step 06, on the deploy node, before the plugin's own play): the
+-- network (step 06, on the deploy node, before the plugin's own role): the
 -- CLUSTER_NETWORK asked for is one ezk installs (host-gw, flannel, calico,
 -- kube-router, cilium, kube-ovn, or none); any other value stops step 06
 -- here, before any host changed, and says what works.
 
 local vars = ezk.vars
--- the plugins step 06 installs: each has a role of its name in the step's
--- next play (roles/steps.lua); "none" installs nothing
+-- the plugins step 06 installs: each has a role of its name after this one,
+-- in the same play (roles/steps.lua's network()); "none" installs nothing
 local INSTALLED = { ["host-gw"] = true, flannel = true, calico = true, ["kube-router"] = true, cilium = true,
                     ["kube-ovn"] = true, none = true }
 local net = vars.CLUSTER_NETWORK
