@@ -28,6 +28,8 @@ const struct opt conn_options[] = {
     OPT('K', 'K', "ask-become-pass", NULL, "ask for the sudo password"),
     OPT(RUN_OPT_JUMP, 0, "jump", "[U@]HOST[:P]", "reach the hosts through a jump host"),
     OPT('T', 'T', "timeout", "SECONDS", "connect timeout (default 10)"),
+    OPT(RUN_OPT_PERSIST, 0, "persist", "SECONDS",
+	"keep the sessions for the next run (default EZK_PERSIST, else 0: off)"),
     OPT(RUN_OPT_HOSTKEY, 0, "host-key-checking", "MODE", "accept-new (default), strict or off"),
     OPT(RUN_OPT_JSON, 0, "json", NULL, "one JSON object per line"),
     OPT('e', 'e', "extra-vars", "VARS", "k=v, @file.yml or JSON, over config.yml"),

@@ -75,6 +75,7 @@ struct hostrun {
 	int ok, changed, failed, skipped, unreachable;
 	double ms;
 	bool become;		 /* the current play's */
+	bool said_session;	 /* the log named a kept session */
 	const struct role *role; /* the current role */
 	const char *step_id;
 	char *msg; /* why it failed */

@@ -418,6 +418,11 @@ static void play_host(size_t i, void *ud)
 	double t0 = clock_ms();
 	if (ssh_host_hostkey_note(h->ssh))
 		engine_log(e, h->name, "%s", ssh_host_hostkey_note(h->ssh));
+	if (!h->said_session && ssh_host_reused(h->ssh)) {
+		h->said_session = true;
+		engine_log(e, h->name,
+			   "the session ezk's agent kept from an earlier run (--persist)");
+	}
 	if (!h->L && !(h->L = luahost_new(h))) {
 		host_fail(h, HOST_FAILED, h->msg ? h->msg : "cannot start Lua");
 		engine_task(h, "lua library", "lua", "failed", h->msg, NULL, 0);

@@ -33,13 +33,14 @@ static const char *const edited[] = {"hosts", "config.yml", NULL};
 static const char gitignore[] =
     "# Written by ezk. ezk commits only hosts, config.yml and this file; the\n"
     "# rest never belongs in the history: private keys and kubeconfigs (ssl/),\n"
-    "# run logs, etcd snapshots and ezk's temporary files.\n"
+    "# run logs, etcd snapshots, ezk's temporary files and its agent's socket.\n"
     "ssl/\n"
     "ssl.bak-*/\n"
     "users/\n"
     "logs/\n"
     "backup/\n"
     "*.ezk-tmp*\n"
+    ".ezk-agent*\n"
     "*.kubeconfig\n"
     "*.key\n"
     "*-key.pem\n";

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "err.h"
+#include "ssh.h"
 
 extern const struct cmd cmd_new, cmd_list, cmd_checkout, cmd_inventory, cmd_check, cmd_ping,
     cmd_keys, cmd_setup, cmd_log, cmd_diff, cmd_download, cmd_bundle, cmd_help, cmd_version,
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 	struct ezk_globals g = {0};
 	/* A host that drops its connection must not kill the whole run. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "__agent") == 0)
+		return ssh_agent_main(argc, argv); /* (ssh.h, "Persist") */
 	char **args = calloc((size_t)argc + 1, sizeof *args);
 	int n = 0, want_help = 0;
 

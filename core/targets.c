@@ -25,6 +25,9 @@ void run_opts_init(struct run_opts *o)
 	memset(o, 0, sizeof *o);
 	o->forks = POOL_DEFAULT_FORKS;
 	o->timeout_s = 10;
+	const char *p = getenv("EZK_PERSIST");
+	long ps = p && *p ? strtol(p, NULL, 10) : 0;
+	o->persist_s = ps > 0 && ps <= 86400 ? (int)ps : 0;
 	o->extra = value_map();
 }
 
@@ -51,6 +54,13 @@ int run_opts_parse(struct run_opts *o, int c, const char *arg)
 		if (*end || n < 1 || n > 3600)
 			return ezk_fail("--timeout wants seconds from 1 to 3600, not '%s'", arg);
 		o->timeout_s = (int)n;
+		return 1;
+	case RUN_OPT_PERSIST:
+		n = strtol(arg, &end, 10);
+		if (*end || n < 0 || n > 86400)
+			return ezk_fail("--persist wants seconds from 0 (off) to 86400, not '%s'",
+					arg);
+		o->persist_s = (int)n;
 		return 1;
 	case 'u': o->user = arg; return 1;
 	case 'k': o->ask_pass = true; return 1;
@@ -568,6 +578,8 @@ int targets_open(struct cluster *c, const struct run_opts *o, const char *home,
 	conf.connect_timeout_ms = o->timeout_s * 1000;
 	conf.key_file = o->key_file;
 	conf.jump = o->jump;
+	conf.persist_s = o->persist_s;
+	conf.persist_dir = c->dir;
 	if (o->ask_pass) {
 		ts->password = secret_read("SSH password: ");
 		if (!ts->password) {

@@ -51,13 +51,21 @@ struct run_opts {
 	const char *user, *key_file, *jump, *become_user;
 	bool ask_pass, ask_become_pass, become;
 	int timeout_s;
+	int persist_s; /* --persist / EZK_PERSIST: sessions kept (ssh.h) */
 	enum ssh_hostkey_mode hostkey;
 	struct value *extra; /* -e, a map (owned) */
 };
 
 /* The ids of the run options without a letter (the others are their
  * letter: l f u k K b T e); the CLI's table of them is cmd.c's run_options. */
-enum { RUN_OPT_JSON = 1001, RUN_OPT_KEY, RUN_OPT_BECOME_USER, RUN_OPT_JUMP, RUN_OPT_HOSTKEY };
+enum {
+	RUN_OPT_JSON = 1001,
+	RUN_OPT_KEY,
+	RUN_OPT_BECOME_USER,
+	RUN_OPT_JUMP,
+	RUN_OPT_HOSTKEY,
+	RUN_OPT_PERSIST
+};
 
 void run_opts_init(struct run_opts *o);
 void run_opts_free(struct run_opts *o);

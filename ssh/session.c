@@ -72,6 +72,7 @@ struct ssh_host *ssh_host_new(const struct ssh_conf *conf, const struct ssh_targ
 {
 	pthread_once(&init_once, init_libssh);
 	struct ssh_host *h = xcalloc(1, sizeof *h);
+	h->agent_fd = -1;
 	h->conf = conf;
 	h->name = xstrdup(t->name ? t->name : t->addr);
 	h->addr = xstrdup(t->addr && *t->addr ? t->addr : h->name);
@@ -90,6 +91,7 @@ struct ssh_host *ssh_host_new(const struct ssh_conf *conf, const struct ssh_targ
 
 void ssh_host_disconnect(struct ssh_host *h)
 {
+	agent_close(h);
 	for (int i = 0; i < 2; i++)
 		shell_close(&h->sh[i]);
 	if (h->s) {
@@ -119,7 +121,7 @@ void ssh_host_free(struct ssh_host *h)
 
 bool ssh_host_connected(const struct ssh_host *h)
 {
-	if (h->local)
+	if (h->local || h->agent_fd >= 0)
 		return true;
 	return h->s && h->sh[0].up;
 }
@@ -138,6 +140,10 @@ const char *ssh_host_hostkey_note(const struct ssh_host *h)
 const char *ssh_host_auth_method(const struct ssh_host *h)
 {
 	return h->auth;
+}
+bool ssh_host_reused(const struct ssh_host *h)
+{
+	return h->agent_fd >= 0 && h->agent_reused;
 }
 
 int host_lost(struct ssh_host *h, const char *what)
@@ -405,6 +411,17 @@ lost:
 	return host_lost(h, "authentication");
 }
 
+bool session_key_known(struct ssh_host *h)
+{
+	const struct ssh_conf *c = h->conf;
+	if (c->hostkey == SSH_HOSTKEY_OFF || !c->known_hosts)
+		return true;
+	pthread_mutex_lock(&known_hosts_lock);
+	bool ok = h->s && ssh_session_is_known_server(h->s) == SSH_KNOWN_HOSTS_OK;
+	pthread_mutex_unlock(&known_hosts_lock);
+	return ok;
+}
+
 int ssh_host_local_addr(struct ssh_host *h, char *out, size_t n)
 {
 	if (h->local)
@@ -412,6 +429,12 @@ int ssh_host_local_addr(struct ssh_host *h, char *out, size_t n)
 	if (h->jump || h->proxy_command)
 		return ezk_fail("%s is reached through %s", h->name,
 				h->jump ? "a jump host" : "a ProxyCommand");
+	if (h->agent_fd >= 0) {
+		if (!h->agent_addr)
+			return ezk_fail("%s: no connected session", h->name);
+		snprintf(out, n, "%s", h->agent_addr);
+		return 0;
+	}
 	int fd = h->s && ssh_is_connected(h->s) ? ssh_get_fd(h->s) : -1;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
@@ -447,6 +470,12 @@ int ssh_host_connect(struct ssh_host *h)
 		return 0;
 	ssh_host_disconnect(h);
 	const struct ssh_conf *c = h->conf;
+	if (c->persist_s > 0 && c->persist_dir) {
+		int a = agent_attach(h);
+		if (a <= 0)
+			return a;
+		/* no agent to be had: a session of our own */
+	}
 	h->s = ssh_new();
 	if (!h->s)
 		return ezk_fail("%s: out of memory", h->name);

@@ -78,6 +78,16 @@ static void libs_free(struct ssh_shell *sh)
 	sh->nlibs = 0;
 }
 
+/* A lib's key: its name and a hash of its text (a kept session, or a
+ * changed roles tree, may send another text under the same name). */
+static void lib_key(const struct ssh_cmd *cmd, char *out, size_t n)
+{
+	unsigned long long h = 1469598103934665603ull;
+	for (const unsigned char *c = (const unsigned char *)cmd->lib; *c; c++)
+		h = (h ^ *c) * 1099511628211ull;
+	snprintf(out, n, "%.200s:%016llx", cmd->lib_name, h);
+}
+
 static bool lib_defined(const struct ssh_shell *sh, const char *name)
 {
 	for (size_t i = 0; i < sh->nlibs; i++)
@@ -613,7 +623,10 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 	enum in_mode in = IN_NONE;
 	if (cmd->in || cmd->in_path)
 		in = heredoc_ok(cmd, delim) ? IN_HEREDOC : IN_STREAM;
-	bool send_lib = cmd->lib && cmd->lib_name && !lib_defined(sh, cmd->lib_name);
+	char key[224] = "";
+	if (cmd->lib && cmd->lib_name)
+		lib_key(cmd, key, sizeof key);
+	bool send_lib = *key && !lib_defined(sh, key);
 	struct buf line = BUF_INIT;
 	frame(h, &line, cmd, mark, send_lib, in, delim);
 	buf_reset(&r->out);
@@ -627,7 +640,7 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 		return host_lost(h, "connection lost");
 	if (send_lib) {
 		sh->libs = xrealloc(sh->libs, (sh->nlibs + 1) * sizeof *sh->libs);
-		sh->libs[sh->nlibs++] = xstrdup(cmd->lib_name);
+		sh->libs[sh->nlibs++] = xstrdup(key);
 	}
 	if (in == IN_STREAM) {
 		int ready = wait_ready(h, sh, mark, mlen, r);
@@ -642,7 +655,9 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 			return -1;
 	}
 
-	double deadline = cmd->timeout_ms > 0 ? t0 + cmd->timeout_ms + 15000 : 0;
+	double deadline = cmd->timeout_ms > 0 ? t0 + cmd->timeout_ms + 15000
+			  : h->ping_ms > 0    ? t0 + h->ping_ms
+					      : 0;
 	size_t out_scan = 0, err_scan = 0;
 	bool out_done = false, err_done = false;
 	while (!(out_done && err_done)) {
@@ -769,9 +784,25 @@ void ssh_result_free(struct ssh_result *r)
 	buf_free(&r->err);
 }
 
+int shell_ping(struct ssh_host *h, int ms)
+{
+	struct ssh_shell *sh;
+	struct ssh_cmd c = {.script = ":", .no_become = true};
+	struct ssh_result r = SSH_RESULT_INIT;
+	if (shell_for(h, false, &sh) < 0)
+		return -1;
+	h->ping_ms = ms;
+	int rc = shell_run(h, sh, &c, &r);
+	h->ping_ms = 0;
+	ssh_result_free(&r);
+	return rc < 0 || r.status != 0 ? -1 : 0;
+}
+
 int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r)
 {
 	struct ssh_shell *sh;
+	if (h->agent_fd >= 0)
+		return agent_exec(h, cmd, r);
 	bool become = cmd->become || (h->become && !cmd->no_become);
 	if (h->local) {
 		struct ssh_cmd c = *cmd;

@@ -39,7 +39,25 @@ struct ssh_host {
 	unsigned long n_cmds;
 	long n_procs;
 	long last_pid; /* -1: not read yet */
+	int ping_ms;   /* shell_ping's bound on a command's wait (0: none) */
+
+	/* kept by the cluster's agent (agent.c): commands go there */
+	int agent_fd; /* -1: not */
+	char *agent_addr;
+	bool agent_reused;
 };
+
+/* session.c: whether known_hosts still holds the connected session's host
+ * key (or checking is off): a kept session is reused only then; otherwise
+ * a new connection checks, pins or refuses the key the host has now. */
+bool session_key_known(struct ssh_host *h);
+
+/* agent.c */
+/* 0 attached; -1 the host cannot be reached (message set); 1 no agent to
+ * be had (connect directly). */
+int agent_attach(struct ssh_host *h);
+int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
+void agent_close(struct ssh_host *h);
 
 /* local.c */
 int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
@@ -52,6 +70,9 @@ int shell_for(struct ssh_host *h, bool become, struct ssh_shell **out);
 /* Run a prepared line (already framed by frame_line) and data on a shell. */
 int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cmd,
 	      struct ssh_result *r);
+/* `:` in the login user's shell, waiting at most ms for it: 0 the session
+ * answers, -1 it is lost (and closed). */
+int shell_ping(struct ssh_host *h, int ms);
 /* Whether a script may run in the resident shell itself, without a
  * subshell (shell.c says which). */
 bool runs_inline(const char *script);

@@ -61,6 +61,21 @@
  * channel only when sudo prompts with the nonce, so it is never echoed into
  * a command's stdin. sudo is asked once per session, not per command.
  *
+ * Persist: with conf.persist_s (ezk --persist, EZK_PERSIST), a host's
+ * session is not made by the run but asked of the cluster's agent (an
+ * `ezk __agent` process, its socket 0600 in persist_dir, started by the
+ * first run that needs it): the agent connects with the code above and
+ * runs the commands it is sent; after the run it keeps the session, so
+ * the next run within persist_s seconds starts with no handshake and no
+ * login (OpenSSH's ControlPersist, with the resident shell kept too). A
+ * session is reused only for the same inventory fields, key file (path
+ * and stamp), passwords and conf, by one run at a time, after a `:` shows
+ * it alive; otherwise it is dropped or the run makes its own. Libs are
+ * keyed by their text, not their name, so a changed roles tree defines
+ * them anew. No agent to be had (a read-only directory, ...): the run
+ * connects itself. The agent exits persist_s seconds after its last
+ * client, or as soon as its socket is gone (the cluster destroyed).
+ *
  * Transfers: ssh_upload() checks the remote sha256 first and sends nothing
  * when it matches (mode and owner are still fixed). The files it writes
  * carry the content's stamp in their mtime's nanoseconds, so that an
@@ -95,6 +110,11 @@ struct ssh_conf {
 	const char *jump;	       /* --jump [user@]host[:port], when the target has none */
 	bool no_default_keys;	       /* skip ~/.ssh/id_* (tests) */
 	bool no_agent;		       /* skip ssh-agent */
+	/* Persist (agent.c): with persist_s > 0 and persist_dir (the
+	 * cluster's directory), sessions are kept by an agent process for
+	 * persist_s seconds after the last run that used them. */
+	const char *persist_dir;
+	int persist_s;
 };
 #define SSH_CONF_INIT                                                                              \
 	{                                                                                          \
@@ -137,6 +157,10 @@ const char *ssh_host_user(const struct ssh_host *h);
 const char *ssh_host_hostkey_note(const struct ssh_host *h);
 /* The authentication method that worked: "agent", "key", "password", ... */
 const char *ssh_host_auth_method(const struct ssh_host *h);
+/* Whether the session is one the agent kept from an earlier run. */
+bool ssh_host_reused(const struct ssh_host *h);
+/* The agent's own main: `ezk __agent DIR NAME IDLE_S` (main.c). */
+int ssh_agent_main(int argc, char **argv);
 /* The deploy node's address on the connected session's TCP connection
  * (numeric, into out): the address the host sees ezk come from, so one it
  * can reach. -1 with ezk_err set when there is none the host could reach:

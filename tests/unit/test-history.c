@@ -140,8 +140,9 @@ int main(void)
 	char *gi_path = path_join(dir, ".gitignore"), *gi;
 	size_t gi_len;
 	ok(file_read(gi_path, &gi, &gi_len) == 0 && strstr(gi, "\nssl/\n") &&
-	       strstr(gi, "\nlogs/\n") && strstr(gi, "\nbackup/\n") && strstr(gi, "*.ezk-tmp*"),
-	   ".gitignore keeps ssl/, logs/, backup/ and temporary files out");
+	       strstr(gi, "\nlogs/\n") && strstr(gi, "\nbackup/\n") && strstr(gi, "*.ezk-tmp*") &&
+	       strstr(gi, "\n.ezk-agent*\n"),
+	   ".gitignore keeps ssl/, logs/, backup/, temporary files and the agent's socket out");
 	free(gi);
 	ok(history_head(dir, &head) == 0 && head && strcmp(head, id) == 0, "HEAD is that commit");
 	free(head);
