@@ -195,12 +195,6 @@ static int scan(struct imgsrv *s, const char *path, int fd, struct buf *index)
 	return rc;
 }
 
-static const char *jstr(const struct value *m, const char *k)
-{
-	const struct value *v = m && m->type == V_MAP ? value_map_get(m, k) : NULL;
-	return v && v->type == V_STR ? v->u.str.s : NULL;
-}
-
 static const struct tag *find_tag(const struct imgsrv *s, const char *repo, const char *tag)
 {
 	for (size_t i = 0; i < s->ntags; i++)
@@ -241,8 +235,8 @@ int imgsrv_add(struct imgsrv *s, const char *path)
 		rc = ezk_fail("%s: index.json must list exactly one image", path);
 	const struct value *d = rc == 0 ? ms->u.list.v[0] : NULL;
 	const char *name =
-	    jstr(d ? value_map_get(d, "annotations") : NULL, "io.containerd.image.name");
-	const char *dg = rc == 0 ? digest_parse(jstr(d, "digest")) : NULL;
+	    value_map_str(d ? value_map_get(d, "annotations") : NULL, "io.containerd.image.name");
+	const char *dg = rc == 0 ? digest_parse(value_map_str(d, "digest")) : NULL;
 	if (rc == 0 && !dg)
 		rc = ezk_fail("%s: index.json: the image has no valid sha256 digest", path);
 	if (rc == 0 && !name)
@@ -267,7 +261,7 @@ int imgsrv_add(struct imgsrv *s, const char *path)
 		repo = NULL;
 		t->tag = xstrdup(colon + 1);
 		memcpy(t->hex, dg, SHA256_HEX);
-		const char *mt = jstr(d, "mediaType");
+		const char *mt = value_map_str(d, "mediaType");
 		t->media_type = xstrdup(mt ? mt : MT_OCI_MANIFEST);
 		t->path = xstrdup(path);
 		s->paths = xrealloc(s->paths, (s->npaths + 1) * sizeof *s->paths);
@@ -352,7 +346,7 @@ static char *sniff_media_type(const struct blob *b)
 		v = yaml_load_any(p, (size_t)b->size, "manifest");
 	ezk_err_clear();
 	free(p);
-	const char *mt = v && v->type == V_MAP ? jstr(v, "mediaType") : NULL;
+	const char *mt = v && v->type == V_MAP ? value_map_str(v, "mediaType") : NULL;
 	char *r =
 	    xstrdup(mt							     ? mt
 		    : v && v->type == V_MAP && value_map_get(v, "manifests") ? MT_OCI_INDEX

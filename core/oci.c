@@ -162,12 +162,6 @@ const char *oci_host_arch(void)
 
 /* ------------------------------------------------------------- JSON bits */
 
-static const char *jstr(const struct value *m, const char *k)
-{
-	const struct value *v = m && m->type == V_MAP ? value_map_get(m, k) : NULL;
-	return v && v->type == V_STR ? v->u.str.s : NULL;
-}
-
 static long long jint(const struct value *m, const char *k)
 {
 	const struct value *v = m && m->type == V_MAP ? value_map_get(m, k) : NULL;
@@ -333,9 +327,9 @@ static int fetch_token(struct oci_client *c, const char *base, const char *repo,
 	struct value *j = NULL;
 	if (rc == 0 && !(j = jparse(r.body.s, r.body.len, realm)))
 		rc = -1;
-	const char *tok = jstr(j, "token");
+	const char *tok = value_map_str(j, "token");
 	if (!tok || !*tok)
-		tok = jstr(j, "access_token");
+		tok = value_map_str(j, "access_token");
 	if (rc == 0 && (!tok || !*tok))
 		rc = ezk_fail("%s: the token answer has no token", realm);
 	if (rc == 0) {
@@ -446,8 +440,8 @@ static const struct value *pick_platform(const struct oci_client *c, const struc
 	for (size_t i = 0; i < ms->u.list.n; i++) {
 		const struct value *m = ms->u.list.v[i];
 		const struct value *p = m->type == V_MAP ? value_map_get(m, "platform") : NULL;
-		const char *os = jstr(p, "os"), *arch = jstr(p, "architecture");
-		const char *var = jstr(p, "variant");
+		const char *os = value_map_str(p, "os"), *arch = value_map_str(p, "architecture");
+		const char *var = value_map_str(p, "variant");
 		if (!os || !arch)
 			continue;
 		buf_printf(&offers, "%s%s/%s%s%s", offers.len ? ", " : "", os, arch, var ? "/" : "",
@@ -477,7 +471,7 @@ static char *blob_path(const char *store, const char *hex)
 static int fetch_blob(struct oci_client *c, const char *base, const char *repo,
 		      const struct value *desc, const char *what)
 {
-	const char *dg = jstr(desc, "digest");
+	const char *dg = value_map_str(desc, "digest");
 	const char *hex = digest_parse(dg);
 	long long size = jint(desc, "size");
 	if (!hex)
@@ -614,7 +608,7 @@ static int write_archive(const struct oci_client *c, const char *out, const char
 	struct value *seen = value_map();
 	for (size_t i = 0; rc == 0 && i <= nl; i++) {
 		const struct value *d = i == 0 ? cfg : layers->u.list.v[i - 1];
-		const char *hex = digest_parse(jstr(d, "digest"));
+		const char *hex = digest_parse(value_map_str(d, "digest"));
 		if (!hex || value_map_get(seen, hex))
 			continue;
 		value_map_set(seen, hex, value_bool(1));
@@ -663,14 +657,14 @@ static int pull_from(struct oci_client *c, const char *base, const struct oci_re
 	if (rc == 0 && !(m = jparse(body.s, body.len, what)))
 		rc = -1;
 	if (rc == 0 && !mt) {
-		const char *inner = jstr(m, "mediaType");
+		const char *inner = value_map_str(m, "mediaType");
 		mt = xstrdup(inner			     ? inner
 			     : value_map_get(m, "manifests") ? MT_OCI_INDEX
 							     : MT_OCI_MANIFEST);
 	}
 	if (rc == 0 && is_list(mt)) {
 		const struct value *pick = pick_platform(c, m, what);
-		const char *dg = pick ? jstr(pick, "digest") : NULL;
+		const char *dg = pick ? value_map_str(pick, "digest") : NULL;
 		if (!pick)
 			rc = -1;
 		else if (!digest_parse(dg))
@@ -686,7 +680,7 @@ static int pull_from(struct oci_client *c, const char *base, const struct oci_re
 		if (rc == 0 && !(m = jparse(body.s, body.len, what)))
 			rc = -1;
 		if (rc == 0 && !mt) {
-			const char *inner = jstr(m, "mediaType");
+			const char *inner = value_map_str(m, "mediaType");
 			mt = xstrdup(inner ? inner : MT_OCI_MANIFEST);
 		}
 		got->from_list = 1;
@@ -810,7 +804,7 @@ static struct blobrec *find_blob(struct blobrec *b, size_t n, const char *hex)
 static int check_desc(const char *path, struct blobrec *blobs, size_t nb, const struct value *d,
 		      const char *what)
 {
-	const char *hex = digest_parse(jstr(d, "digest"));
+	const char *hex = digest_parse(value_map_str(d, "digest"));
 	if (!hex)
 		return ezk_fail("%s: the %s has no valid digest", path, what);
 	struct blobrec *b = find_blob(blobs, nb, hex);
@@ -903,21 +897,22 @@ int oci_archive_read(const char *path, int verify, struct oci_archive_info *info
 	const struct value *d = rc == 0 ? ms->u.list.v[0] : NULL;
 	const struct value *ann = d ? value_map_get(d, "annotations") : NULL;
 	if (rc == 0) {
-		const char *dg = jstr(d, "digest");
+		const char *dg = value_map_str(d, "digest");
 		if (!digest_parse(dg))
 			rc = ezk_fail("%s: index.json: the image has no valid digest", path);
 		else
 			snprintf(info->digest, sizeof info->digest, "%s", dg);
 		const char *s;
-		if ((s = jstr(ann, "io.containerd.image.name")))
+		if ((s = value_map_str(ann, "io.containerd.image.name")))
 			info->name = xstrdup(s);
-		if ((s = jstr(ann, "org.opencontainers.image.ref.name")))
+		if ((s = value_map_str(ann, "org.opencontainers.image.ref.name")))
 			info->tag = xstrdup(s);
-		if ((s = jstr(ann, "io.ezk.image.source")))
+		if ((s = value_map_str(ann, "io.ezk.image.source")))
 			info->source = xstrdup(s);
 		const struct value *pf = value_map_get(d, "platform");
-		const char *pos = jstr(pf, "os"), *parch = jstr(pf, "architecture");
-		const char *pvar = jstr(pf, "variant");
+		const char *pos = value_map_str(pf, "os"),
+			   *parch = value_map_str(pf, "architecture");
+		const char *pvar = value_map_str(pf, "variant");
 		if (pos && parch) {
 			struct buf b = BUF_INIT;
 			buf_printf(&b, "%s/%s", pos, parch);
@@ -943,11 +938,13 @@ int oci_archive_read(const char *path, int verify, struct oci_archive_info *info
 		for (size_t i = 0; rc == 0 && i < layers->u.list.n; i++)
 			rc = check_desc(path, blobs, nb, layers->u.list.v[i], "layer");
 		if (rc == 0 && !info->platform) {
-			const char *ch = digest_parse(jstr(value_map_get(man, "config"), "digest"));
+			const char *ch =
+			    digest_parse(value_map_str(value_map_get(man, "config"), "digest"));
 			struct blobrec *cb = find_blob(blobs, nb, ch);
 			struct value *cfg =
 			    cb ? jparse(cb->small.s ? cb->small.s : "", cb->small.len, path) : NULL;
-			const char *cos = jstr(cfg, "os"), *carch = jstr(cfg, "architecture");
+			const char *cos = value_map_str(cfg, "os"),
+				   *carch = value_map_str(cfg, "architecture");
 			if (cos && carch) {
 				struct buf b = BUF_INIT;
 				buf_printf(&b, "%s/%s", cos, carch);

@@ -280,6 +280,12 @@ struct value *value_map_getn(const struct value *map, const char *key, size_t kl
 	return p >= 0 ? map->u.map->vals[p] : NULL;
 }
 
+const char *value_map_str(const struct value *m, const char *key)
+{
+	const struct value *v = m && m->type == V_MAP ? value_map_get(m, key) : NULL;
+	return v && v->type == V_STR ? v->u.str.s : NULL;
+}
+
 struct value *value_map_get(const struct value *map, const char *key)
 {
 	return value_map_getn(map, key, strlen(key));

@@ -97,6 +97,9 @@ struct value *value_list_get(const struct value *list, size_t i);
 void value_map_set(struct value *map, const char *key, struct value *v);
 struct value *value_map_get(const struct value *map, const char *key);
 struct value *value_map_getn(const struct value *map, const char *key, size_t klen);
+/* The string at key of a map (JSON's {"key": "..."}), or NULL when m is no
+ * map, has no such key or holds something else there. */
+const char *value_map_str(const struct value *m, const char *key);
 int value_map_del(struct value *map, const char *key); /* 1 if removed */
 const char *value_map_key(const struct value *map, size_t i);
 struct value *value_map_val(const struct value *map, size_t i);

@@ -188,7 +188,12 @@ for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 wait "$pid"
 is "$?" 0 "stdin closed: it stops, exit 0"
 exec 8>&-
-like "$(sed -n 's/^served //p' "$T/out")" '^[0-9]+$' "... saying how many requests it answered"
+served=$(sed -n 's/^served //p' "$T/out")
+if [[ "$served" =~ ^[0-9]+$ ]] && [ "$served" -ge 21 ]; then
+	pass "... saying how many requests it answered ($served: the twenty downloads and the HEAD among them)"
+else
+	fail "... saying how many requests it answered" "served: '$served', want at least 21"
+fi
 is "$(cat "$T/err")" "" "... nothing on stderr"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$U/v2/")" 000 "... and nothing answers on its port"
 
