@@ -132,6 +132,17 @@ if r.stdout:find("ezk-old-archives\n", 1, true) == 1 then
   ezk.report("remove " .. OLD, "changed", (ezk.check and "would remove" or "removed") ..
     " the archives an earlier ezk copied there (images are streamed now)")
 end
+-- `images check`'s lines (REF TYPE DIGEST STATUS SIZE UNPACKED: "...
+-- complete (2/2) 297.3 KiB/297.3 KiB true") in a text: name -> {digest,
+-- state, ok (complete and unpacked)}; other lines are skipped
+local function check_line(line)
+  local name, digest, status, unpacked = line:match("^(%S+)%s+%S+%s+(sha256:%x+)%s+(%S+).-(%S+)%s*$")
+  if name then
+    return name, { digest = digest, state = status .. ", unpacked: " .. unpacked,
+      ok = status == "complete" and unpacked == "true" }
+  end
+end
+
 local held = {} -- name -> digest, of the images complete and unpacked
 if r.rc ~= 0 then
   -- under --check, containerd may not be there yet (step 03 would install it)
@@ -139,10 +150,9 @@ if r.rc ~= 0 then
     ezk.fail("containerd: " .. images_check .. " failed (exit " .. r.rc .. "): " .. ezk.trim(r.stderr))
   end
 else
-  -- REF TYPE DIGEST STATUS SIZE UNPACKED: "... complete (2/2) 297.3 KiB/297.3 KiB true"
   for line in r.stdout:gmatch("[^\n]+") do
-    local name, digest, status, unpacked = line:match("^(%S+)%s+%S+%s+(sha256:%x+)%s+(%S+).-(%S+)%s*$")
-    if name and status == "complete" and unpacked == "true" then held[name] = digest end
+    local name, h = check_line(line)
+    if name and h.ok then held[name] = h.digest end
   end
 end
 
@@ -163,12 +173,12 @@ for _, im in ipairs(images) do
 end
 
 -- ctr's exit checked by the caller; then the name's digest and state
-local function verify(im, how)
+local function verify(im)
   return "set -- $(" .. images_check .. " | awk -v n=" .. q(im.ref) ..
     " 'NR > 1 && $1 == n { print $3, $4, $NF }')\n" ..
     "[ \"$1 $2 $3\" = " .. q(im.digest .. " complete true") .. " ] && exit 0\n" ..
     "h=nothing; [ -n \"$1\" ] && h=\"$1 ($2, unpacked: $3)\"\n" ..
-    "printf '" .. how .. " %s, but containerd holds %s under %s, not %s\\n' " .. q(im.path) ..
+    "printf 'imported %s, but containerd holds %s under %s, not %s\\n' " .. q(im.path) ..
     " \"$h\" " .. q(im.ref) .. " " .. q(im.digest) .. " >&2\nexit 1"
 end
 
@@ -209,18 +219,18 @@ if #missing > 0 and ezk.bool(vars.IMAGE_PULL_FROM_DEPLOY) then
     sh[#sh + 1] = images_check
     local t0 = ezk.clock()
     local p = ezk.exec(table.concat(sh, "\n"))
-    local pulled, failed = {}, nil
+    local pulled, failed, now = {}, nil, {}
     for line in p.stdout:gmatch("[^\n]+") do
       local ref = line:match("^ezk%-pulled (%S+)$")
-      if ref then pulled[ref] = true end
       local fref, err = line:match("^ezk%-pull%-failed (%S+) ?(.*)$")
-      if fref then failed = fref .. ": " .. ezk.trim(err) end
-    end
-    local now = {}
-    for line in p.stdout:gmatch("[^\n]+") do
-      local name, digest, status, unpacked = line:match("^(%S+)%s+%S+%s+(sha256:%x+)%s+(%S+).-(%S+)%s*$")
-      if name then now[name] = { digest = digest, state = status .. ", unpacked: " .. unpacked,
-        ok = status == "complete" and unpacked == "true" } end
+      if ref then
+        pulled[ref] = true
+      elseif fref then
+        failed = fref .. ": " .. ezk.trim(err)
+      else
+        local name, h = check_line(line)
+        if name then now[name] = h end
+      end
     end
     if p.rc ~= 0 then
       failed = "the pull's command failed (exit " .. p.rc .. "): " .. ezk.trim(p.stderr)
@@ -253,6 +263,6 @@ end
 for _, im in ipairs(missing) do
   -- the archive is this command's stdin; then the name's digest and state
   command { title = "import " .. im.ref, stdin_file = im.path, cmd =
-    ctr .. " images import --snapshotter " .. snap .. " - >/dev/null || exit 1\n" .. verify(im, "imported") }
+    ctr .. " images import --snapshotter " .. snap .. " - >/dev/null || exit 1\n" .. verify(im) }
   if why_ssh then ezk.debug("containerd: " .. im.ref .. " over SSH: " .. why_ssh) end
 end
