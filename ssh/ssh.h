@@ -82,8 +82,8 @@
  * unchanged file of the right size is known by one stat, without reading it
  * (transfer.c, PROBE; anything else that writes the file loses the stamp,
  * and the file is hashed again). Otherwise it streams
- * the bytes into a temporary file beside the destination, checks the size,
- * fsyncs, sets mode and owner, and renames: a run cut short leaves the old
+ * the bytes into a temporary file beside the destination (dd: written and
+ * fsynced in one process), checks the size, sets mode and owner, and renames: a run cut short leaves the old
  * file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to
  * that destination removes.
  */

@@ -3,10 +3,11 @@
  *
  * An upload is two commands: a probe (clean residue, compare sha256, fix
  * mode and owner in place when only they differ) and, if the content
- * differs, the send: the bytes are the command's stdin, cat(1) writes them
- * to ".NAME.ezk-tmp.<nonce>" beside the destination, the size is checked,
- * the file fsynced and renamed over the destination, the directory
- * fsynced. Nothing ever writes the destination in place.
+ * differs, the send: the bytes are the command's stdin, dd(1) writes them
+ * to ".NAME.ezk-tmp.<nonce>" beside the destination and fsyncs it, the size
+ * is checked, mode, owner and stamp set, the file renamed over the
+ * destination, the directory fsynced. Nothing ever writes the destination
+ * in place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,34 +240,40 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 		goto out;
 	}
 
-	/* The content differs: send it. */
+	/* The content differs: send it. dd(1) writes the bytes to the
+	 * temporary file and fsyncs it (one process for what cat, wc and sync
+	 * did), its count checked; the file is made with the mode asked for
+	 * when a umask can say it (no x or special bits), else chmod'ed. */
 	char tag[17];
 	random_hex(tag, 16);
+	bool by_umask = o->mode >= 0 && (o->mode & ~0666) == 0;
 	s = (struct buf)BUF_INIT;
 	dest_vars(&s, dest);
 	buf_printf(&s,
-		   "t=\"$dir/.$b.ezk-tmp.%s\"; umask 077\n"
+		   "t=\"$dir/.$b.ezk-tmp.%s\"; umask %03o\n"
 		   "fail() { rm -f -- \"$t\"; [ -n \"$1\" ] && echo \"$1\" >&2; exit 1; }\n"
-		   "cat > \"$t\" || fail\n"
-		   "[ \"$(wc -c < \"$t\")\" -eq %zu ] || fail 'short write'\n",
-		   tag, f->len);
+		   "n=$(LC_ALL=C dd of=\"$t\" bs=65536 conv=fsync 2>&1) || fail \"$n\"\n"
+		   "case $n in *'records out\n%zu byte'*) ;; *) fail 'short write' ;; esac\n",
+		   tag, by_umask ? (unsigned)(0777 & ~o->mode) : 077u, f->len);
 	/* keep the old file's mode and owner unless given (a process each) */
 	if (o->mode < 0)
 		buf_puts(&s, "if [ -f \"$d\" ]; then chmod --reference=\"$d\" \"$t\"; "
 			     "else chmod 644 \"$t\"; fi\n");
 	if (!o->owner || !o->group)
 		buf_puts(&s, "[ -f \"$d\" ] && chown --reference=\"$d\" \"$t\" 2>/dev/null\n");
-	if (o->mode >= 0)
+	if (o->mode >= 0 && !by_umask)
 		buf_printf(&s, "chmod %o \"$t\" || fail\n", (unsigned)o->mode);
 	if (o->owner)
 		buf_printf(&s, "chown %s \"$t\" || fail\n", o->owner);
 	if (o->group)
 		buf_printf(&s, "chgrp %s \"$t\" || fail\n", o->group);
 	/* the content's stamp (the probe's quick check); without it, the next
-	 * probe hashes the file */
+	 * probe hashes the file. The data is on disk already; the mode, owner,
+	 * stamp and the rename are the journal's, made durable in order by the
+	 * directory's fsync. */
 	buf_printf(&s, "touch -m -d @%lld.%09lu -- \"$t\" 2>/dev/null\n", (long long)time(NULL),
 		   mtime_ns(f));
-	buf_puts(&s, "sync -- \"$t\" && mv -f -- \"$t\" \"$d\" || fail\n"
+	buf_puts(&s, "mv -f -- \"$t\" \"$d\" || fail\n"
 		     "sync -- \"$dir\" 2>/dev/null; exit 0\n");
 	struct ssh_cmd send = {.script = buf_cstr(&s),
 			       .become = o->become,
