@@ -24,7 +24,11 @@
 -- pending" (a Lua upvalue: one Lua state per host and run) instead of
 -- reloading at once, so several units written in a row cost one reload. The
 -- pending reload is done by the next service task on the host, before it acts,
--- or at the end of the role (after its handlers), whichever comes first. A
+-- or at the end of the role (after its handlers), whichever comes first; it
+-- is skipped when none of the units written (a drop-in counts for its unit)
+-- is loaded in systemd (`systemctl list-units --all` lists none of them: a
+-- first install's units are read from their files when first used, as
+-- systemd does; a file removed or a template's always reloads). A
 -- service task also reloads when systemd says the unit NeedDaemonReload (a
 -- unit written by a run that failed before its reload), or when asked
 -- (daemon_reload = true). A reload alone does not make a task changed.
@@ -59,6 +63,36 @@
 local q, trim, lines, mode_str, role_file, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.text_diff
 
 local reload_pending = false
+-- what made it pending: the units whose files changed (a drop-in counts
+-- for its unit), or forced (a file removed, a template's)
+local reload_units, reload_forced = {}, false
+
+-- the unit a file under .../system/ belongs to: NAME.service for
+-- NAME.service and NAME.service.d/x.conf; nil for a template's
+local function owner_unit(dest)
+  local u = dest:match("/([^/]+)%.d/[^/]+$") or dest:match("([^/]+)$")
+  if not u or u:find("@", 1, true) or not u:match("^[%w_.:-]+$") then return nil end
+  return u
+end
+
+local function mark_reload(dest)
+  reload_pending = true
+  local u = owner_unit(dest)
+  if u then reload_units[u] = true else reload_forced = true end
+end
+
+local function clear_reload()
+  reload_pending, reload_units, reload_forced = false, {}, false
+end
+
+-- the units of a pending reload, as words for sh (nil when forced)
+local function reload_words()
+  if reload_forced then return nil end
+  local t = {}
+  for u in pairs(reload_units) do t[#t + 1] = u end
+  table.sort(t)
+  return table.concat(t, " ")
+end
 -- unit name -> {role, change}: the role (ezk._role_seq) whose task started
 -- or restarted it, and the number of that change (ezk.changes() after it)
 local started_in_role = {}
@@ -86,7 +120,7 @@ ezk.module("systemd_unit", function(a, ctx)
     if ctx.check then return res end
     local d = ezk.exec("rm -f -- " .. q(dest))
     if d.rc ~= 0 then return { failed = true, msg = "cannot remove " .. dest .. ": " .. trim(d.stderr) } end
-    reload_pending = true
+    reload_pending, reload_forced = true, true
     return res
   elseif a.state ~= nil and a.state ~= "present" then
     return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
@@ -109,7 +143,7 @@ ezk.module("systemd_unit", function(a, ctx)
   end
   local res = ezk.put({ dest = dest, content = content, src = content == nil and src or nil,
     mode = mode_str(a.mode or "0644"), mkdir = true }, ctx)
-  if res.changed and not ctx.check then reload_pending = true end
+  if res.changed and not ctx.check then mark_reload(dest) end
   return res
 end)
 
@@ -141,6 +175,17 @@ act() { # act WHAT CMD...: do it unless checking
   m=$("$@" 2>&1) || fail "systemctl $w $u failed: $(printf %s "$m" | tr '\n' ' ')"
   return 0
 }
+# Units written by this run that systemd has not loaded (not even as
+# not-found) are read from their files when first used: no reload for them
+# (and none by enable). Asked before show, which loads this one.
+if [ "$EZK_RELOAD" != 1 ] && [ -n "$EZK_RELOAD_UNITS" ] && [ "$EZK_CHECK" != 1 ]; then
+  # shellcheck disable=SC2086
+  if [ -z "$(systemctl list-units --all --no-legend --plain -- $EZK_RELOAD_UNITS 2>&1)" ]; then
+    echo fresh; noreload=--no-reload
+  else
+    EZK_RELOAD=1
+  fi
+fi
 show
 echo "before_active=$ActiveState"; echo "before_enabled=$en"
 if [ "$EZK_RELOAD" = 1 ] || [ "$NeedDaemonReload" = yes ]; then
@@ -192,7 +237,16 @@ echo end
 -- a pending reload, done outside a service task (end of the role)
 local function flush_reload()
   if not reload_pending or ezk.check then return end
-  reload_pending = false
+  local words = reload_words()
+  clear_reload()
+  if words and words ~= "" then
+    -- none of them loaded: each is read from its file when first used
+    local l = ezk.exec("systemctl list-units --all --no-legend --plain -- " .. words .. " 2>&1")
+    if l.rc == 0 and trim(l.stdout) == "" then
+      ezk.debug("systemd: no daemon-reload: none of " .. words .. " is loaded")
+      return
+    end
+  end
   local r = ezk.exec("systemctl daemon-reload")
   ezk.debug("systemd: daemon-reload after unit changes: rc=" .. r.rc)
   if r.rc ~= 0 then ezk.fail("systemctl daemon-reload failed: " .. trim(r.stderr)) end
@@ -220,10 +274,12 @@ ezk.module("service", function(a, ctx)
     return { changed = false, msg = "started by this role after what notified the " ..
              (a.state == "restarted" and "restart: not restarted" or "reload: not reloaded") }
   end
-  local want_reload = a.daemon_reload or reload_pending
+  local words = reload_pending and reload_words()
+  local want_reload = a.daemon_reload or (reload_pending and (not words or words == ""))
   local r = ezk.exec(SERVICE_SH, { env = {
     EZK_UNIT = a.name, EZK_STATE = a.state or "", EZK_ENABLED = b(a.enabled), EZK_MASKED = b(a.masked),
-    EZK_RELOAD = want_reload and "1" or "0", EZK_CHECK = ctx.check and "1" or "0" } })
+    EZK_RELOAD = want_reload and "1" or "0", EZK_RELOAD_UNITS = (not want_reload and words) or "",
+    EZK_CHECK = ctx.check and "1" or "0" } })
   if r.rc ~= 0 then return { failed = true, msg = "service " .. a.name .. ": " .. trim(r.stderr) } end
   local info, did, logs = {}, {}, {}
   for _, l in ipairs(lines(r.stdout)) do
@@ -233,7 +289,7 @@ ezk.module("service", function(a, ctx)
     elseif k then info[k] = v
     else info[l] = true end
   end
-  if info.reloaded and not ctx.check then reload_pending = false end
+  if (info.reloaded or info.fresh) and not ctx.check then clear_reload() end
   if info.err then
     return { failed = true, msg = info.err .. (#logs > 0 and ("\n" .. table.concat(logs, "\n")) or "") }
   end

@@ -236,7 +236,7 @@ for t in "T wait port" "T wait url" "T wait cmd" "T pkg installed"; do
 done
 like "$(msg "$A" "T modprobe own file")" "^warning: ezk_test_mod not loaded \(optional\): (modprobe is not installed|modprobe: FATAL: Module ezk_test_mod not found)" \
 	"modprobe optional: the warning says why"
-like "$(msg "$A" "T demo service")" "daemon-reload; enable, start" "service: the pending daemon-reload, then enable and start"
+is "$(msg "$A" "T demo service")" "enable, start" "service: a unit systemd has not loaded yet needs no daemon-reload: enable, start"
 like "$(msg "$A" "T pkg deb")" "install ezk-hello 1.0 \(ezk-hello_1.0_all.deb\)" "package deb: says what it installed"
 
 for i in 0 1; do
@@ -357,6 +357,8 @@ ezku:x:2345:2346::/home/ezku:/bin/bash" "--diff run ($h): group and user changed
 	is "$(th_exec $i systemctl show -p NeedDaemonReload --value ezk-idle) $(th_exec $i systemctl show -p Description --value ezk-idle)" "no ezk idle v2" \
 		"--diff run ($h): a unit changed with no service task after it was reloaded at the end of the role"
 	is "$(th_exec $i systemctl is-active ezk-demo)" active "--diff run ($h): the stopped service started again"
+	is "$(th_exec $i systemctl show -p Description --value ezk-demo)" "ezk demo v2" \
+		"--diff run ($h): a loaded unit whose file changed: daemon-reload, systemd has the new file"
 done
 setup_json run3 01 -e DEMO_CONF=b -e PHASE=2
 is "$rc" 0 "rerun of the changed role: exit 0"
