@@ -129,6 +129,7 @@ struct engine {
 	struct file_sum *sums; /* sha256 of local files, computed once per run */
 	size_t nsums;
 	bool sums_loaded, sums_dirty; /* the cache of earlier runs' (filesum.c) */
+	char *stat_rec;		      /* the paths earlier runs' stat caches held (statcache.c) */
 	pthread_mutex_t hash_lock;    /* held while a host hashes a file */
 	struct once_val *onces;	      /* ezk.once: values computed once per run */
 	size_t nonces;
@@ -215,6 +216,12 @@ char *engine_once_put(struct engine *e, const char *key, const char *val, size_t
  * writes what a run hashed to the cluster's cache (at the end of the run). */
 int engine_file_prepare(struct engine *e, struct ssh_file *f);
 void engine_sums_save(struct engine *e);
+/* statcache.c: the paths each host's stat cache starts with, from earlier
+ * runs (load once, at open), given to a host's session (seed, at connect),
+ * and this run's kept for the next (save, at close; frees the record). */
+void engine_stat_load(struct engine *e);
+void engine_stat_seed(const struct engine *e, struct ssh_host *h);
+void engine_stat_save(struct engine *e);
 
 /* luahost.c */
 lua_State *luahost_new(struct hostrun *h);

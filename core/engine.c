@@ -133,6 +133,7 @@ int engine_open(struct cluster *c, struct targets *ts, const struct engine_opts 
 	e->tty = isatty(STDOUT_FILENO);
 	if (steps_load(e) < 0 || steps_select(e) < 0 || lib_load(e) < 0)
 		goto fail;
+	engine_stat_load(e);
 	for (size_t k = 0; k < e->nrun; k++) {
 		struct step *s = &e->steps[e->run_steps[k]];
 		for (size_t p = 0; p < s->nplays; p++)
@@ -166,6 +167,7 @@ void engine_close(struct engine *e)
 {
 	if (!e)
 		return;
+	engine_stat_save(e);
 	for (size_t i = 0; e->hosts && i <= e->ts->n; i++) {
 		struct hostrun *h = &e->hosts[i];
 		if (h->L)
@@ -265,9 +267,12 @@ static void host_fail(struct hostrun *h, enum host_state st, const char *msg)
 static int host_open(struct engine *e, struct hostrun *h)
 {
 	bool local = h->idx == e->ts->n;
-	if (!h->ssh)
+	if (!h->ssh) {
 		h->ssh = local ? ssh_host_new_local(&e->ts->conf, "localhost")
 			       : ssh_host_new(&e->ts->conf, &e->ts->t[h->idx]);
+		if (!local)
+			engine_stat_seed(e, h->ssh);
+	}
 	if (e->stats)
 		ssh_host_count_procs(h->ssh, true);
 	return ssh_host_connect(h->ssh);

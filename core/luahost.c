@@ -122,6 +122,12 @@ static int l_exec(lua_State *L)
 		cmd.lib_name = opt_str(L, 2, "lib_name");
 		if (!cmd.lib_name)
 			cmd.lib = NULL;
+		/* the stat cache (ssh.h): read_only, or the path whose stat
+		 * the lib reads with ezk_sc_get */
+		cmd.stat_path = opt_str(L, 2, "stat_path");
+		lua_getfield(L, 2, "read_only");
+		cmd.read_only = lua_toboolean(L, -1);
+		lua_pop(L, 1);
 		lua_getfield(L, 2, "timeout");
 		if (lua_isnumber(L, -1))
 			cmd.timeout_ms = (int)(lua_tonumber(L, -1) * 1000);

@@ -417,7 +417,7 @@ int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 	}
 	uint32_t flags = (cmd->in ? 1u : 0) | (in_path ? 2u : 0) | (cmd->become ? 8u : 0) |
 			 (cmd->no_become ? 16u : 0) | (cmd->out_sink ? 32u : 0) |
-			 (h->count_procs ? 64u : 0);
+			 (h->count_procs ? 64u : 0) | (cmd->read_only ? 128u : 0);
 	put_u32(&b, flags);
 	put_u32(&b, (uint32_t)cmd->timeout_ms);
 	put_u64(&b, cmd->in_len);
@@ -436,6 +436,7 @@ int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 	put_u32(&b, nenv);
 	for (uint32_t i = 0; i < nenv; i++)
 		put_str(&b, cmd->env[i]);
+	put_str(&b, cmd->stat_path);
 	free(in_path);
 	buf_reset(&r->out);
 	buf_reset(&r->err);
@@ -642,6 +643,10 @@ static struct held *attach(const struct buf *m, struct buf *reply)
 			 * the host presents now */
 			ssh_host_disconnect(e->h);
 			reused = false;
+		} else {
+			/* a new run: what its shells' stat caches hold (shell.c)
+			 * is from the run before; drop it before the first command */
+			e->h->sh[0].sc_dirty = e->h->sh[1].sc_dirty = true;
 		}
 	} else {
 		struct rd r = {m->s, m->s + m->len, false};
@@ -711,6 +716,7 @@ static int exec_one(struct held *e, int fd, const struct buf *m, struct buf *rep
 		for (uint32_t i = 0; i < nenv; i++)
 			env[i] = get_str(&r, NULL);
 	}
+	char *stat_path = get_str(&r, NULL);
 	struct sink_ud su = {fd, false};
 	struct ssh_result res = SSH_RESULT_INIT;
 	int rc = -1;
@@ -727,6 +733,8 @@ static int exec_one(struct held *e, int fd, const struct buf *m, struct buf *rep
 		c.env = (const char *const *)env;
 		c.lib_name = lib_name;
 		c.lib = lib;
+		c.read_only = flags & 128;
+		c.stat_path = stat_path;
 		if (flags & 32) {
 			c.out_sink = to_client;
 			c.out_ud = &su;
@@ -751,6 +759,7 @@ static int exec_one(struct held *e, int fd, const struct buf *m, struct buf *rep
 	free(in_path);
 	free(lib_name);
 	free(lib);
+	free(stat_path);
 	for (uint32_t i = 0; env && i < nenv; i++)
 		free(env[i]);
 	free(env);

@@ -51,11 +51,14 @@ int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 	 * no malloc in the child of a threaded process) */
 	char *script = (char *)cmd->script, *joined = NULL;
 	if (cmd->lib) {
-		size_t ll = strlen(cmd->lib), sl = strlen(cmd->script);
-		script = joined = xmalloc(ll + sl + 2);
-		memcpy(script, cmd->lib, ll);
-		script[ll] = '\n';
-		memcpy(script + ll + 1, cmd->script, sl + 1);
+		/* no stat cache here: the lib runs stat(1) itself */
+		const char *stub = cmd->stat_path ? SC_STUB : "";
+		size_t tl = strlen(stub), ll = strlen(cmd->lib), sl = strlen(cmd->script);
+		script = joined = xmalloc(tl + ll + sl + 2);
+		memcpy(script, stub, tl);
+		memcpy(script + tl, cmd->lib, ll);
+		script[tl + ll] = '\n';
+		memcpy(script + tl + ll + 1, cmd->script, sl + 1);
 	}
 	pid_t pid = fork();
 	if (pid < 0) {

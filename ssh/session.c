@@ -116,6 +116,7 @@ void ssh_host_free(struct ssh_host *h)
 	free_secret(h->password);
 	free_secret(h->become_password);
 	free(h->hostkey_note);
+	sc_free(h);
 	free(h);
 }
 

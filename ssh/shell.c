@@ -32,6 +32,21 @@
  * A lib (ssh_cmd.lib: shell functions) is defined by `command eval 'LIB'`
  * before the first command that names it, once per shell.
  *
+ * The stat cache (SC_LIB below): a lib's check reads a path's stat with
+ * `ezk_sc_get PATH` instead of running stat(1). The shell keeps one stat(1)
+ * of every path asked so far (and of the seed: the paths the run before
+ * asked, sent with the run's first such command), taken again when a path
+ * is new to it, when ezk may have changed the host since, or when it is
+ * more than 5 s old. So the unchanged checks of a run cost one process
+ * between two changes instead of one each. "May have changed": any command
+ * not marked read_only, on any of the host's shells, drops the cache first
+ * (`ezk_sc_v=`), and a read_only lib drops it itself when it changes
+ * something. A change by someone else within the 5 s is seen on the next
+ * run, as one made just after any check would be.
+ *
+ * Measured on the test hosts (2 cores, load 3): a process costs a host
+ * 2-8 ms; setup 01-02's rerun asked stat(1) 20 times a host.
+ *
  * Measured (NOTES.md): the shell's own round trip is that of a plain `sh`
  * reading `true; echo MARK` lines; a fork on the host is what costs.
  */
@@ -106,6 +121,7 @@ void shell_close(struct ssh_shell *sh)
 	}
 	sh->ch = NULL;
 	sh->up = false;
+	sh->sc_lib = sh->sc_dirty = false;
 	libs_free(sh);
 }
 
@@ -452,11 +468,60 @@ static bool heredoc_ok(const struct ssh_cmd *cmd, const char *delim)
 	return true;
 }
 
+/* The stat cache's functions (see the top of this file).
+ *   ezk_sc_seed PATH...  the cache's first paths; drops what it holds
+ *   ezk_sc_get PATH      0 and ezk_sv="SIZE MODE USER UID GROUP GID MTIME_S
+ *                        DATE TIME.NS ZONE" (stat -c '%s %a %U %u %G %g %Y
+ *                        %y', not following links), ezk_sk=file|directory;
+ *                        1: not known (missing, a link, another kind, a path
+ *                        with | or a newline, no /proc/uptime)
+ * Globals ezk_sc_l (the paths, a line each), ezk_sc_v (the stat's lines,
+ * "\n%F|...|%n\n"; empty: none held) and ezk_sc_t (the uptime it expires). */
+static const char SC_LIB[] =
+    "ezk_sc_seed() {\n"
+    "  ezk_sc_l=; ezk_sc_v=\n"
+    "  for ezk_sc_p do\n"
+    "    case $ezk_sc_p in /*) ezk_sc_l=\"$ezk_sc_l$ezk_sc_p\n\" ;; esac\n"
+    "  done\n"
+    "}\n"
+    "ezk_sc_get() {\n"
+    "  local p=\"$1\" u l IFS\n"
+    "  case $p in /*) ;; *) return 1 ;; esac\n"
+    "  case $p in *'|'*|*\"\n\"*) return 1 ;; esac\n"
+    "  read u l </proc/uptime 2>/dev/null || return 1\n"
+    "  u=${u%.*}\n"
+    "  case \"\n$ezk_sc_l\" in *\"\n$p\n\"*) ;; *) ezk_sc_l=\"$ezk_sc_l$p\n\"; ezk_sc_v= ;; esac\n"
+    "  if [ -z \"$ezk_sc_v\" ] || [ \"$u\" -gt \"${ezk_sc_t:-0}\" ]; then\n"
+    "    IFS='\n'\n"
+    "    set -f\n"
+    "    ezk_sc_v=\"\n$(LC_ALL=C stat -c '%F|%s %a %U %u %G %g %Y %y|%n' -- $ezk_sc_l "
+    "2>/dev/null)\n\"\n"
+    "    set +f\n"
+    "    ezk_sc_t=$((u + 5))\n"
+    "  fi\n"
+    "  l=${ezk_sc_v%%\"|$p\n\"*}\n"
+    "  [ \"$l\" != \"$ezk_sc_v\" ] || return 1\n"
+    "  l=${l##*\"\n\"}\n"
+    "  case $l in\n"
+    "  'regular file|'*|'regular empty file|'*) ezk_sk=file ;;\n"
+    "  'directory|'*) ezk_sk=directory ;;\n"
+    "  *) return 1 ;;\n"
+    "  esac\n"
+    "  ezk_sv=${l#*|}\n"
+    "}\n";
+
 enum in_mode { IN_NONE, IN_HEREDOC, IN_STREAM };
 
 static void frame(struct ssh_host *h, struct buf *b, const struct ssh_cmd *cmd, const char *mark,
-		  bool send_lib, enum in_mode in, const char *delim)
+		  bool send_lib, bool send_sc, bool sc_drop, enum in_mode in, const char *delim)
 {
+	if (send_sc) {
+		buf_puts(b, "command eval ");
+		buf_sh_quote(b, SC_LIB);
+		buf_puts(b, " </dev/null\n");
+	}
+	if (sc_drop)
+		buf_puts(b, "ezk_sc_v=\n");
 	if (send_lib) {
 		buf_puts(b, "command eval ");
 		buf_sh_quote(b, cmd->lib);
@@ -496,6 +561,8 @@ static void frame(struct ssh_host *h, struct buf *b, const struct ssh_cmd *cmd, 
 				   cmd->timeout_ms % 1000);
 			if (cmd->lib) {
 				struct buf t = BUF_INIT;
+				if (cmd->stat_path)
+					buf_puts(&t, SC_STUB);
 				buf_puts(&t, cmd->lib);
 				buf_puts(&t, "\n");
 				buf_puts(&t, cmd->script);
@@ -627,8 +694,15 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 	if (cmd->lib && cmd->lib_name)
 		lib_key(cmd, key, sizeof key);
 	bool send_lib = *key && !lib_defined(sh, key);
+	/* the stat cache: a command that may change the host drops it in
+	 * every shell of the host (here now, the other one before its next) */
+	if (!cmd->read_only && !cmd->stat_path)
+		h->sh[0].sc_dirty = h->sh[1].sc_dirty = true;
+	bool send_sc = cmd->stat_path && !sh->sc_lib;
+	bool sc_drop = sh->sc_lib && sh->sc_dirty;
+	sh->sc_dirty = false;
 	struct buf line = BUF_INIT;
-	frame(h, &line, cmd, mark, send_lib, in, delim);
+	frame(h, &line, cmd, mark, send_lib, send_sc, sc_drop, in, delim);
 	buf_reset(&r->out);
 	buf_reset(&r->err);
 	r->status = -1;
@@ -638,6 +712,8 @@ int shell_run(struct ssh_host *h, struct ssh_shell *sh, const struct ssh_cmd *cm
 	buf_free(&line);
 	if (rc < 0)
 		return host_lost(h, "connection lost");
+	if (send_sc)
+		sh->sc_lib = true;
 	if (send_lib) {
 		sh->libs = xrealloc(sh->libs, (sh->nlibs + 1) * sizeof *sh->libs);
 		sh->libs[sh->nlibs++] = xstrdup(key);
@@ -798,12 +874,92 @@ int shell_ping(struct ssh_host *h, int ms)
 	return rc < 0 || r.status != 0 ? -1 : 0;
 }
 
+static void strv_push(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+/* A path the stat cache can hold: absolute, no | or newline (SC_LIB), not
+ * too long. */
+static bool sc_path_ok(const char *p)
+{
+	return p[0] == '/' && !strpbrk(p, "|\n") && strlen(p) < 1024;
+}
+
+#define SC_MAX 1024 /* paths a host's seed or record holds */
+
+void ssh_host_stat_seed(struct ssh_host *h, const char *const *paths, size_t n)
+{
+	for (size_t i = 0; i < n && h->n_sc_seed < SC_MAX; i++)
+		if (sc_path_ok(paths[i]))
+			strv_push(&h->sc_seed, &h->n_sc_seed, paths[i]);
+}
+
+size_t ssh_host_stat_paths(const struct ssh_host *h, const char *const **paths)
+{
+	*paths = (const char *const *)h->sc_paths;
+	return h->n_sc_paths;
+}
+
+void sc_free(struct ssh_host *h)
+{
+	for (size_t i = 0; i < h->n_sc_seed; i++)
+		free(h->sc_seed[i]);
+	for (size_t i = 0; i < h->n_sc_paths; i++)
+		free(h->sc_paths[i]);
+	free(h->sc_seed);
+	free(h->sc_paths);
+	h->sc_seed = h->sc_paths = NULL;
+	h->n_sc_seed = h->n_sc_paths = 0;
+}
+
+/* Remember a command's stat_path; and with the run's first such command on
+ * a shell kind, send the seed first (in the script itself, so a kept
+ * session's shell gets it through the agent too). The seed goes only with
+ * a command the shell runs itself (no cwd, env or timeout: a subshell
+ * would keep it). Returns NULL, or the new script (the caller frees). */
+static char *sc_prepare(struct ssh_host *h, const struct ssh_cmd *cmd, bool become)
+{
+	if (!cmd->stat_path || h->local || !sc_path_ok(cmd->stat_path))
+		return NULL;
+	bool known = false;
+	for (size_t i = 0; i < h->n_sc_paths && !known; i++)
+		known = strcmp(h->sc_paths[i], cmd->stat_path) == 0;
+	if (!known && h->n_sc_paths < SC_MAX)
+		strv_push(&h->sc_paths, &h->n_sc_paths, cmd->stat_path);
+	if (h->sc_seeded[become] || cmd->cwd || (cmd->env && cmd->env[0]) || cmd->timeout_ms > 0)
+		return NULL;
+	h->sc_seeded[become] = true;
+	if (!h->n_sc_seed)
+		return NULL;
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "ezk_sc_seed");
+	for (size_t i = 0; i < h->n_sc_seed; i++) {
+		buf_putc(&b, ' ');
+		buf_sh_quote(&b, h->sc_seed[i]);
+	}
+	buf_putc(&b, '\n');
+	buf_puts(&b, cmd->script);
+	char *s = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return s;
+}
+
 int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r)
 {
 	struct ssh_shell *sh;
+	bool become = cmd->become || (h->become && !cmd->no_become);
+	char *seeded = sc_prepare(h, cmd, become);
+	if (seeded) {
+		struct ssh_cmd c = *cmd;
+		c.script = seeded;
+		int rc = ssh_exec(h, &c, r);
+		free(seeded);
+		return rc;
+	}
 	if (h->agent_fd >= 0)
 		return agent_exec(h, cmd, r);
-	bool become = cmd->become || (h->become && !cmd->no_become);
 	if (h->local) {
 		struct ssh_cmd c = *cmd;
 		c.become = become;

@@ -15,6 +15,8 @@ struct ssh_shell {
 	bool up;
 	char **libs; /* the lib_names whose code this shell has defined */
 	size_t nlibs;
+	bool sc_lib;   /* the stat cache's functions are defined (shell.c) */
+	bool sc_dirty; /* a command since may have changed the host: drop it */
 };
 
 struct ssh_host {
@@ -42,6 +44,11 @@ struct ssh_host {
 	int ping_ms;   /* shell_ping's bound on a command's wait (0: none) */
 
 	/* kept by the cluster's agent (agent.c): commands go there */
+	/* the stat cache (client side): the seed, whether each shell kind
+	 * (login, become) was sent it this run, the paths asked this run */
+	char **sc_seed, **sc_paths;
+	size_t n_sc_seed, n_sc_paths;
+	bool sc_seeded[2];
 	int agent_fd; /* -1: not */
 	char *agent_addr;
 	bool agent_reused;
@@ -76,6 +83,11 @@ int shell_ping(struct ssh_host *h, int ms);
 /* Whether a script may run in the resident shell itself, without a
  * subshell (shell.c says which). */
 bool runs_inline(const char *script);
+/* The stat cache where none is kept (the deploy node, a command with a
+ * timeout): ezk_sc_get never knows (shell.c). */
+#define SC_STUB "ezk_sc_get() { return 1; }\n"
+/* Free h's stat cache paths (session.c: ssh_host_free). */
+void sc_free(struct ssh_host *h);
 /* The host is lost: close everything, keep the message. */
 int host_lost(struct ssh_host *h, const char *what);
 

@@ -83,9 +83,9 @@
  * (transfer.c, PROBE; anything else that writes the file loses the stamp,
  * and the file is hashed again). Otherwise it streams
  * the bytes into a temporary file beside the destination (dd: written and
- * fsynced in one process), checks the size, sets mode and owner, and renames: a run cut short leaves the old
- * file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to
- * that destination removes.
+ * fsynced in one process), checks the size, sets mode and owner, and renames: a run cut short
+ * leaves the old file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to that
+ * destination removes.
  */
 #ifndef EZK_SSH_H
 #define EZK_SSH_H
@@ -157,6 +157,14 @@ const char *ssh_host_user(const struct ssh_host *h);
 const char *ssh_host_hostkey_note(const struct ssh_host *h);
 /* The authentication method that worked: "agent", "key", "password", ... */
 const char *ssh_host_auth_method(const struct ssh_host *h);
+/* The stat cache's first paths: those an earlier run asked about on h
+ * (copied). The first command of the run that reads the cache sends them, so
+ * its one stat(1) covers the run's checks from the start. */
+void ssh_host_stat_seed(struct ssh_host *h, const char *const *paths, size_t n);
+/* The paths this run's commands named as stat_path on h, once each, in the
+ * order first named. */
+size_t ssh_host_stat_paths(const struct ssh_host *h, const char *const **paths);
+
 /* Whether the session is one the agent kept from an earlier run. */
 bool ssh_host_reused(const struct ssh_host *h);
 /* The agent's own main: `ezk __agent DIR NAME IDLE_S` (main.c). */
@@ -190,6 +198,18 @@ struct ssh_cmd {
 	 * shell itself). The deploy node (local.c) runs lib before each script. */
 	const char *lib_name;
 	const char *lib;
+	/* The stat cache (shell.c): a resident shell keeps one stat(1) of many
+	 * paths, read by ezk_sc_get PATH, so an unchanged task's check needs no
+	 * process of its own. A command that may change the host drops it (in
+	 * every shell of the host) before it runs; one that sets read_only
+	 * changes nothing, or drops the cache itself (ezk_sc_v=) when it does.
+	 * stat_path (implies read_only): the path whose stat the lib reads with
+	 * ezk_sc_get; remembered for the next run's cache (ssh_host_stat_paths).
+	 * A lib that calls ezk_sc_get must set stat_path: where no cache is kept
+	 * (the deploy node, a command with a timeout) ezk_sc_get says "not
+	 * known" and the lib runs stat(1) itself. */
+	bool read_only;
+	const char *stat_path;
 };
 
 struct ssh_result {

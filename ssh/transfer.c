@@ -94,12 +94,14 @@ static void dest_vars(struct buf *s, const char *dest)
  * The content is known without reading the file when its mtime says so:
  * every file an upload writes gets an mtime whose nanoseconds are NS, a
  * number taken from the content's sha256 (mtime_ns()). A file of the right
- * size whose mtime still carries them is the one ezk wrote: one stat, no
+ * size whose mtime still carries them is the one ezk wrote: its stat, no
  * hash (rsync's quick check, with the content's own stamp in place of the
- * source's time). Anything that writes the file sets a new mtime, whose
+ * source's time), read from the shell's stat cache when it holds the file
+ * (shell.c: no process of its own). Anything that writes the file sets a new mtime, whose
  * nanoseconds match NS by chance once in 10^9; a file system without
  * nanoseconds never matches. Otherwise the file is hashed, and a file found
- * the same is stamped (not under DRY), so the next run is one stat. */
+ * the same is stamped (not under DRY), so the next run needs only its stat.
+ * Whatever it changes drops the stat cache (ezk_sc_v=). */
 static const char PROBE[] =
     "ezk_probe() {\n"
     "  local d=\"$1\" n=\"$2\" sum=\"$3\" ns=\"$4\" m=\"$5\" o=\"$6\" g=\"$7\" mk=\"$8\" "
@@ -109,12 +111,13 @@ static const char PROBE[] =
     "  b=${d##*/}\n"
     "  if [ -z \"$dry\" ]; then\n"
     "    for t in \"$dir/.$b\".ezk-tmp.*; do\n"
-    "      [ -e \"$t\" ] && rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null; break\n"
+    "      [ -e \"$t\" ] && { ezk_sc_v=; rm -f -- \"$dir/.$b\".ezk-tmp.* 2>/dev/null; }; break\n"
     "    done\n"
     "  fi\n"
     "  [ -d \"$d\" ] && { echo \"$d is a directory\" >&2; return 3; }\n"
     "  if [ -n \"$dry\" ]; then [ -d \"$dir\" ] || { echo send; return 0; }\n"
-    "  elif [ -n \"$mk\" ]; then [ -d \"$dir\" ] || mkdir -p -- \"$dir\" || return 1\n"
+    "  elif [ -n \"$mk\" ]; then [ -d \"$dir\" ] || { ezk_sc_v=; mkdir -p -- \"$dir\"; } || return "
+    "1\n"
     "  else [ -d \"$dir\" ] || { echo \"no such directory: $dir\" >&2; return 3; }\n"
     "  fi\n"
     /* a symbolic link at dest is refused: nothing is read, hashed, chmod'ed
@@ -124,8 +127,10 @@ static const char PROBE[] =
     "through a link; remove it, or manage the file it points to\" >&2; return 3\n"
     "  fi\n"
     "  [ -f \"$d\" ] || { echo send; return 0; }\n"
-    /* size, mode, owner, group, mtime (s), mtime (date, time.ns, zone) */
-    "  set -- $(stat -c '%s %a %U %u %G %g %Y %y' -- \"$d\") || return 1\n"
+    /* size, mode, owner, group, mtime (s), mtime (date, time.ns, zone):
+     * from the stat cache (shell.c) when it holds them */
+    "  if ezk_sc_get \"$d\" && [ \"$ezk_sk\" = file ]; then set -- $ezk_sv\n"
+    "  else set -- $(stat -c '%s %a %U %u %G %g %Y %y' -- \"$d\") || return 1; fi\n"
     "  [ \"$1\" = \"$n\" ] || { echo send; return 0; }\n"
     "  if [ \"${9#*.}\" != \"$ns\" ]; then\n"
     /* openssl hashes big files faster; sha256sum starts 3x faster */
@@ -133,7 +138,7 @@ static const char PROBE[] =
     "      h=$(openssl dgst -sha256 -r < \"$d\") || return 1\n"
     "    else h=$(sha256sum < \"$d\") || return 1; fi\n"
     "    [ \"${h%% *}\" = \"$sum\" ] || { echo send; return 0; }\n"
-    "    [ -n \"$dry\" ] || touch -m -d \"@$7.$ns\" -- \"$d\" 2>/dev/null\n"
+    "    [ -n \"$dry\" ] || { ezk_sc_v=; touch -m -d \"@$7.$ns\" -- \"$d\" 2>/dev/null; }\n"
     "  fi\n"
     "  c=; fix=; [ -n \"$dry\" ] && fix=true\n"
     "  if [ -n \"$m\" ] && [ \"$2\" != \"$m\" ]; then $fix chmod \"$m\" \"$d\" || return 1; c=1; "
@@ -144,7 +149,7 @@ static const char PROBE[] =
     "  if [ -n \"$g\" ] && [ \"$5\" != \"$g\" ] && [ \"$6\" != \"$g\" ]; then\n"
     "    $fix chgrp \"$g\" \"$d\" || return 1; c=1\n"
     "  fi\n"
-    "  if [ -n \"$c\" ]; then echo fixed; else echo same; fi\n"
+    "  if [ -n \"$c\" ]; then ezk_sc_v=; echo fixed; else echo same; fi\n"
     "}\n";
 
 /* The nanoseconds of the mtime an upload gives its file: the first 32 bits
@@ -216,7 +221,8 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 			      .become = o->become,
 			      .no_become = !o->become,
 			      .lib_name = "ezk_probe",
-			      .lib = PROBE};
+			      .lib = PROBE,
+			      .stat_path = dest};
 	struct ssh_result r = SSH_RESULT_INIT;
 	int rc = ssh_exec(h, &cmd, &r);
 	buf_free(&s);

@@ -23,7 +23,8 @@
 -- (u+x) are not supported. A numeric mode is exact: set-id bits not in it
 -- are cleared, on directories too.
 -- recurse is not supported (the task fails if it is set).
--- One round trip: a script inspects the path and, unless under --check,
+-- One round trip: a script inspects the path (its stat from the resident
+-- shell's stat cache when it holds it: no process) and, unless under --check,
 -- changes it, and reports what it found and what it did. The script is
 -- shell functions the resident shell defines once per session and runs
 -- itself (no subshell: a process less a task), so they use locals and
@@ -32,8 +33,9 @@
 local q, trim, mode_str = ezk.q, ezk.trim, ezk.mode_str
 
 local SCRIPT = [[
-ezk_f_die() { echo "$*" >&2; return 10; }
-ezk_f_ch() { echo "C $*"; }
+# a change, or a failure in the middle of one, drops the stat cache
+ezk_f_die() { ezk_sc_v=; echo "$*" >&2; return 10; }
+ezk_f_ch() { ezk_sc_v=; echo "C $*"; }
 # ezk_f_attrs NEW: mode/owner/group of $p (ezk_file's locals); NEW=1 when it
 # was (or would be) made now
 ezk_f_attrs() {
@@ -87,9 +89,14 @@ EOS
   echo "B link|$bm|$bU|$bG|$rl"
   [ "$st" = link ] || { bm= bU= bG=; }
 elif [ "$t" != absent ]; then
-  IFS='|' read -r bm bU bu bG bg <<EOS
+  # from the stat cache when it holds the path (no process)
+  if ezk_sc_get "$p" && [ "$ezk_sk" = "$t" ]; then
+    set -- $ezk_sv; bm=$2 bU=$3 bu=$4 bG=$5 bg=$6
+  else
+    IFS='|' read -r bm bU bu bG bg <<EOS
 $(stat -L -c '%a|%U|%u|%G|%g' -- "$p")
 EOS
+  fi
   echo "B $t|$bm|$bU|$bG|"
 else echo "B absent"; fi
 case $st in
@@ -188,7 +195,7 @@ ezk.module("file", function(a, ctx)
   end
   local call = table.concat({ "ezk_file", q(path), q(state or "any"), q(mode), q(mode5), q(a.owner or ""),
     q(a.group or ""), q(a.src or ""), q(a.force and "1" or ""), q(ctx.check and "1" or "") }, " ")
-  local r = ezk.exec(call, { lib = SCRIPT, lib_name = "ezk_file" })
+  local r = ezk.exec(call, { lib = SCRIPT, lib_name = "ezk_file", stat_path = path })
   if r.rc ~= 0 then
     local e = trim(r.stderr)
     return { failed = true, msg = e ~= "" and e or ("exit " .. r.rc) }

@@ -47,7 +47,8 @@ ezk.module("hostname", function(a, ctx)
   end
   -- the look (no process: the shell reads both), then, when the name
   -- differs and not under check, the change (which looks again)
-  local r = ezk.exec("ezk_hostname_read " .. q(n), { lib = READ_SH, lib_name = "ezk_hostname_read" })
+  local r = ezk.exec("ezk_hostname_read " .. q(n), { lib = READ_SH, lib_name = "ezk_hostname_read",
+    read_only = true })
   if r.rc ~= 0 then return { failed = true, msg = "hostname " .. n .. ": " .. trim(r.stderr ~= "" and r.stderr or r.stdout) } end
   if r.stdout:match("\nsame\n$") then return { changed = false } end
   if not ctx.check then r = ezk.exec([=[

@@ -74,7 +74,7 @@ ezk.module("hosts_block", function(a, ctx)
   end
   block[#block + 1] = e_line
 
-  local r = ezk.exec(ezk.no_link_sh(path) .. "; [ -f " .. q(path) .. " ] || exit 3; cat " .. q(path))
+  local r = ezk.exec(ezk.no_link_sh(path) .. "; [ -f " .. q(path) .. " ] || exit 3; cat " .. q(path), { read_only = true })
   if r.rc ~= 0 and r.rc ~= 3 then return { failed = true, msg = "cannot read " .. path .. ": " .. trim(r.stderr) } end
   local old = r.rc == 0 and r.stdout or nil
   local ls = lines(old or "")

@@ -126,7 +126,8 @@ ezk.module("modprobe", function(a, ctx)
   for _, n in ipairs(names) do pairs_[#pairs_ + 1] = (n:gsub("-", "_")) .. ":" .. n end
   local call = { "ezk_mod_inspect", q(table.concat(pairs_, " ")) }
   for _, f in ipairs(files) do call[#call + 1] = q(f) end
-  local r = ezk.exec(table.concat(call, " "), { lib = INSPECT_SH, lib_name = "ezk_mod_inspect" })
+  local r = ezk.exec(table.concat(call, " "), { lib = INSPECT_SH, lib_name = "ezk_mod_inspect",
+    read_only = true })
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
   local out, pos = r.stdout, 1
   local function line()

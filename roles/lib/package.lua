@@ -136,7 +136,8 @@ ezk.module("package", function(a, ctx)
   end
   local function inspect()
     if #sh == 0 then return {} end
-    local r = ezk.exec(table.concat(sh, "\n"), { lib = NAMES_SH, lib_name = "ezk_pkg_names" })
+    local r = ezk.exec(table.concat(sh, "\n"), { lib = NAMES_SH, lib_name = "ezk_pkg_names",
+      read_only = true })
     if r.rc ~= 0 then return nil, "cannot inspect packages: " .. trim(r.stderr) end
     local known, frows = {}, {}
     for _, l in ipairs(lines(r.stdout)) do

@@ -58,7 +58,7 @@ ezk.module("swap", function(a, ctx)
   local state = a.state or "off"
   if state ~= "off" then return { failed = true, msg = "state must be off, not " .. tostring(state) } end
   local fstab = a.fstab or "/etc/fstab"
-  local r = ezk.exec("ezk_swap_read " .. q(fstab), { lib = READ_SH, lib_name = "ezk_swap_read" })
+  local r = ezk.exec("ezk_swap_read " .. q(fstab), { lib = READ_SH, lib_name = "ezk_swap_read", read_only = true })
   if r.rc ~= 0 then return { failed = true, msg = "inspect: " .. trim(r.stderr) } end
   local e = r.stdout:find(END, 1, true)
   if not e then return { failed = true, msg = "inspect: unexpected output" } end

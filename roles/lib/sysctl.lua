@@ -177,7 +177,7 @@ ezk.module("sysctl", function(a, ctx)
   -- file's text
   local call = { "ezk_sysctl_read", q(apply and "1" or ""), q(file or "") }
   for _, p in ipairs(want) do call[#call + 1] = q(proc_path(p[1])) end
-  local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read" })
+  local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read", read_only = true })
   -- (5: a symbolic link at file, refused: roles/lib/README.md)
   if r.rc ~= 0 then return { failed = true, msg = (r.rc == 5 and "" or "inspect: ") .. trim(r.stderr) } end
   local out, pos, live, ro, missing, flines = r.stdout, 1, {}, {}, {}, {}

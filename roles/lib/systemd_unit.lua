@@ -112,7 +112,8 @@ ezk.module("systemd_unit", function(a, ctx)
   local name = unit_name(a.name)
   local dest = a.dest or ("/etc/systemd/system/" .. name)
   if a.state == "absent" then
-    local r = ezk.exec("[ -e " .. q(dest) .. " ] || [ -L " .. q(dest) .. " ] || exit 3; cat " .. q(dest) .. " 2>/dev/null; exit 0")
+    local r = ezk.exec("[ -e " .. q(dest) .. " ] || [ -L " .. q(dest) .. " ] || exit 3; cat " .. q(dest) .. " 2>/dev/null; exit 0",
+      { read_only = true })
     if r.rc == 3 then return { changed = false } end
     if r.rc ~= 0 then return { failed = true, msg = trim(r.stderr) } end
     local res = { changed = true }
@@ -241,7 +242,7 @@ local function flush_reload()
   clear_reload()
   if words and words ~= "" then
     -- none of them loaded: each is read from its file when first used
-    local l = ezk.exec("systemctl list-units --all --no-legend --plain -- " .. words .. " 2>&1")
+    local l = ezk.exec("systemctl list-units --all --no-legend --plain -- " .. words .. " 2>&1", { read_only = true })
     if l.rc == 0 and trim(l.stdout) == "" then
       ezk.debug("systemd: no daemon-reload: none of " .. words .. " is loaded")
       return

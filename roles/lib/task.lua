@@ -143,7 +143,8 @@ end
 -- The content of a remote text file (nil if missing), its path (a symbolic
 -- link there is refused, as ezk.no_link_sh says) and, when attrs is true,
 -- its attributes {mode, owner, uid, group, gid}, in one round trip (one
--- process, cat, without attrs; a stat too with them).
+-- process, cat, without attrs; a stat too with them, none when the stat
+-- cache holds it: shell.c).
 -- (A function the resident shell defines once and runs itself: no subshell.)
 local TEXT_READ = [[
 ezk_text_read() {
@@ -155,13 +156,15 @@ ezk_text_read() {
   printf '%s\n' "$p"
   [ -e "$p" ] || return 3
   [ -f "$p" ] || { echo "$p is not a regular file" >&2; return 4; }
-  if [ -n "$2" ]; then stat -c '%a %U %u %G %g' -- "$p" || return; else echo; fi
+  if [ -z "$2" ]; then echo
+  elif ezk_sc_get "$p" && [ "$ezk_sk" = file ]; then set -- $ezk_sv; echo "$2 $3 $4 $5 $6"
+  else stat -c '%a %U %u %G %g' -- "$p" || return; fi
   cat -- "$p"
 }
 ]]
 function ezk.text_read(path, attrs)
   local r = ezk.exec("ezk_text_read " .. ezk.q(path) .. (attrs and " 1" or ""),
-    { lib = TEXT_READ, lib_name = "ezk_text_read" })
+    { lib = TEXT_READ, lib_name = "ezk_text_read", stat_path = path })
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
   if r.rc == 3 then return nil, r.stdout:match("^([^\n]*)") or path end
   if r.rc ~= 0 or not real then return nil, nil, ezk.trim(r.stderr) ~= "" and ezk.trim(r.stderr) or ("cannot read " .. path) end
@@ -240,10 +243,29 @@ function ezk.deploy_node_only(what)
   end
 end
 
+-- Both run in the resident shell itself and change nothing (read_only: the
+-- stat cache stays, shell.c); ezk_st reads a path's stat from the cache when
+-- it holds it, and a missing path costs no process.
+local READ_LIB = [[
+ezk_rd() { [ -f "$1" ] || return 3; cat -- "$1"; }
+ezk_st() {
+  [ -e "$1" ] || [ -L "$1" ] || return 1
+  if [ ! -L "$1" ] && ezk_sc_get "$1"; then
+    set -- "$1" $ezk_sv
+    case $ezk_sk in file) printf 'regular file|%s|%s|%s|%s\n' "$3" "$4" "$6" "$2" ;;
+    *) printf 'directory|%s|%s|%s|%s\n' "$3" "$4" "$6" "$2" ;; esac
+    return 0
+  fi
+  LC_ALL=C stat -c '%F|%a|%U|%G|%s' -- "$1" 2>/dev/null || return 1
+  if [ -L "$1" ]; then readlink -- "$1"; fi
+  return 0
+}
+]]
+
 -- the content of a remote file, or nil if it does not exist
 function ezk.read_remote(path, become)
-  local q = ezk.q
-  local r = ezk.exec("[ -f " .. q(path) .. " ] || exit 3; cat " .. q(path), { become = become })
+  local r = ezk.exec("ezk_rd " .. ezk.q(path), { become = become, lib = READ_LIB, lib_name = "ezk_read",
+    read_only = true })
   if r.rc == 3 then return nil end
   if r.rc ~= 0 then error("cannot read " .. path .. ": " .. r.stderr, 2) end
   return r.stdout
@@ -251,9 +273,7 @@ end
 
 -- nil, or {type=file|directory|link|other, mode="0644", owner, group, size, target}
 function ezk.stat(path)
-  local q = ezk.q
-  local r = ezk.exec("stat -c '%F|%a|%U|%G|%s' -- " .. q(path) ..
-    " 2>/dev/null && { [ -L " .. q(path) .. " ] && readlink -- " .. q(path) .. " || true; }")
+  local r = ezk.exec("ezk_st " .. ezk.q(path), { lib = READ_LIB, lib_name = "ezk_read", stat_path = path })
   if r.rc ~= 0 then return nil end
   local f, m, u, g, sz = r.stdout:match("^([^|]*)|(%d+)|([^|]*)|([^|]*)|(%d+)")
   if not f then return nil end
