@@ -119,7 +119,12 @@ static void ping_one(size_t i, void *ud)
 		goto out;
 	}
 	p->latency_ms = r.ms;
-	struct ssh_cmd pr = {.script = facts_probe, .no_become = true, .timeout_ms = 30000};
+	struct ssh_cmd pr = {.script = "ezk_facts 1",
+			     .lib = facts_lib,
+			     .lib_name = "ezk_facts",
+			     .read_only = true,
+			     .no_become = true,
+			     .timeout_ms = 30000};
 	double before = wall_ms();
 	if (ssh_exec(h, &pr, &r) < 0) {
 		p->status = ST_UNREACHABLE;

@@ -294,7 +294,13 @@ static int l_facts(lua_State *L)
 	if (lua_getfield(L, LUA_REGISTRYINDEX, "ezk.facts") == LUA_TTABLE)
 		return 1;
 	lua_pop(L, 1);
-	struct ssh_cmd cmd = {.script = facts_probe, .no_become = true, .timeout_ms = 60000};
+	/* the shell runs it itself: reads of /proc, /sys and os-release, no
+	 * command that could hang (so no timeout, which would need a subshell) */
+	struct ssh_cmd cmd = {.script = "ezk_facts",
+			      .lib = facts_lib,
+			      .lib_name = "ezk_facts",
+			      .read_only = true,
+			      .no_become = true};
 	struct ssh_result r = SSH_RESULT_INIT;
 	if (ssh_exec(h->ssh, &cmd, &r) < 0) {
 		ssh_result_free(&r);

@@ -46,18 +46,22 @@ probe_url() {
       ${EZK_KEY:+--private-key="$EZK_KEY"} -- "$EZK_URL" 2>&1
   fi
 }
-probe_cmd() { sh -c "$EZK_CMD" 2>&1 >/dev/null; }
+# (run in probe's command substitution: a subshell already, so the command
+# is eval'ed there, without a shell of its own)
+probe_cmd() { eval "$EZK_CMD" 2>&1 >/dev/null; }
 probe_path() { [ -e "$EZK_PATH" ] || { echo "$EZK_PATH does not exist"; return 1; }; }
 probe() {
   last=$(probe_$EZK_KIND); up=$?
   if [ "$EZK_STATE" = started ]; then [ $up -eq 0 ]; else last="still up"; [ $up -ne 0 ]; fi
 }
 [ "$EZK_DELAY" != 0 ] && sleep "$EZK_DELAY"
+# ready at once (a rerun's case): no clock read
+if probe; then echo "ok 0"; exit 0; fi
+[ "$EZK_ONCE" = 1 ] && { printf 'not %s\n' "$(printf %s "$last" | tr '\n' ' ')"; exit 0; }
 start=$(date +%s)
 end=$((start + EZK_TIMEOUT))
 while :; do
   if probe; then echo "ok $(( $(date +%s) - start ))"; exit 0; fi
-  [ "$EZK_ONCE" = 1 ] && { printf 'not %s\n' "$(printf %s "$last" | tr '\n' ' ')"; exit 0; }
   [ "$(date +%s)" -ge "$end" ] && { printf 'timeout %s\n' "$(printf %s "$last" | tr '\n' ' ')"; exit 0; }
   sleep "$EZK_SLEEP"
 done
