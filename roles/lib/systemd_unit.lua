@@ -212,23 +212,28 @@ case $EZK_MASKED in
   1) [ "$en" = masked ] || [ "$en" = masked-runtime ] || act mask systemctl mask -- "$u" ;;
   0) [ "$en" = masked ] && act unmask systemctl unmask -- "$u" && show ;;
 esac
+case $ActiveState in active|reloading|activating) running=1 ;; *) running=0 ;; esac
 if [ "$EZK_MASKED" != 1 ]; then
   case $EZK_ENABLED:$en in
     1:enabled|1:enabled-runtime|1:static|1:generated|1:transient|1:indirect|1:alias) ;;
-    # just reloaded: a second reload by enable would cost as much again
-    1:*) act enable systemctl enable $noreload -- "$u" ;;
+    # just reloaded: a second reload by enable would cost as much again;
+    # enable and start in one systemctl when both are to be done
+    1:*) if [ "$EZK_STATE" = started ] && [ $running = 0 ]; then
+           did enable; act start systemctl enable $noreload --now -- "$u"; running=1
+         else
+           act enable systemctl enable $noreload -- "$u"
+         fi ;;
     0:enabled|0:enabled-runtime|0:linked|0:linked-runtime|0:alias) act disable systemctl disable -- "$u" ;;
   esac
 fi
-case $ActiveState in active|reloading|activating) running=1 ;; *) running=0 ;; esac
 case $EZK_STATE in
   started) [ $running = 1 ] || act start systemctl start -- "$u" ;;
   stopped) case $ActiveState in inactive|failed) ;; *) act stop systemctl stop -- "$u" ;; esac ;;
   restarted) act restart systemctl restart -- "$u" ;;
   reloaded) if [ $running = 1 ]; then act reload systemctl reload-or-restart -- "$u"; else act start systemctl start -- "$u"; fi ;;
 esac
-if [ "$EZK_CHECK" != 1 ]; then
-  # ask systemd again only when something was done
+if [ "$EZK_CHECK" != 1 ] && [ "$EZK_DIFF" = 1 ]; then
+  # ask systemd again only when something was done, for --diff's after
   [ -n "$ezk_did" ] && show
   echo "after_active=$ActiveState"; echo "after_enabled=$en"
 fi
@@ -280,7 +285,7 @@ ezk.module("service", function(a, ctx)
   local r = ezk.exec(SERVICE_SH, { env = {
     EZK_UNIT = a.name, EZK_STATE = a.state or "", EZK_ENABLED = b(a.enabled), EZK_MASKED = b(a.masked),
     EZK_RELOAD = want_reload and "1" or "0", EZK_RELOAD_UNITS = (not want_reload and words) or "",
-    EZK_CHECK = ctx.check and "1" or "0" } })
+    EZK_CHECK = ctx.check and "1" or "0", EZK_DIFF = ctx.diff and "1" or "0" } })
   if r.rc ~= 0 then return { failed = true, msg = "service " .. a.name .. ": " .. trim(r.stderr) } end
   local info, did, logs = {}, {}, {}
   for _, l in ipairs(lines(r.stdout)) do
