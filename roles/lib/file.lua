@@ -37,7 +37,7 @@ local SCRIPT = [[
 ezk_f_die() { ezk_sc_v=; echo "$*" >&2; return 10; }
 ezk_f_ch() { ezk_sc_v=; echo "C $*"; }
 # ezk_f_attrs NEW: mode/owner/group of $p (ezk_file's locals); NEW=1 when it
-# was (or would be) made now
+# was (or would be) made now, 2 when made with its mode (mkdir -m)
 ezk_f_attrs() {
   local new L H cm
   new=${1:-}; L=-L; H=
@@ -46,7 +46,14 @@ ezk_f_attrs() {
     [ -n "$m" ] && ezk_f_ch "mode $m"; [ -n "$o" ] && ezk_f_ch "owner $o"; [ -n "$g" ] && ezk_f_ch "group $g"
     return 0
   fi
-  if [ -n "$m" ] && [ "$st" != link ]; then
+  if [ -n "$m" ] && [ "$st" != link ] && [ "$new" = 2 ]; then
+    # made by mkdir -m: its permission bits are m's; a set-id or sticky
+    # bit it did not ask for (a setgid parent's, inherited) is cleared
+    cm=0
+    [ -u "$p" ] && cm=$((cm + 4)); [ -g "$p" ] && cm=$((cm + 2)); [ -k "$p" ] && cm=$((cm + 1))
+    case $m in ????) [ "$cm" = "${m%???}" ] ;; *) [ "$cm" = 0 ] ;; esac ||
+      chmod "$mc" -- "$p" || { ezk_f_die "cannot chmod $p"; return; }
+  elif [ -n "$m" ] && [ "$st" != link ]; then
     if [ -z "$new" ] && [ -n "$bm" ]; then cm=$bm; else cm=$(stat $L -c %a -- "$p") || return 11; fi
     if [ "$cm" != "$m" ]; then
       [ -n "$dry" ] || chmod "$mc" -- "$p" || { ezk_f_die "cannot chmod $p"; return; }
@@ -105,8 +112,13 @@ directory)
   directory) { ezk_f_attrs || return; } ;;
   link) [ -d "$p" ] || { ezk_f_die "$p is a link, not a directory"; return; }; { ezk_f_attrs || return; } ;;
   absent)
-    [ -n "$dry" ] || mkdir -p -- "$p" || { ezk_f_die "cannot create directory $p"; return; }
-    ezk_f_ch "directory created"; { ezk_f_attrs 1 || return; } ;;
+    # with its mode at once (mkdir -m: no stat and chmod after it)
+    if [ -z "$dry" ]; then
+      if [ -n "$m" ]; then mkdir -p -m "$m" -- "$p"; else mkdir -p -- "$p"; fi ||
+        { ezk_f_die "cannot create directory $p"; return; }
+    fi
+    ezk_f_ch "directory created"
+    if [ -n "$m" ]; then ezk_f_attrs 2 || return; else ezk_f_attrs 1 || return; fi ;;
   *) { ezk_f_die "$p exists and is not a directory"; return; } ;;
   esac ;;
 absent)
