@@ -453,6 +453,10 @@ static void play_host(size_t i, void *ud)
 		}
 	}
 out:
+	/* the fsyncs of the play's uploads' directories (ssh.h): its changes
+	 * are durable when the play ends for this host */
+	if (!local && ssh_host_connected(h->ssh) && ssh_host_sync_dirs(h->ssh) < 0)
+		ezk_err_clear(); /* a lost host: its next play says so */
 	h->ms += clock_ms() - t0;
 }
 

@@ -912,6 +912,58 @@ void sc_free(struct ssh_host *h)
 	free(h->sc_paths);
 	h->sc_seed = h->sc_paths = NULL;
 	h->n_sc_seed = h->n_sc_paths = 0;
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < h->n_sync_dirs[k]; i++)
+			free(h->sync_dirs[k][i]);
+		free(h->sync_dirs[k]);
+		h->sync_dirs[k] = NULL;
+		h->n_sync_dirs[k] = 0;
+	}
+}
+
+void sync_later(struct ssh_host *h, bool become, const char *dir)
+{
+	for (size_t i = 0; i < h->n_sync_dirs[become]; i++)
+		if (strcmp(h->sync_dirs[become][i], dir) == 0)
+			return;
+	strv_push(&h->sync_dirs[become], &h->n_sync_dirs[become], dir);
+}
+
+/* "sync -- DIR... 2>/dev/null\n" for the directories waiting on shell kind
+ * become (emptied), or NULL */
+static char *sync_line(struct ssh_host *h, bool become)
+{
+	if (!h->n_sync_dirs[become])
+		return NULL;
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "sync --");
+	for (size_t i = 0; i < h->n_sync_dirs[become]; i++) {
+		buf_putc(&b, ' ');
+		buf_sh_quote(&b, h->sync_dirs[become][i]);
+		free(h->sync_dirs[become][i]);
+	}
+	buf_puts(&b, " 2>/dev/null\n");
+	h->n_sync_dirs[become] = 0;
+	char *s = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return s;
+}
+
+int ssh_host_sync_dirs(struct ssh_host *h)
+{
+	int rc = 0;
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		char *line = sync_line(h, k);
+		if (!line)
+			continue;
+		struct ssh_cmd c = {
+		    .script = line, .become = k, .no_become = !k, .read_only = true};
+		struct ssh_result r = SSH_RESULT_INIT;
+		rc = ssh_exec(h, &c, &r);
+		ssh_result_free(&r);
+		free(line);
+	}
+	return rc;
 }
 
 /* Remember a command's stat_path; and with the run's first such command on
@@ -950,6 +1002,21 @@ int ssh_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r
 {
 	struct ssh_shell *sh;
 	bool become = cmd->become || (h->become && !cmd->no_become);
+	/* a command that may use what uploads wrote: their directories'
+	 * fsyncs first, in the same round trip */
+	char *sync =
+	    !cmd->read_only && !cmd->stat_path && !cmd->upload ? sync_line(h, become) : NULL;
+	if (sync) {
+		struct ssh_cmd c = *cmd;
+		struct buf b = BUF_INIT;
+		buf_puts(&b, sync);
+		buf_puts(&b, cmd->script);
+		c.script = buf_cstr(&b);
+		int rc = ssh_exec(h, &c, r);
+		buf_free(&b);
+		free(sync);
+		return rc;
+	}
 	char *seeded = sc_prepare(h, cmd, become);
 	if (seeded) {
 		struct ssh_cmd c = *cmd;

@@ -49,6 +49,10 @@ struct ssh_host {
 	char **sc_seed, **sc_paths;
 	size_t n_sc_seed, n_sc_paths;
 	bool sc_seeded[2];
+	/* directories whose fsync waits (ssh_host_sync_dirs), by the shell
+	 * kind (login, become) that wrote into them */
+	char **sync_dirs[2];
+	size_t n_sync_dirs[2];
 	int agent_fd; /* -1: not */
 	char *agent_addr;
 	bool agent_reused;
@@ -86,8 +90,11 @@ bool runs_inline(const char *script);
 /* The stat cache where none is kept (the deploy node, a command with a
  * timeout): ezk_sc_get never knows (shell.c). */
 #define SC_STUB "ezk_sc_get() { return 1; }\n"
-/* Free h's stat cache paths (session.c: ssh_host_free). */
+/* Free h's stat cache paths and waiting syncs (session.c: ssh_host_free). */
 void sc_free(struct ssh_host *h);
+/* A directory to fsync before the next command that may use what was
+ * written there (transfer.c; ssh.h: ssh_host_sync_dirs). */
+void sync_later(struct ssh_host *h, bool become, const char *dir);
 /* The host is lost: close everything, keep the message. */
 int host_lost(struct ssh_host *h, const char *what);
 

@@ -165,6 +165,15 @@ void ssh_host_stat_seed(struct ssh_host *h, const char *const *paths, size_t n);
  * order first named. */
 size_t ssh_host_stat_paths(const struct ssh_host *h, const char *const **paths);
 
+/* Uploads rename their file into place at once but leave the directory's
+ * fsync (which makes the rename durable) for later: the next command that
+ * is neither read_only nor an upload runs `sync` of every such directory
+ * first, in one process, and this runs it now (the engine does at the end
+ * of each play). The file's data is fsynced before its rename: a crash in
+ * between leaves the old file or the new one, never a part. 0, or -1 when
+ * the host is lost. */
+int ssh_host_sync_dirs(struct ssh_host *h);
+
 /* Whether the session is one the agent kept from an earlier run. */
 bool ssh_host_reused(const struct ssh_host *h);
 /* The agent's own main: `ezk __agent DIR NAME IDLE_S` (main.c). */
@@ -210,6 +219,9 @@ struct ssh_cmd {
 	 * known" and the lib runs stat(1) itself. */
 	bool read_only;
 	const char *stat_path;
+	/* An upload's write (transfer.c): the directory syncs of earlier
+	 * writes still wait (ssh_host_sync_dirs). */
+	bool upload;
 };
 
 struct ssh_result {

@@ -74,15 +74,6 @@ int ssh_file_prepare(struct ssh_file *f)
 	return 0;
 }
 
-/* Shell variables d (destination), dir and b (its base name). */
-static void dest_vars(struct buf *s, const char *dest)
-{
-	buf_puts(s, "d=");
-	buf_sh_quote(s, dest);
-	buf_puts(s, "; case $d in */*) dir=${d%/*} ;; *) dir=. ;; esac; [ -n \"$dir\" ] || dir=/; "
-		    "b=${d##*/}\n");
-}
-
 /* The probe of an upload: ezk_probe DEST SIZE SHA256 NS MODE OWNER GROUP
  * MKDIR DRY (MODE octal; OWNER, GROUP, MODE, MKDIR=1 and DRY=1 may be ''). It
  * removes residue of interrupted uploads, compares the size, then the
@@ -103,6 +94,14 @@ static void dest_vars(struct buf *s, const char *dest)
  * the same is stamped (not under DRY), so the next run needs only its stat.
  * Whatever it changes drops the stat cache (ezk_sc_v=). */
 static const char PROBE[] =
+    /* "send MODE OWN" for a file there: its mode, and OWN 1 when a file
+     * this shell makes gets its owner and group (the writer's, not a
+     * setgid directory's group), so the send needs no chmod or chown to
+     * keep them */
+    "ezk_send_how() {\n"
+    "  if [ -O \"$2\" ] && [ -G \"$2\" ] && ! [ -g \"$3\" ]; then echo \"send $1 1\"\n"
+    "  else echo \"send $1 0\"; fi\n"
+    "}\n"
     "ezk_probe() {\n"
     "  local d=\"$1\" n=\"$2\" sum=\"$3\" ns=\"$4\" m=\"$5\" o=\"$6\" g=\"$7\" mk=\"$8\" "
     "dry=\"$9\"\n"
@@ -131,13 +130,13 @@ static const char PROBE[] =
      * from the stat cache (shell.c) when it holds them */
     "  if ezk_sc_get \"$d\" && [ \"$ezk_sk\" = file ]; then set -- $ezk_sv\n"
     "  else set -- $(stat -c '%s %a %U %u %G %g %Y %y' -- \"$d\") || return 1; fi\n"
-    "  [ \"$1\" = \"$n\" ] || { echo send; return 0; }\n"
+    "  [ \"$1\" = \"$n\" ] || { ezk_send_how \"$2\" \"$d\" \"$dir\"; return 0; }\n"
     "  if [ \"${9#*.}\" != \"$ns\" ]; then\n"
     /* openssl hashes big files faster; sha256sum starts 3x faster */
     "    if [ \"$n\" -ge 1048576 ] && command -v openssl >/dev/null 2>&1; then\n"
     "      h=$(openssl dgst -sha256 -r < \"$d\") || return 1\n"
     "    else h=$(sha256sum < \"$d\") || return 1; fi\n"
-    "    [ \"${h%% *}\" = \"$sum\" ] || { echo send; return 0; }\n"
+    "    [ \"${h%% *}\" = \"$sum\" ] || { ezk_send_how \"$2\" \"$d\" \"$dir\"; return 0; }\n"
     "    [ -n \"$dry\" ] || { ezk_sc_v=; touch -m -d \"@$7.$ns\" -- \"$d\" 2>/dev/null; }\n"
     "  fi\n"
     "  c=; fix=; [ -n \"$dry\" ] && fix=true\n"
@@ -150,6 +149,38 @@ static const char PROBE[] =
     "    $fix chgrp \"$g\" \"$d\" || return 1; c=1\n"
     "  fi\n"
     "  if [ -n \"$c\" ]; then ezk_sc_v=; echo fixed; else echo same; fi\n"
+    "}\n";
+
+/* The write of an upload: ezk_send DEST TAG UMASK LEN CHMOD REF OWNER GROUP
+ * STAMP SYNC, its content on stdin. dd(1) writes the bytes to a temporary
+ * file beside DEST and fsyncs it (one process for what cat, wc and sync
+ * did), its count checked, under UMASK (in dd's own subshell: the resident
+ * shell's umask stays); then CHMOD (octal, '': the umask said it), REF=1:
+ * DEST's owner and group copied, OWNER/GROUP, STAMP the mtime (SECS.NS, the
+ * probe's quick check; without it the next probe hashes the file), and
+ * the rename into place. The data is on disk already; the mode, owner,
+ * stamp and the rename are the journal's, made durable in order by the
+ * directory's fsync: SYNC=1 now (the deploy node), else it waits for the
+ * next command that could use the file (ssh_host_sync_dirs: one sync for a
+ * run of uploads). The resident shell runs it itself: locals and return. */
+static const char SEND[] =
+    "ezk_send_fail() { rm -f -- \"$1\"; [ -z \"$2\" ] || echo \"$2\" >&2; return 1; }\n"
+    "ezk_send() {\n"
+    "  local d=\"$1\" dir b t n\n"
+    "  case $d in */*) dir=${d%/*} ;; *) dir=. ;; esac; [ -n \"$dir\" ] || dir=/\n"
+    "  b=${d##*/}; t=\"$dir/.$b.ezk-tmp.$2\"\n"
+    "  n=$(umask \"$3\"; LC_ALL=C dd of=\"$t\" bs=65536 conv=fsync 2>&1) ||\n"
+    "    { ezk_send_fail \"$t\" \"$n\"; return; }\n"
+    "  case $n in *\"records out\n$4 byte\"*) ;; *) ezk_send_fail \"$t\" 'short write'; "
+    "return ;; esac\n"
+    "  [ -z \"$5\" ] || chmod \"$5\" \"$t\" || { ezk_send_fail \"$t\"; return; }\n"
+    "  [ -z \"$6\" ] || [ ! -f \"$d\" ] || chown --reference=\"$d\" \"$t\" 2>/dev/null\n"
+    "  [ -z \"$7\" ] || chown \"$7\" \"$t\" || { ezk_send_fail \"$t\"; return; }\n"
+    "  [ -z \"$8\" ] || chgrp \"$8\" \"$t\" || { ezk_send_fail \"$t\"; return; }\n"
+    "  touch -m -d \"@$9\" -- \"$t\" 2>/dev/null\n"
+    "  mv -f -- \"$t\" \"$d\" || { ezk_send_fail \"$t\"; return; }\n"
+    "  [ -z \"${10}\" ] || sync -- \"$dir\" 2>/dev/null\n"
+    "  return 0\n"
     "}\n";
 
 /* The nanoseconds of the mtime an upload gives its file: the first 32 bits
@@ -177,6 +208,35 @@ static bool local_same(const struct ssh_host *h, const struct ssh_file *f, const
 	    (unsigned long)st.st_mtim.tv_nsec != mtime_ns(f))
 		return false;
 	return o->mode < 0 || (st.st_mode & 07777) == (mode_t)o->mode;
+}
+
+/* A file of at most 64 KiB, read whole when it still is the one prepared
+ * (its size and sha256); NULL otherwise: it is streamed from its path. */
+static char *read_small(const struct ssh_file *f)
+{
+	if (f->len > 65536)
+		return NULL;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *b = xmalloc(f->len + 1);
+	ssize_t n = read(fd, b, f->len + 1);
+	close(fd);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char sum[65];
+	if (n != (ssize_t)f->len || !EVP_Digest(b, f->len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != 32) {
+		free(b);
+		return NULL;
+	}
+	hex(md, mdlen, sum);
+	if (strcmp(sum, f->sha256) != 0) {
+		free(b);
+		return NULL;
+	}
+	b[f->len] = 0;
+	return b;
 }
 
 static bool safe_word(const char *s)
@@ -246,48 +306,55 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 		goto out;
 	}
 
-	/* The content differs: send it. dd(1) writes the bytes to the
-	 * temporary file and fsyncs it (one process for what cat, wc and sync
-	 * did), its count checked; the file is made with the mode asked for
-	 * when a umask can say it (no x or special bits), else chmod'ed. */
+	/* The content differs: send it (SEND). The file is made with its mode
+	 * by a umask when one can say it (no x or special bits), else
+	 * chmod'ed. */
 	char tag[17];
 	random_hex(tag, 16);
-	bool by_umask = o->mode >= 0 && (o->mode & ~0666) == 0;
+	/* the file there (the probe's "send MODE OWN"): its mode, and whether
+	 * a new file gets its owner anyway; -1: none there */
+	int old_mode = -1, same_owner = 0;
+	{
+		const char *w = buf_cstr(&r.out);
+		char *e = NULL;
+		long m = strncmp(w, "send ", 5) == 0 ? strtol(w + 5, &e, 8) : -1;
+		if (m >= 0 && m <= 07777 && e && e > w + 5 && *e == ' ') {
+			old_mode = (int)m;
+			same_owner = e[1] == '1';
+		}
+	}
+	/* the mode the file gets: the one asked for, else the old file's,
+	 * else 0644; by a umask when one can say it (no x or special bits) */
+	int mode = o->mode >= 0 ? o->mode : old_mode >= 0 ? old_mode : 0644;
+	bool by_umask = (mode & ~0666) == 0;
+	/* owner and group: those asked for; else the old file's, copied only
+	 * when the new file would not get them anyway */
+	bool ref = (!o->owner || !o->group) && old_mode >= 0 && !same_owner;
 	s = (struct buf)BUF_INIT;
-	dest_vars(&s, dest);
-	buf_printf(&s,
-		   "t=\"$dir/.$b.ezk-tmp.%s\"; umask %03o\n"
-		   "fail() { rm -f -- \"$t\"; [ -n \"$1\" ] && echo \"$1\" >&2; exit 1; }\n"
-		   "n=$(LC_ALL=C dd of=\"$t\" bs=65536 conv=fsync 2>&1) || fail \"$n\"\n"
-		   "case $n in *'records out\n%zu byte'*) ;; *) fail 'short write' ;; esac\n",
-		   tag, by_umask ? (unsigned)(0777 & ~o->mode) : 077u, f->len);
-	/* keep the old file's mode and owner unless given (a process each) */
-	if (o->mode < 0)
-		buf_puts(&s, "if [ -f \"$d\" ]; then chmod --reference=\"$d\" \"$t\"; "
-			     "else chmod 644 \"$t\"; fi\n");
-	if (!o->owner || !o->group)
-		buf_puts(&s, "[ -f \"$d\" ] && chown --reference=\"$d\" \"$t\" 2>/dev/null\n");
-	if (o->mode >= 0 && !by_umask)
-		buf_printf(&s, "chmod %o \"$t\" || fail\n", (unsigned)o->mode);
-	if (o->owner)
-		buf_printf(&s, "chown %s \"$t\" || fail\n", o->owner);
-	if (o->group)
-		buf_printf(&s, "chgrp %s \"$t\" || fail\n", o->group);
-	/* the content's stamp (the probe's quick check); without it, the next
-	 * probe hashes the file. The data is on disk already; the mode, owner,
-	 * stamp and the rename are the journal's, made durable in order by the
-	 * directory's fsync. */
-	buf_printf(&s, "touch -m -d @%lld.%09lu -- \"$t\" 2>/dev/null\n", (long long)time(NULL),
-		   mtime_ns(f));
-	buf_puts(&s, "mv -f -- \"$t\" \"$d\" || fail\n"
-		     "sync -- \"$dir\" 2>/dev/null; exit 0\n");
+	buf_puts(&s, "ezk_send ");
+	buf_sh_quote(&s, dest);
+	buf_printf(&s, " %s %03o %zu '", tag, by_umask ? (unsigned)(0777 & ~mode) : 077u, f->len);
+	if (!by_umask)
+		buf_printf(&s, "%o", (unsigned)mode);
+	buf_printf(&s, "' '%s' '%s' '%s' %lld.%09lu '%s'", ref ? "1" : "", o->owner ? o->owner : "",
+		   o->group ? o->group : "", (long long)time(NULL), mtime_ns(f),
+		   h->local ? "1" : "");
+	/* a small file goes from memory: as a here-document when it is text
+	 * (shell.c), with no head and cat to carry it */
+	char *small = f->path ? read_small(f) : NULL;
 	struct ssh_cmd send = {.script = buf_cstr(&s),
+			       .lib_name = "ezk_send",
+			       .lib = SEND,
 			       .become = o->become,
 			       .no_become = !o->become,
-			       .in = f->path ? NULL : (f->data ? f->data : ""),
-			       .in_path = f->path,
-			       .in_len = f->len};
+			       .in = small     ? small
+				     : f->path ? NULL
+					       : (f->data ? f->data : ""),
+			       .in_path = small ? NULL : f->path,
+			       .in_len = f->len,
+			       .upload = true};
 	rc = ssh_exec(h, &send, &r);
+	free(small);
 	buf_free(&s);
 	if (rc < 0)
 		goto out;
@@ -300,6 +367,12 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	}
 	if (changed)
 		*changed = true;
+	if (!h->local) {
+		char *dir = xstrdup(dest), *sl = strrchr(dir, '/');
+		sl[sl == dir ? 1 : 0] = 0;
+		sync_later(h, o->become, dir);
+		free(dir);
+	}
 out:
 	ssh_result_free(&r);
 	return rc;
