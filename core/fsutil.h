@@ -37,6 +37,9 @@ int remove_tree(const char *path);
 char *path_join(const char *a, const char *b);
 /* fsync a directory (after a rename inside it). */
 int dir_sync(const char *path);
+/* All n bytes to a socket (send with MSG_NOSIGNAL: a peer gone is -1, not
+ * SIGPIPE; EINTR retried). 0, or -1 with errno set. */
+int sock_send_all(int fd, const void *p, size_t n);
 /* "a:b:c" split at sep, empty parts dropped: a malloc'd array of *n
  * malloc'd strings (NULL when there are none: s NULL or empty). The roles
  * search path (EZK_ROLES), tag lists. strv_free frees one. */

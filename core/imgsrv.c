@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "err.h"
+#include "fsutil.h"
 #include "imgsrv.h"
 #include "value.h"
 #include "yamlio.h"
@@ -282,20 +283,6 @@ int imgsrv_add(struct imgsrv *s, const char *path)
 
 /* ------------------------------------------------------------------ HTTP */
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void reply(int fd, int code, const char *status, const char *body)
 {
 	char h[512];
@@ -304,8 +291,8 @@ static void reply(int fd, int code, const char *status, const char *body)
 			 "Docker-Distribution-API-Version: registry/2.0\r\n"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			 code, status, strlen(body));
-	if (send_all(fd, h, (size_t)n) == 0)
-		send_all(fd, body, strlen(body));
+	if (sock_send_all(fd, h, (size_t)n) == 0)
+		sock_send_all(fd, body, strlen(body));
 }
 
 static void not_found(int fd, const char *code)
@@ -460,7 +447,7 @@ static void serve(struct imgsrv *s, int fd, const char *req)
 			      "Content-Range: bytes %lld-%lld/%lld\r\n", start, end, b.size);
 	n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");
 	free(mt);
-	if (send_all(fd, h, (size_t)n) < 0)
+	if (sock_send_all(fd, h, (size_t)n) < 0)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->served++;

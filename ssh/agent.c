@@ -51,6 +51,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fsutil.h"
 #include "ssh-int.h"
 
 extern char **environ;
@@ -84,26 +85,27 @@ struct rd {
 	const char *p, *end;
 	bool bad;
 };
+/* n bytes into v (zeros and r->bad when the message is short) */
+static void get_bytes(struct rd *r, void *v, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		memset(v, 0, n);
+		return;
+	}
+	memcpy(v, r->p, n);
+	r->p += n;
+}
 static uint32_t get_u32(struct rd *r)
 {
-	uint32_t v = 0;
-	if (r->end - r->p < 4) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, 4);
-	r->p += 4;
+	uint32_t v;
+	get_bytes(r, &v, sizeof v);
 	return v;
 }
 static uint64_t get_u64(struct rd *r)
 {
-	uint64_t v = 0;
-	if (r->end - r->p < 8) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, 8);
-	r->p += 8;
+	uint64_t v;
+	get_bytes(r, &v, sizeof v);
 	return v;
 }
 /* a string field, NUL-terminated in a copy (NULL for NIL); *n its length */
@@ -127,20 +129,6 @@ static char *get_str(struct rd *r, size_t *n)
 	return s;
 }
 
-static int write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 static int read_full(int fd, void *p, size_t n)
 {
 	char *c = p;
@@ -161,9 +149,9 @@ static int send_msg(int fd, char type, const struct buf *payload)
 	char hdr[5];
 	memcpy(hdr, &len, 4);
 	hdr[4] = type;
-	if (write_full(fd, hdr, 5) < 0)
+	if (sock_send_all(fd, hdr, 5) < 0)
 		return -1;
-	return payload && payload->len ? write_full(fd, payload->s, payload->len) : 0;
+	return payload && payload->len ? sock_send_all(fd, payload->s, payload->len) : 0;
 }
 /* One message into b (its payload); the type, or -1 at EOF or error. */
 static int recv_msg(int fd, struct buf *b)
@@ -211,7 +199,10 @@ static void put_stamp(struct buf *b, const char *path)
 static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* the socket's name in the cluster's directory */
-static void agent_name(const struct ssh_conf *c, char *out, size_t n)
+/* The part of the name that is the process's (the same for every host of a
+ * run: made once). */
+static uint64_t name_base;
+static void name_base_make(void)
 {
 	uint64_t h = 1469598103934665603ull;
 	struct stat st;
@@ -225,7 +216,14 @@ static void agent_name(const struct ssh_conf *c, char *out, size_t n)
 	const char *env[] = {getenv("SSH_AUTH_SOCK"), getenv("HOME")};
 	for (size_t i = 0; i < 2; i++)
 		h = fnv(h, env[i] ? env[i] : "-", env[i] ? strlen(env[i]) + 1 : 1);
-	h = fnv(h, &c->persist_s, sizeof c->persist_s);
+	name_base = h;
+}
+
+static void agent_name(const struct ssh_conf *c, char *out, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, name_base_make);
+	uint64_t h = fnv(name_base, &c->persist_s, sizeof c->persist_s);
 	snprintf(out, n, ".ezk-agent-%016llx.sock", (unsigned long long)h);
 }
 

@@ -141,6 +141,22 @@ ezk_sysctl_read() {
 }
 ]]
 
+-- ezk_sysctl_set KEY VALUE PATH...: each value written by the shell itself,
+-- then all read back by one grep ("PATH:line"), as ezk_sysctl_read does.
+-- (Run by the resident shell itself: locals and return only.)
+local SET_SH = [[
+ezk_sysctl_set() {
+  local k v p n=$(($# / 3))
+  while [ "$n" -gt 0 ]; do
+    k=$1 v=$2 p=$3; shift 3; n=$((n - 1))
+    printf '%s\n' "$v" 2>/dev/null >"$p" || { echo "cannot set $k to $v" >&2; return 1; }
+    set -- "$@" "$p"
+  done
+  grep -aH '' -- "$@" 2>/dev/null
+  return 0
+}
+]]
+
 ezk.module("sysctl", function(a, ctx)
   local absent = a.state == "absent"
   if a.state ~= nil and a.state ~= "present" and not absent then
@@ -279,20 +295,25 @@ ezk.module("sysctl", function(a, ctx)
   if ctx.check then return res end
 
   if #set > 0 then
-    local w = {}
+    -- written by the shell itself, read back by one grep (ezk_sysctl_set)
+    local call, got = { "ezk_sysctl_set" }, {}
     for _, i in ipairs(set) do
-      local pp = q(proc_path(want[i][1]))
-      w[#w + 1] = "printf '%s\\n' " .. q(want[i][2]) .. " > " .. pp .. " || { echo " ..
-        q("cannot set " .. want[i][1] .. " to " .. want[i][2]) .. " >&2; exit 1; }"
-      w[#w + 1] = "tr '\\t\\n' '  ' < " .. pp .. "; echo"
+      call[#call + 1] = q(want[i][1]) .. " " .. q(want[i][2]) .. " " .. q(proc_path(want[i][1]))
     end
-    local wr = ezk.exec(table.concat(w, "\n"))
+    local wr = ezk.exec(table.concat(call, " "), { lib = SET_SH, lib_name = "ezk_sysctl_set" })
     if wr.rc ~= 0 then return { failed = true, msg = trim(wr.stderr) } end
-    local got = lines(wr.stdout)
-    for n, i in ipairs(set) do
-      if norm_value(got[n]) ~= want[i][2] then
+    for _, l in ipairs(lines(wr.stdout)) do -- "PATH:line": the longest path that is its prefix
+      local best, blen = nil, 0
+      for _, i in ipairs(set) do
+        local pp = proc_path(want[i][1]) .. ":"
+        if #pp > blen and l:sub(1, #pp) == pp then best, blen = i, #pp end
+      end
+      if best then got[best] = (got[best] and got[best] .. " " or "") .. l:sub(blen + 1) end
+    end
+    for _, i in ipairs(set) do
+      if norm_value(got[i] or "") ~= want[i][2] then
         return { failed = true, msg = want[i][1] .. ": wrote " .. want[i][2] ..
-          " but the kernel reports " .. norm_value(got[n]) }
+          " but the kernel reports " .. norm_value(got[i] or "") }
       end
     end
   end

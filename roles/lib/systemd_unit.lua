@@ -62,10 +62,11 @@
 
 local q, trim, lines, mode_str, role_file, text_diff = ezk.q, ezk.trim, ezk.lines, ezk.mode_str, ezk.role_file, ezk.text_diff
 
-local reload_pending = false
--- what made it pending: the units whose files changed (a drop-in counts
--- for its unit), or forced (a file removed, a template's)
+-- a daemon-reload pending, and what made it so: the units whose files
+-- changed (a drop-in counts for its unit), or forced (a file removed, a
+-- template's)
 local reload_units, reload_forced = {}, false
+local function reload_pending() return reload_forced or next(reload_units) ~= nil end
 
 -- the unit a file under .../system/ belongs to: NAME.service for
 -- NAME.service and NAME.service.d/x.conf; nil for a template's
@@ -76,13 +77,12 @@ local function owner_unit(dest)
 end
 
 local function mark_reload(dest)
-  reload_pending = true
   local u = owner_unit(dest)
   if u then reload_units[u] = true else reload_forced = true end
 end
 
 local function clear_reload()
-  reload_pending, reload_units, reload_forced = false, {}, false
+  reload_units, reload_forced = {}, false
 end
 
 -- the units of a pending reload, as words for sh (nil when forced)
@@ -121,7 +121,7 @@ ezk.module("systemd_unit", function(a, ctx)
     if ctx.check then return res end
     local d = ezk.exec("rm -f -- " .. q(dest))
     if d.rc ~= 0 then return { failed = true, msg = "cannot remove " .. dest .. ": " .. trim(d.stderr) } end
-    reload_pending, reload_forced = true, true
+    reload_forced = true
     return res
   elseif a.state ~= nil and a.state ~= "present" then
     return { failed = true, msg = "state must be present or absent, not " .. tostring(a.state) }
@@ -242,7 +242,7 @@ echo end
 
 -- a pending reload, done outside a service task (end of the role)
 local function flush_reload()
-  if not reload_pending or ezk.check then return end
+  if not reload_pending() or ezk.check then return end
   local words = reload_words()
   clear_reload()
   if words and words ~= "" then
@@ -280,8 +280,9 @@ ezk.module("service", function(a, ctx)
     return { changed = false, msg = "started by this role after what notified the " ..
              (a.state == "restarted" and "restart: not restarted" or "reload: not reloaded") }
   end
-  local words = reload_pending and reload_words()
-  local want_reload = a.daemon_reload or (reload_pending and (not words or words == ""))
+  local pending = reload_pending()
+  local words = pending and reload_words()
+  local want_reload = a.daemon_reload or (pending and (not words or words == ""))
   local r = ezk.exec(SERVICE_SH, { env = {
     EZK_UNIT = a.name, EZK_STATE = a.state or "", EZK_ENABLED = b(a.enabled), EZK_MASKED = b(a.masked),
     EZK_RELOAD = want_reload and "1" or "0", EZK_RELOAD_UNITS = (not want_reload and words) or "",
