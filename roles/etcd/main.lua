@@ -108,4 +108,8 @@ if not ETCD.join then
                  vars = { etcd_name = ETCD.name, etcd_ip = ip, etcd_state = state,
                           etcd_initial_cluster = initial } }
   service { name = "etcd", enabled = true }
+  -- its state, for etcd/start: that play goes one host at a time, so it
+  -- is asked here, on every member at once (a joining member is asked
+  -- there: etcd/join starts it in between)
+  ETCD.active = ezk.trim(ezk.exec("systemctl is-active etcd", { read_only = true }).stdout)
 end

@@ -19,7 +19,7 @@ local function clear_marker()
   if not ezk.check then ezk.exec("rm -f " .. q(E.marker)) end
 end
 
-local st = ezk.trim(ezk.exec("systemctl is-active etcd").stdout)
+local st = E.active or ezk.trim(ezk.exec("systemctl is-active etcd", { read_only = true }).stdout)
 local pending = E.pending or ezk.stat(E.marker) ~= nil
 if st ~= "active" and st ~= "activating" and st ~= "reloading" then
   -- not waited for here: a member may need its peers for a quorum (a new
