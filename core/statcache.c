@@ -130,8 +130,11 @@ static bool host_in_run(const struct engine *e, const char *l, size_t n)
 
 void engine_stat_save(struct engine *e)
 {
-	if (!e->hosts || !e->ts)
+	if (!e->hosts || !e->ts) { /* (a run that never started) */
+		free(e->stat_rec);
+		e->stat_rec = NULL;
 		return;
+	}
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < e->ts->n; i++) {
 		struct hostrun *h = &e->hosts[i];
