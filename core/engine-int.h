@@ -130,6 +130,7 @@ struct engine {
 	size_t nsums;
 	bool sums_loaded, sums_dirty; /* the cache of earlier runs' (filesum.c) */
 	char *stat_rec;		      /* the paths earlier runs' stat caches held (statcache.c) */
+	char *stamp_rec;	      /* the stamps of files SFTP wrote (statcache.c) */
 	pthread_mutex_t hash_lock;    /* held while a host hashes a file */
 	struct once_val *onces;	      /* ezk.once: values computed once per run */
 	size_t nonces;

@@ -20,8 +20,9 @@
  * machine's), a type byte and fields (u32, u64, and strings as u32 length
  * + bytes, 0xffffffff for NULL). The client sends 'A' (attach: every field
  * of the target and the conf that decides the session, the key files'
- * stamps) and then 'X' (exec) messages; the agent answers 'a', and 'o'
- * (stdout chunks for an out_sink) and 'd' (done) for each exec.
+ * stamps) and then 'X' (exec) and 'P' (an SFTP write, sftp.c) messages;
+ * the agent answers 'a', 'o' (stdout chunks for an out_sink) and 'd'
+ * (done) for each exec, 'p' for each write.
  *
  * A held host is reused only by an attach whose fields are byte for byte
  * the ones it was made with, when no other client holds it and after a `:`
@@ -502,6 +503,47 @@ lost:
 	return -1;
 }
 
+/* An SFTP write (sftp.c: sftp_put) done by the agent on its session; the
+ * same results. */
+int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
+	      unsigned mode, long long mtime, struct buf *err)
+{
+	struct buf b = BUF_INIT;
+	put_str(&b, tmp);
+	put_str(&b, dest);
+	put_mem(&b, data, len);
+	put_u32(&b, mode);
+	put_u64(&b, (uint64_t)mtime);
+	int rc = -1;
+	if (send_msg(h->agent_fd, 'P', &b) < 0 || recv_msg(h->agent_fd, &b) != 'p') {
+		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
+		goto lost;
+	}
+	struct rd d = {b.s, b.s + b.len, false};
+	int32_t r = (int32_t)get_u32(&d);
+	size_t n;
+	char *msg = get_str(&d, &n);
+	if (d.bad || r < -1 || r > 2) {
+		free(msg);
+		ezk_fail("%s: a bad answer from ezk's agent", h->name);
+		goto lost;
+	}
+	if (r < 0) {
+		ezk_fail("%s", msg ? msg : "connection lost");
+		free(msg);
+		goto lost;
+	}
+	if (r == 2 && msg)
+		buf_put(err, msg, n);
+	free(msg);
+	buf_free(&b);
+	return r;
+lost:
+	buf_free(&b);
+	agent_close(h);
+	return rc;
+}
+
 /* ---- the agent ---- */
 
 struct held {
@@ -766,6 +808,33 @@ static int exec_one(struct held *e, int fd, const struct buf *m, struct buf *rep
 	return 0;
 }
 
+/* One SFTP write message: done on e's host, answered. -1: the client is
+ * gone. */
+static int put_one(struct held *e, int fd, const struct buf *m, struct buf *reply)
+{
+	struct rd r = {m->s, m->s + m->len, false};
+	char *tmp = get_str(&r, NULL), *dest = get_str(&r, NULL);
+	size_t n;
+	char *data = get_str(&r, &n);
+	uint32_t mode = get_u32(&r);
+	long long mtime = (long long)get_u64(&r);
+	struct buf err = BUF_INIT;
+	int rc = -1;
+	const char *msg = "a bad put message";
+	if (!r.bad && tmp && dest) {
+		rc = sftp_put(e->h, tmp, dest, data ? data : "", data ? n : 0, mode, mtime, &err);
+		msg = rc < 0 ? ezk_err_msg() : rc == 2 ? buf_cstr(&err) : NULL;
+	}
+	buf_reset(reply);
+	put_u32(reply, (uint32_t)(int32_t)rc);
+	put_str(reply, msg);
+	free(tmp);
+	free(dest);
+	free(data);
+	buf_free(&err);
+	return send_msg(fd, 'p', reply);
+}
+
 static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -787,6 +856,11 @@ static void *serve(void *arg)
 				break;
 		} else if (type == 'X' && e) {
 			if (exec_one(e, fd, &m, &reply) < 0) {
+				drop = true;
+				break;
+			}
+		} else if (type == 'P' && e) {
+			if (put_one(e, fd, &m, &reply) < 0) {
 				drop = true;
 				break;
 			}

@@ -91,6 +91,8 @@ struct ssh_host *ssh_host_new(const struct ssh_conf *conf, const struct ssh_targ
 void ssh_host_disconnect(struct ssh_host *h)
 {
 	agent_close(h);
+	sftp_close(h);
+	h->sftp_state = SFTP_UNTRIED;
 	for (int i = 0; i < 2; i++)
 		shell_close(&h->sh[i]);
 	if (h->s) {
@@ -116,6 +118,7 @@ void ssh_host_free(struct ssh_host *h)
 	free_secret(h->become_password);
 	free(h->hostkey_note);
 	sc_free(h);
+	stamps_free(h);
 	free(h);
 }
 

@@ -53,6 +53,13 @@ struct ssh_host {
 	 * kind (login, become) that wrote into them */
 	char **sync_dirs[2];
 	size_t n_sync_dirs[2];
+	/* SFTP (sftp.c): its channel, opened on first use; whether it is up,
+	 * not tried yet or not to be had this session; the last request id */
+	ssh_channel sftp;
+	int sftp_state;
+	uint32_t sftp_id;
+	char **stamps; /* "SHA256 SECS PATH" (ssh_host_stamp_seed) */
+	size_t n_stamps;
 	int agent_fd; /* -1: not */
 	char *agent_addr;
 	bool agent_reused;
@@ -69,6 +76,19 @@ bool session_key_known(struct ssh_host *h);
 int agent_attach(struct ssh_host *h);
 int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
 void agent_close(struct ssh_host *h);
+
+int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
+	      unsigned mode, long long mtime, struct buf *err);
+
+/* sftp.c */
+enum { SFTP_UNTRIED, SFTP_UP, SFTP_NONE };
+/* Write len bytes to tmp (new, mode 0600), fsync it, give it mode and the
+ * mtime (whole seconds), rename it over dest: 0 done; 1 no SFTP here (the shell must do it; at most
+ * a temporary file was left, residue the next probe removes); 2 failed (the server's message in
+ * err, the temporary file removed). */
+int sftp_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
+	     unsigned mode, long long mtime, struct buf *err);
+void sftp_close(struct ssh_host *h);
 
 /* local.c */
 int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
@@ -90,6 +110,8 @@ bool runs_inline(const char *script);
 /* The stat cache where none is kept (the deploy node, a command with a
  * timeout): ezk_sc_get never knows (shell.c). */
 #define SC_STUB "ezk_sc_get() { return 1; }\n"
+/* Free h's stamps (transfer.c; session.c: ssh_host_free). */
+void stamps_free(struct ssh_host *h);
 /* Free h's stat cache paths and waiting syncs (session.c: ssh_host_free). */
 void sc_free(struct ssh_host *h);
 /* A directory to fsync before the next command that may use what was

@@ -81,11 +81,16 @@
  * carry the content's stamp in their mtime's nanoseconds, so that an
  * unchanged file of the right size is known by one stat, without reading it
  * (transfer.c, PROBE; anything else that writes the file loses the stamp,
- * and the file is hashed again). Otherwise it streams
- * the bytes into a temporary file beside the destination (dd: written and
- * fsynced in one process), checks the size, sets mode and owner, and renames: a run cut short
- * leaves the old file (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to that
- * destination removes.
+ * and the file is hashed again). Otherwise it writes the bytes to a
+ * temporary file beside the destination, fsyncs it, sets mode and owner,
+ * and renames it over the destination: a run cut short leaves the old file
+ * (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to that
+ * destination removes. A small file (64 KiB at most) written as the login
+ * user and owned as a new file is anyway goes through the host's SFTP
+ * server (sftp.c: one sftp-server a session, no process a file; its stamp
+ * the whole-second mtime SFTP sets, ssh_host_stamp_seed); any other, or a host without SFTP
+ * (EZK_SFTP=0: none), through the shell (dd writes and fsyncs in one process, chmod/chown when
+ * needed, touch, mv).
  */
 #ifndef EZK_SSH_H
 #define EZK_SSH_H
@@ -164,6 +169,14 @@ void ssh_host_stat_seed(struct ssh_host *h, const char *const *paths, size_t n);
 /* The paths this run's commands named as stat_path on h, once each, in the
  * order first named. */
 size_t ssh_host_stat_paths(const struct ssh_host *h, const char *const **paths);
+/* The stamps of the files written through SFTP on h (transfer.c), lines
+ * "SHA256 SECS PATH": SFTP sets an mtime in whole seconds only, so such a
+ * file is known unchanged (no hash) by its size and an mtime of exactly
+ * SECS.000000000, as recorded when it was written. Seeded from earlier runs
+ * (copied; malformed lines dropped); ssh_host_stamps gives them back,
+ * updated, for the next run. Without them such a file is hashed once. */
+void ssh_host_stamp_seed(struct ssh_host *h, const char *const *lines, size_t n);
+size_t ssh_host_stamps(const struct ssh_host *h, const char *const **lines);
 
 /* Uploads rename their file into place at once but leave the directory's
  * fsync (which makes the rename durable) for later: the next command that

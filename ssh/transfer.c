@@ -6,8 +6,10 @@
  * differs, the send: the bytes are the command's stdin, dd(1) writes them
  * to ".NAME.ezk-tmp.<nonce>" beside the destination and fsyncs it, the size
  * is checked, mode, owner and stamp set, the file renamed over the
- * destination, the directory fsynced. Nothing ever writes the destination
- * in place.
+ * destination, the directory fsynced. Small files written as the login
+ * user go through SFTP instead (sftp.c, put_sftp below), their stamp the
+ * whole-second mtime recorded on the controller (ssh_host_stamps). Nothing
+ * ever writes the destination in place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +77,8 @@ int ssh_file_prepare(struct ssh_file *f)
 }
 
 /* The probe of an upload: ezk_probe DEST SIZE SHA256 NS MODE OWNER GROUP
- * MKDIR DRY (MODE octal; OWNER, GROUP, MODE, MKDIR=1 and DRY=1 may be ''). It
+ * MKDIR DRY SECS (MODE octal; OWNER, GROUP, MODE, MKDIR=1, DRY=1 and SECS
+ * may be ''). It
  * removes residue of interrupted uploads, compares the size, then the
  * content (below), fixes mode and owner in place when only they differ, and
  * prints "send" (the content differs; with DRY: it would change), "fixed"
@@ -90,7 +93,10 @@ int ssh_file_prepare(struct ssh_file *f)
  * source's time), read from the shell's stat cache when it holds the file
  * (shell.c: no process of its own). Anything that writes the file sets a new mtime, whose
  * nanoseconds match NS by chance once in 10^9; a file system without
- * nanoseconds never matches. Otherwise the file is hashed, and a file found
+ * nanoseconds never matches. A file SFTP wrote (sftp.c: whole seconds only)
+ * is known the same way by an mtime of exactly SECS.000000000, the seconds
+ * recorded with this content's sha256 when it was written (ssh_host_stamps).
+ * Otherwise the file is hashed, and a file found
  * the same is stamped (not under DRY), so the next run needs only its stat.
  * Whatever it changes drops the stat cache (ezk_sc_v=). */
 static const char PROBE[] =
@@ -104,7 +110,7 @@ static const char PROBE[] =
     "}\n"
     "ezk_probe() {\n"
     "  local d=\"$1\" n=\"$2\" sum=\"$3\" ns=\"$4\" m=\"$5\" o=\"$6\" g=\"$7\" mk=\"$8\" "
-    "dry=\"$9\"\n"
+    "dry=\"$9\" st=\"${10}\"\n"
     "  local dir b t h c fix\n"
     "  case $d in */*) dir=${d%/*} ;; *) dir=. ;; esac; [ -n \"$dir\" ] || dir=/\n"
     "  b=${d##*/}\n"
@@ -131,7 +137,8 @@ static const char PROBE[] =
     "  if ezk_sc_get \"$d\" && [ \"$ezk_sk\" = file ]; then set -- $ezk_sv\n"
     "  else set -- $(stat -c '%s %a %U %u %G %g %Y %y' -- \"$d\") || return 1; fi\n"
     "  [ \"$1\" = \"$n\" ] || { ezk_send_how \"$2\" \"$d\" \"$dir\"; return 0; }\n"
-    "  if [ \"${9#*.}\" != \"$ns\" ]; then\n"
+    "  if [ \"${9#*.}\" != \"$ns\" ] &&\n"
+    "    ! { [ -n \"$st\" ] && [ \"$7\" = \"$st\" ] && [ \"${9#*.}\" = 000000000 ]; }; then\n"
     /* openssl hashes big files faster; sha256sum starts 3x faster */
     "    if [ \"$n\" -ge 1048576 ] && command -v openssl >/dev/null 2>&1; then\n"
     "      h=$(openssl dgst -sha256 -r < \"$d\") || return 1\n"
@@ -248,6 +255,133 @@ static bool safe_word(const char *s)
 	return true;
 }
 
+/* ---- the stamps of files SFTP wrote (ssh.h: ssh_host_stamp_seed) ---- */
+
+#define STAMPS_MAX 4096 /* a host's, the oldest dropped first */
+
+/* "SHA256 SECS /PATH" with no newline */
+static bool stamp_ok(const char *l)
+{
+	size_t i = 0;
+	for (; i < 64; i++)
+		if (!((l[i] >= '0' && l[i] <= '9') || (l[i] >= 'a' && l[i] <= 'f')))
+			return false;
+	if (l[i++] != ' ' || !(l[i] >= '0' && l[i] <= '9'))
+		return false;
+	while (l[i] >= '0' && l[i] <= '9')
+		i++;
+	return l[i] == ' ' && l[i + 1] == '/' && !strchr(l + i, '\n');
+}
+
+static size_t stamp_find(const struct ssh_host *h, const char *path)
+{
+	for (size_t i = 0; i < h->n_stamps; i++) {
+		const char *p = strchr(h->stamps[i] + 65, ' ') + 1;
+		if (strcmp(p, path) == 0)
+			return i;
+	}
+	return (size_t)-1;
+}
+
+static void stamp_drop(struct ssh_host *h, const char *path)
+{
+	size_t i = stamp_find(h, path);
+	if (i == (size_t)-1)
+		return;
+	free(h->stamps[i]);
+	memmove(h->stamps + i, h->stamps + i + 1, (h->n_stamps - i - 1) * sizeof *h->stamps);
+	h->n_stamps--;
+}
+
+static void stamp_add(struct ssh_host *h, char *line)
+{
+	if (h->n_stamps == STAMPS_MAX) {
+		free(h->stamps[0]);
+		memmove(h->stamps, h->stamps + 1, (h->n_stamps - 1) * sizeof *h->stamps);
+		h->n_stamps--;
+	}
+	h->stamps = xrealloc(h->stamps, (h->n_stamps + 1) * sizeof *h->stamps);
+	h->stamps[h->n_stamps++] = line;
+}
+
+static void stamp_set(struct ssh_host *h, const char *path, const char *sha, long long secs)
+{
+	stamp_drop(h, path);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s %lld %s", sha, secs, path);
+	if (stamp_ok(b.s))
+		stamp_add(h, buf_detach(&b));
+	buf_free(&b);
+}
+
+/* The recorded seconds ("SECS PATH") of path's stamp when it is of sha. */
+static const char *stamp_secs(const struct ssh_host *h, const char *path, const char *sha)
+{
+	size_t i = stamp_find(h, path);
+	if (i == (size_t)-1 || strncmp(h->stamps[i], sha, 64) != 0)
+		return NULL;
+	return h->stamps[i] + 65;
+}
+
+void ssh_host_stamp_seed(struct ssh_host *h, const char *const *lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (stamp_ok(lines[i]) &&
+		    stamp_find(h, strchr(lines[i] + 65, ' ') + 1) == (size_t)-1)
+			stamp_add(h, xstrdup(lines[i]));
+}
+
+size_t ssh_host_stamps(const struct ssh_host *h, const char *const **lines)
+{
+	*lines = (const char *const *)h->stamps;
+	return h->n_stamps;
+}
+
+void stamps_free(struct ssh_host *h)
+{
+	for (size_t i = 0; i < h->n_stamps; i++)
+		free(h->stamps[i]);
+	free(h->stamps);
+	h->stamps = NULL;
+	h->n_stamps = 0;
+}
+
+/* dest's directory fsynced before the next command that may use it */
+static void sync_dir_later(struct ssh_host *h, bool become, const char *dest)
+{
+	char *dir = xstrdup(dest), *sl = strrchr(dir, '/');
+	sl[sl == dir ? 1 : 0] = 0;
+	sync_later(h, become, dir);
+	free(dir);
+}
+
+/* The content (f's bytes in memory) written through SFTP (sftp.c), by the
+ * agent when it holds the session, its stamp recorded (ssh_host_stamps):
+ * 0 done, 1 no SFTP (write it the shell's way), -1 failed (message set;
+ * the host lost when ssh_host_connected says so). */
+static int put_sftp(struct ssh_host *h, const struct ssh_file *f, const char *dest,
+		    const char *data, const char *tag, int mode)
+{
+	const char *sl = strrchr(dest, '/');
+	struct buf tmp = BUF_INIT, err = BUF_INIT;
+	buf_put(&tmp, dest, (size_t)(sl - dest) + 1);
+	buf_printf(&tmp, ".%s.ezk-tmp.%s", sl + 1, tag);
+	long long secs = (long long)time(NULL);
+	int rc = h->agent_fd >= 0
+		     ? agent_put(h, buf_cstr(&tmp), dest, data, f->len, (unsigned)mode, secs, &err)
+		     : sftp_put(h, buf_cstr(&tmp), dest, data, f->len, (unsigned)mode, secs, &err);
+	buf_free(&tmp);
+	if (rc == 2)
+		rc = ezk_fail("%s: cannot write %s: %s", h->name, dest, buf_cstr(&err));
+	buf_free(&err);
+	if (rc != 0)
+		return rc;
+	h->n_cmds += 3; /* open; write, fsync, mode, close; rename */
+	stamp_set(h, dest, f->sha256, secs);
+	sync_dir_later(h, false, dest);
+	return 0;
+}
+
 int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	       const struct ssh_upload_opts *o, bool *changed, bool *sent)
 {
@@ -275,8 +409,10 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	buf_printf(&s, " %zu %s %09lu '", f->len, f->sha256, mtime_ns(f));
 	if (o->mode >= 0)
 		buf_printf(&s, "%o", (unsigned)o->mode);
-	buf_printf(&s, "' '%s' '%s' '%s' '%s'", o->owner ? o->owner : "", o->group ? o->group : "",
-		   o->mkdir ? "1" : "", o->dry_run ? "1" : "");
+	const char *secs = stamp_secs(h, dest, f->sha256);
+	buf_printf(&s, "' '%s' '%s' '%s' '%s' '%.*s'", o->owner ? o->owner : "",
+		   o->group ? o->group : "", o->mkdir ? "1" : "", o->dry_run ? "1" : "",
+		   secs ? (int)strspn(secs, "0123456789") : 0, secs ? secs : "");
 	struct ssh_cmd cmd = {.script = buf_cstr(&s),
 			      .become = o->become,
 			      .no_become = !o->become,
@@ -330,6 +466,22 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	/* owner and group: those asked for; else the old file's, copied only
 	 * when the new file would not get them anyway */
 	bool ref = (!o->owner || !o->group) && old_mode >= 0 && !same_owner;
+	/* a small file written as the login user, owned as a new file is
+	 * anyway: through SFTP, no process on the host but the stamp's */
+	char *small = f->path ? read_small(f) : NULL;
+	if (!h->local && !o->become && !ref && !o->owner && !o->group && (small || !f->path)) {
+		rc = put_sftp(h, f, dest, small ? small : f->data ? f->data : "", tag, mode);
+		if (rc != 1) {
+			free(small);
+			if (rc == 0) {
+				if (sent)
+					*sent = true;
+				if (changed)
+					*changed = true;
+			}
+			goto out;
+		}
+	}
 	s = (struct buf)BUF_INIT;
 	buf_puts(&s, "ezk_send ");
 	buf_sh_quote(&s, dest);
@@ -341,7 +493,6 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 		   h->local ? "1" : "");
 	/* a small file goes from memory: as a here-document when it is text
 	 * (shell.c), with no head and cat to carry it */
-	char *small = f->path ? read_small(f) : NULL;
 	struct ssh_cmd send = {.script = buf_cstr(&s),
 			       .lib_name = "ezk_send",
 			       .lib = SEND,
@@ -367,12 +518,9 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	}
 	if (changed)
 		*changed = true;
-	if (!h->local) {
-		char *dir = xstrdup(dest), *sl = strrchr(dir, '/');
-		sl[sl == dir ? 1 : 0] = 0;
-		sync_later(h, o->become, dir);
-		free(dir);
-	}
+	stamp_drop(h, dest); /* stamped by the shell's touch */
+	if (!h->local)
+		sync_dir_later(h, o->become, dest);
 out:
 	ssh_result_free(&r);
 	return rc;

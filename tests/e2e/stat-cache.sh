@@ -7,7 +7,9 @@
 # shell) is seen by the next check, a change made between two runs is seen
 # by the second (with --persist too, whose kept shell still holds the first
 # run's cache), paths the cache cannot hold (a | in the name) and a record
-# full of garbage change nothing. One test host.
+# full of garbage change nothing. Files written through SFTP are known by
+# the stamp recorded in logs/.stamps, and without it by their hash. One
+# test host.
 . "${EZK_SRC:?}/tests/lib.sh" || exit 1
 . "$EZK_SRC/tests/harness/lib.sh"
 . "$EZK_SRC/tests/harness/events.sh"
@@ -95,6 +97,34 @@ is "$(ev_msg again "$A" "stat /srv/sc/c")" "directory 0755" "ezk.stat reads the 
 n=$(procs_of again)
 if [ -n "$n" ] && [ "$n" -le 4 ]; then pass "twelve unchanged checks cost the host $n processes (one stat of them all; twelve without the cache)"
 else fail "twelve unchanged checks cost the host at most 4 processes (one stat of them all), not $n"; fi
+
+# the files SFTP wrote (ssh/sftp.c) carry a whole-second mtime, recorded in
+# logs/.stamps: the rerun knew them by it (no hash: the count above), and
+# left them as they were
+srec=$CD/logs/.stamps
+is "$(awk -F'\t' -v h="$A" '$1 == h { split($2, w, " "); print w[3] }' "$srec" | sort | grep -c '^/srv/sc/a/f[1-6]$')" 6 \
+	"the six uploads' stamps are recorded"
+is "$(stat -c %a "$srec")" 600 "... the record is the user's own (0600)"
+sha=$(printf 'file 1\n' | sha256sum | cut -d' ' -f1)
+secs=$(awk -F'\t' -v h="$A" '$1 == h { split($2, w, " "); if (w[3] == "/srv/sc/a/f1") print w[1], w[2] }' "$srec")
+is "${secs% *}" "$sha" "... with the content's sha256"
+is "$(th_exec 0 stat -c '%.9Y' /srv/sc/a/f1)" "${secs#* }.000000000" "... and the file's mtime, to the nanosecond"
+# without the record: each such file is hashed once, found the same, and
+# stamped by the shell (the content's stamp in the nanoseconds)
+mv "$srec" "$T/stamps.saved"
+EZK_STATS=1 ev_setup nostamps c 01
+is "$(ev_failed_any nostamps),$(ev_changed nostamps "$A")" ",0" "without the stamps' record: nothing changes"
+n=$(procs_of nostamps)
+if [ -n "$n" ] && [ "$n" -ge 7 ]; then pass "... each SFTP-written file is hashed and stamped instead ($n processes)"
+else fail "... each SFTP-written file is hashed and stamped instead (want at least 7 processes, got $n)"; fi
+is "$(th_exec 0 stat -c '%.9Y' /srv/sc/a/f1 | cut -d. -f2)" "$(printf '%09d' $((0x${sha:0:8} % 1000000000)))" \
+	"... the content's stamp in the nanoseconds"
+# a record of garbage: ignored line by line
+printf '%s\n' "$A	$sha 12 /srv/sc/a/f1" "$A	nothex 1 /srv/sc/a/f2" "$A	$sha x /srv/sc/a/f3" "$A" "junk" \
+	"$A	$sha 1 relative" "other-host	$sha 1 /srv/sc" >"$srec"
+EZK_STATS=1 ev_setup badstamps c 01
+is "$(ev_failed_any badstamps),$(ev_changed badstamps "$A")" ",0" "a stamps record of garbage (or a stale stamp): the run is as without it"
+is "$(grep -c "^other-host	$sha 1 /srv/sc\$" "$srec")" 1 "... a host the run did not reach keeps its lines"
 
 # changes between runs: each is seen (a new session: the seed's stat is new)
 th_exec 0 sh -c 'chmod 600 /srv/sc/a/f2 && chmod 700 /srv/sc/a && printf x >>/srv/sc/a/f3 && rm /srv/sc/b/stamp'

@@ -177,6 +177,65 @@ head -c 5000000 /dev/urandom >"$T/big5"
 run $ST "$A" upload "$T/big5" /opt/ezk-up/big5 fetch /opt/ezk-up/big5 "$T/big5.back"
 cmp -s "$T/big5" "$T/big5.back" && pass "5 MB round trip: upload then fetch" || fail "5 MB round trip"
 
+# ---- small files through SFTP (sftp.c): the host starts its sftp-server
+# once, and no process per file but the stamp's touch
+printf 'small one\n' >"$T/s1"
+printf '#!/bin/sh\necho small two\n' >"$T/s2"
+run $ST "$A" upload -M 4755 "$T/s1" /opt/ezk-up/s1 upload -M 600 "$T/s2" /opt/ezk-up/s2 exec 'ps -e -o comm= | grep -c "^sftp-server$"'
+like "$out" $'changed=1 sent=1\nchanged=1 sent=1' "two small files are sent"
+like "$out" $'\n1\n' "... through the host's sftp-server, running for the session"
+count() { # the processes the host started for two new files (sftp.c, or the shell's way)
+	local n=$1
+	shift
+	run env SSHTOOL_COUNT=1 "$@" $ST "$A" upload -M 4755 "$T/s1" "/opt/ezk-up/c$n" upload -M 600 "$T/s2" "/opt/ezk-up/d$n"
+	printf '%s\n' "$out" | sed -n 's/^cmds=.* procs=//p'
+}
+p_sftp=$(count 1) p_sh=$(count 2 EZK_SFTP=0)
+[ -n "$p_sftp" ] && [ -n "$p_sh" ] && [ "$p_sftp" -le 5 ] && [ $((p_sh - p_sftp)) -ge 4 ] &&
+	pass "... two new files cost the host $p_sftp processes (sshd's child, sftp-server, 2 touches, the stat cache's stat), the shell's way $p_sh" ||
+	fail "... two new files cost the host $p_sftp processes (want at most 5), the shell's way $p_sh (want 4 more)"
+is "$(th_exec 0 cat /opt/ezk-up/s1 /opt/ezk-up/s2)" "$(cat "$T/s1" "$T/s2")" "... intact"
+is "$(th_exec 0 stat -c '%a %U' /opt/ezk-up/s1 /opt/ezk-up/s2 | tr '\n' ' ')" "4755 root 600 root " "... with their modes, set bits too"
+now=$(date +%s) mt=$(th_exec 0 stat -c %.9Y /opt/ezk-up/s1)
+[ "${mt#*.}" = 000000000 ] && [ $((now - ${mt%.*})) -ge 0 ] && [ $((now - ${mt%.*})) -le 60 ] &&
+	pass "... its mtime the second it was written (SFTP's stamp: whole seconds)" || fail "... its mtime the second it was written: $mt (now $now)"
+run $ST "$A" upload -M 4755 "$T/s1" /opt/ezk-up/s1b upload -M 4755 "$T/s1" /opt/ezk-up/s1b
+like "$out" $'changed=1 sent=1\nchanged=0 sent=0' "sent again in the session that wrote it: known by its stamp, nothing sent"
+like "$(th_exec 0 stat -c %.9Y /opt/ezk-up/s1b)" '\.000000000$' "... not hashed (the shell would stamp the nanoseconds)"
+ino1=$(th_exec 0 stat -c %i /opt/ezk-up/s1)
+run $ST "$A" upload -M 4755 "$T/s1" /opt/ezk-up/s1 upload -M 600 "$T/s2" /opt/ezk-up/s2
+like "$out" $'changed=0 sent=0\nchanged=0 sent=0' "in a new session (no stamps kept): unchanged, nothing sent"
+is "$(th_exec 0 stat -c %i /opt/ezk-up/s1)" "$ino1" "... not rewritten"
+sum1=$(sha256sum "$T/s1" | cut -d' ' -f1)
+is "$(th_exec 0 stat -c %.9Y /opt/ezk-up/s1 | cut -d. -f2)" "$(printf '%09d' $((0x${sum1:0:8} % 1000000000)))" \
+	"... hashed, and stamped by the shell (the content's stamp in the nanoseconds)"
+printf 'small one, v2\n' >"$T/s1"
+run $ST "$A" upload -M 4755 "$T/s1" /opt/ezk-up/s1
+is "$(th_exec 0 cat /opt/ezk-up/s1) $(th_exec 0 stat -c %a /opt/ezk-up/s1)" "small one, v2 4755" "new content replaces the file"
+is "$(th_exec 0 sh -c 'ls -A /opt/ezk-up | grep -c ezk-tmp')" 0 "... no temporary file left"
+th_exec 0 mkdir -p /opt/ezk-up/ro
+th_exec 0 chattr +i /opt/ezk-up/ro 2>/dev/null
+if th_exec 0 sh -c 'touch /opt/ezk-up/ro/x 2>/dev/null'; then
+	skip "an immutable directory (chattr +i) is not to be had here"
+else
+	run $ST "$A" upload "$T/s1" /opt/ezk-up/ro/s1
+	is "$rc" 1 "SFTP refusing the write (an immutable directory): the upload fails"
+	like "$err" 'cannot write /opt/ezk-up/ro/s1: .*(ermission|not permitted)' "... with the server's reason"
+	th_exec 0 chattr -i /opt/ezk-up/ro
+fi
+run env EZK_SFTP=0 $ST "$A" upload "$T/s2" /opt/ezk-up/s3 exec 'ps -e -o comm= | grep -c "^sftp-server$"'
+like "$out" $'changed=1 sent=1\n0\n' "EZK_SFTP=0: written by the shell, no sftp-server"
+is "$(th_exec 0 cat /opt/ezk-up/s3)" "$(cat "$T/s2")" "... intact"
+# no SFTP on the host (no subsystem; one whose program prints a banner):
+# the shell writes the file
+for sub in '' 'Subsystem sftp /bin/echo Welcome to this host'; do
+	th_exec 1 sh -c "sed -i '/^Subsystem/d' /etc/ssh/sshd_config && ${sub:+echo '$sub' >>/etc/ssh/sshd_config &&} systemctl restart ssh.service"
+	run $ST "$B" upload -D -M 640 "$T/s1" /opt/ezk-up/s1 exec 'cat /opt/ezk-up/s1; stat -c %a /opt/ezk-up/s1'
+	like "$out" $'changed=1 sent=1\nsmall one, v2\n640' "${sub:-no Subsystem line}: the shell writes the file instead"
+	th_exec 1 rm -f /opt/ezk-up/s1
+done
+th_exec 1 sh -c "sed -i '/^Subsystem/d' /etc/ssh/sshd_config && echo 'Subsystem sftp /usr/lib/openssh/sftp-server' >>/etc/ssh/sshd_config && systemctl restart ssh.service"
+
 # ---- one file to many hosts at once, one session each
 head -c 20000000 /dev/urandom >"$T/f20"
 run "$EZK_TOOL_DIR/sshmany" upload "$TH_KEY" "$TH_DIR/known_hosts" "$T/f20" /var/tmp/f20 "$A" "$B" "$C"
