@@ -20,9 +20,10 @@
  * machine's), a type byte and fields (u32, u64, and strings as u32 length
  * + bytes, 0xffffffff for NULL). The client sends 'A' (attach: every field
  * of the target and the conf that decides the session, the key files'
- * stamps) and then 'X' (exec) and 'P' (an SFTP write, sftp.c) messages;
- * the agent answers 'a', 'o' (stdout chunks for an out_sink) and 'd'
- * (done) for each exec, 'p' for each write.
+ * stamps) and then 'X' (exec), 'P' (an SFTP write, sftp.c) and 'S'
+ * (directories fsynced through SFTP) messages; the agent answers 'a', 'o'
+ * (stdout chunks for an out_sink) and 'd' (done) for each exec, 'p' for
+ * each write or sync.
  *
  * A held host is reused only by an attach whose fields are byte for byte
  * the ones it was made with, when no other client holds it and after a `:`
@@ -544,6 +545,27 @@ lost:
 	return rc;
 }
 
+/* The directory fsyncs (sftp.c: sftp_sync) done by the agent on its
+ * session: 0 done, 1 not (the shell must), -1 the agent is gone. */
+int agent_sync(struct ssh_host *h, char *const *dirs, size_t n)
+{
+	struct buf b = BUF_INIT;
+	put_u32(&b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		put_str(&b, dirs[i]);
+	int rc = -1;
+	if (send_msg(h->agent_fd, 'S', &b) < 0 || recv_msg(h->agent_fd, &b) != 'p') {
+		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
+		buf_free(&b);
+		agent_close(h);
+		return -1;
+	}
+	struct rd d = {b.s, b.s + b.len, false};
+	rc = (int)(int32_t)get_u32(&d);
+	buf_free(&b);
+	return rc == 0 ? 0 : 1;
+}
+
 /* ---- the agent ---- */
 
 struct held {
@@ -835,6 +857,29 @@ static int put_one(struct held *e, int fd, const struct buf *m, struct buf *repl
 	return send_msg(fd, 'p', reply);
 }
 
+/* One directory-sync message: done on e's host, answered. */
+static int sync_one(struct held *e, int fd, const struct buf *m, struct buf *reply)
+{
+	struct rd r = {m->s, m->s + m->len, false};
+	uint32_t n = get_u32(&r);
+	char **dirs = NULL;
+	int rc = 1;
+	if (!r.bad && n > 0 && n < 65536) {
+		dirs = xcalloc(n, sizeof *dirs);
+		for (uint32_t i = 0; i < n; i++)
+			dirs[i] = get_str(&r, NULL);
+		if (!r.bad)
+			rc = sftp_sync(e->h, dirs, n);
+		for (uint32_t i = 0; i < n; i++)
+			free(dirs[i]);
+		free(dirs);
+	}
+	buf_reset(reply);
+	put_u32(reply, (uint32_t)rc);
+	put_str(reply, NULL);
+	return send_msg(fd, 'p', reply);
+}
+
 static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -859,8 +904,8 @@ static void *serve(void *arg)
 				drop = true;
 				break;
 			}
-		} else if (type == 'P' && e) {
-			if (put_one(e, fd, &m, &reply) < 0) {
+		} else if ((type == 'P' || type == 'S') && e) {
+			if ((type == 'P' ? put_one : sync_one)(e, fd, &m, &reply) < 0) {
 				drop = true;
 				break;
 			}

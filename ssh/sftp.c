@@ -43,7 +43,7 @@ enum {
 	FXP_HANDLE = 102,
 	FXP_EXTENDED = 200
 };
-enum { FXF_WRITE = 0x02, FXF_CREAT = 0x08, FXF_EXCL = 0x20 };
+enum { FXF_READ = 0x01, FXF_WRITE = 0x02, FXF_CREAT = 0x08, FXF_EXCL = 0x20 };
 enum { ATTR_PERMISSIONS = 0x04, ATTR_ACMODTIME = 0x08 };
 
 #define INIT_MS 10000	 /* the server's VERSION: else no SFTP here */
@@ -354,4 +354,60 @@ out:
 	buf_free(&b);
 	buf_free(&msg);
 	return rc;
+}
+
+int sftp_sync(struct ssh_host *h, char *const *dirs, size_t n)
+{
+	if (!h->s || h->local || h->sftp_state != SFTP_UP || !h->sftp)
+		return 1;
+	/* open them all (a directory opened for reading), then fsync and
+	 * close each that opened; what fails is passed over, as `sync`'s
+	 * errors are */
+	struct buf b = BUF_INIT;
+	uint32_t first = h->sftp_id + 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t at = b.len;
+		req_begin(h, &b, FXP_OPEN);
+		put_str(&b, dirs[i]);
+		put_u32(&b, FXF_READ);
+		put_u32(&b, 0);
+		req_end(&b, at);
+	}
+	struct buf reqs = BUF_INIT;
+	size_t nreq = 0;
+	if (send_all(h, &b) < 0)
+		goto channel;
+	for (size_t i = 0; i < n; i++) {
+		if (reply(h, &b, REPLY_MS) < 0)
+			goto channel;
+		const unsigned char *p = (const unsigned char *)b.s;
+		if (b.len < 5 || get_u32(p + 1) != first + i)
+			goto channel;
+		if (p[0] != FXP_HANDLE)
+			continue;
+		if (b.len < 9 || get_u32(p + 5) > b.len - 9)
+			goto channel;
+		size_t at = reqs.len;
+		req_begin(h, &reqs, FXP_EXTENDED);
+		put_str(&reqs, "fsync@openssh.com");
+		put_mem(&reqs, p + 9, get_u32(p + 5));
+		req_end(&reqs, at);
+		at = reqs.len;
+		req_begin(h, &reqs, FXP_CLOSE);
+		put_mem(&reqs, p + 9, get_u32(p + 5));
+		req_end(&reqs, at);
+		nreq += 2;
+	}
+	if (nreq && send_all(h, &reqs) < 0)
+		goto channel;
+	for (size_t i = 0; i < nreq; i++)
+		if (reply(h, &b, REPLY_MS) != FXP_STATUS)
+			goto channel;
+	buf_free(&b);
+	buf_free(&reqs);
+	return 0;
+channel:
+	buf_free(&b);
+	buf_free(&reqs);
+	return give_up(h);
 }

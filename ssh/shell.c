@@ -935,6 +935,16 @@ static char *sync_line(struct ssh_host *h, bool become)
 {
 	if (!h->n_sync_dirs[become])
 		return NULL;
+	/* the login user's, through SFTP when it writes here (sftp.c): no
+	 * process */
+	if (!become && h->sftp_state == SFTP_UP &&
+	    (h->agent_fd >= 0 ? agent_sync(h, h->sync_dirs[0], h->n_sync_dirs[0])
+			      : sftp_sync(h, h->sync_dirs[0], h->n_sync_dirs[0])) == 0) {
+		for (size_t i = 0; i < h->n_sync_dirs[0]; i++)
+			free(h->sync_dirs[0][i]);
+		h->n_sync_dirs[0] = 0;
+		return NULL;
+	}
 	struct buf b = BUF_INIT;
 	buf_puts(&b, "sync --");
 	for (size_t i = 0; i < h->n_sync_dirs[become]; i++) {

@@ -77,6 +77,7 @@ int agent_attach(struct ssh_host *h);
 int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);
 void agent_close(struct ssh_host *h);
 
+int agent_sync(struct ssh_host *h, char *const *dirs, size_t n);
 int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
 	      unsigned mode, long long mtime, struct buf *err);
 
@@ -88,6 +89,10 @@ enum { SFTP_UNTRIED, SFTP_UP, SFTP_NONE };
  * err, the temporary file removed). */
 int sftp_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
 	     unsigned mode, long long mtime, struct buf *err);
+/* fsync the directories (their renames durable) through SFTP when it is up
+ * already: 0 done (a directory that cannot be opened is passed over, as
+ * `sync` would), 1 not (the shell must). */
+int sftp_sync(struct ssh_host *h, char *const *dirs, size_t n);
 void sftp_close(struct ssh_host *h);
 
 /* local.c */

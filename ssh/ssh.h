@@ -181,7 +181,8 @@ size_t ssh_host_stamps(const struct ssh_host *h, const char *const **lines);
 /* Uploads rename their file into place at once but leave the directory's
  * fsync (which makes the rename durable) for later: the next command that
  * is neither read_only nor an upload runs `sync` of every such directory
- * first, in one process, and this runs it now (the engine does at the end
+ * first, in one process (the login user's through SFTP when the session has
+ * it up, sftp.c: no process), and this runs it now (the engine does at the end
  * of each play). The file's data is fsynced before its rename: a crash in
  * between leaves the old file or the new one, never a part. 0, or -1 when
  * the host is lost. */

@@ -371,6 +371,8 @@ static int put_sftp(struct ssh_host *h, const struct ssh_file *f, const char *de
 		     ? agent_put(h, buf_cstr(&tmp), dest, data, f->len, (unsigned)mode, secs, &err)
 		     : sftp_put(h, buf_cstr(&tmp), dest, data, f->len, (unsigned)mode, secs, &err);
 	buf_free(&tmp);
+	if (h->agent_fd >= 0 && rc >= 0) /* (the agent's own is the one used) */
+		h->sftp_state = rc == 1 ? SFTP_NONE : SFTP_UP;
 	if (rc == 2)
 		rc = ezk_fail("%s: cannot write %s: %s", h->name, dest, buf_cstr(&err));
 	buf_free(&err);
