@@ -197,6 +197,12 @@ static bool has_ext(const struct buf *b, const char *name)
 	return false;
 }
 
+bool sftp_wanted(void)
+{
+	const char *env = getenv("EZK_SFTP");
+	return !env || strcmp(env, "0") != 0;
+}
+
 /* The server, started on first use: 0 up, 1 none to be had. */
 static int sftp_start(struct ssh_host *h)
 {
@@ -204,8 +210,7 @@ static int sftp_start(struct ssh_host *h)
 		return 0;
 	if (h->sftp_state == SFTP_NONE)
 		return 1;
-	const char *env = getenv("EZK_SFTP");
-	if (env && strcmp(env, "0") == 0)
+	if (!sftp_wanted())
 		return give_up(h);
 	h->sftp = ssh_channel_new(h->s);
 	if (!h->sftp || ssh_channel_open_session(h->sftp) != SSH_OK ||

@@ -94,6 +94,8 @@ int sftp_put(struct ssh_host *h, const char *tmp, const char *dest, const void *
  * `sync` would), 1 not (the shell must). */
 int sftp_sync(struct ssh_host *h, char *const *dirs, size_t n);
 void sftp_close(struct ssh_host *h);
+/* Not when EZK_SFTP=0 (asked by the run, not by a kept agent). */
+bool sftp_wanted(void);
 
 /* local.c */
 int local_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result *r);

@@ -471,7 +471,8 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	/* a small file written as the login user, owned as a new file is
 	 * anyway: through SFTP, no process on the host but the stamp's */
 	char *small = f->path ? read_small(f) : NULL;
-	if (!h->local && !o->become && !ref && !o->owner && !o->group && (small || !f->path)) {
+	if (!h->local && !o->become && !ref && !o->owner && !o->group && (small || !f->path) &&
+	    sftp_wanted()) {
 		rc = put_sftp(h, f, dest, small ? small : f->data ? f->data : "", tag, mode);
 		if (rc != 1) {
 			free(small);
