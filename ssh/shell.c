@@ -78,10 +78,12 @@ void buf_sh_quote(struct buf *b, const char *s)
 }
 
 /* The resident shell: says it is ready, then reads the rest of the channel
- * as its script. */
+ * as its script. The login user's is run by the login shell itself (sshd
+ * runs the command with `$SHELL -c`; any shell parses this line): one
+ * process fewer than `exec /bin/sh -c DRIVER`. */
 static void driver(struct buf *b, const char *nonce)
 {
-	buf_printf(b, "unset HISTFILE; printf 'EZK-READY %s\\n'; exec /bin/sh -s", nonce);
+	buf_printf(b, "printf 'EZK-READY %s\\n'; exec /bin/sh -s", nonce);
 }
 
 static void libs_free(struct ssh_shell *sh)
@@ -171,15 +173,15 @@ int shell_start(struct ssh_host *h, int which)
 	snprintf(prompt, sizeof prompt, "EZK-SUDO-%.16s:", h->nonce);
 	driver(&drv, h->nonce);
 	if (which == 0) {
-		buf_puts(&cmd, "exec /bin/sh -c ");
+		buf_put(&cmd, drv.s, drv.len);
 	} else {
 		buf_puts(&cmd, "exec sudo -S -p ");
 		buf_sh_quote(&cmd, prompt);
 		buf_puts(&cmd, " -u ");
 		buf_sh_quote(&cmd, h->become_user);
 		buf_puts(&cmd, " -- /bin/sh -c ");
+		buf_sh_quote(&cmd, buf_cstr(&drv));
 	}
-	buf_sh_quote(&cmd, buf_cstr(&drv));
 	buf_free(&drv);
 	int rc = ssh_channel_request_exec(sh->ch, buf_cstr(&cmd));
 	buf_free(&cmd);

@@ -25,10 +25,12 @@
 -- reloading at once, so several units written in a row cost one reload. The
 -- pending reload is done by the next service task on the host, before it acts,
 -- or at the end of the role (after its handlers), whichever comes first; it
--- is skipped when none of the units written (a drop-in counts for its unit)
--- is loaded in systemd (`systemctl list-units --all` lists none of them: a
--- first install's units are read from their files when first used, as
--- systemd does; a file removed or a template's always reloads). A
+-- is skipped when systemd has each of the units written (a drop-in counts for
+-- its unit) from its file as it is now: `systemctl show` loads a unit it had
+-- not loaded (a first install's) from its file, so only one loaded from an
+-- older file says NeedDaemonReload (or, on systemd < 246, one it had found
+-- missing before: not-found); the service task asks in its own show, no
+-- extra process; a file removed or a template's always reloads. A
 -- service task also reloads when systemd says the unit NeedDaemonReload (a
 -- unit written by a run that failed before its reload), or when asked
 -- (daemon_reload = true). A reload alone does not make a task changed.
@@ -153,12 +155,20 @@ u=$EZK_UNIT
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] ||
   { echo "err=systemd is not running on this host"; exit 0; }
 did() { ezk_did=1; echo "did=$*"; }
+# show [UNIT...]: the unit's state; with units, in the same systemctl, also
+# whether one of them needs a daemon-reload (stale=1: loaded from an older
+# file, or found missing before its file was written)
 show() {
-  LoadState= ActiveState= NeedDaemonReload= UnitFileState=
+  LoadState= ActiveState= NeedDaemonReload= UnitFileState= stale= n=0
   while IFS='=' read -r k v; do
-    case $k in LoadState|ActiveState|NeedDaemonReload|UnitFileState|SubState) eval "$k=\$v" ;; esac
+    case $k in
+      '') n=$((n + 1)) ;;
+      LoadState|ActiveState|NeedDaemonReload|UnitFileState|SubState)
+        if [ $n = 0 ]; then eval "$k=\$v"
+        else case $k=$v in NeedDaemonReload=yes|LoadState=not-found) stale=1 ;; esac; fi ;;
+    esac
   done <<EOF
-$(systemctl show -p LoadState -p ActiveState -p SubState -p NeedDaemonReload -p UnitFileState -- "$u" 2>/dev/null)
+$(systemctl show -p LoadState -p ActiveState -p SubState -p NeedDaemonReload -p UnitFileState -- "$u" "$@" 2>/dev/null)
 EOF
   en=$UnitFileState
   [ -n "$en" ] || en=$(systemctl is-enabled -- "$u" 2>/dev/null)
@@ -176,18 +186,18 @@ act() { # act WHAT CMD...: do it unless checking
   m=$("$@" 2>&1) || fail "systemctl $w $u failed: $(printf %s "$m" | tr '\n' ' ')"
   return 0
 }
-# Units written by this run that systemd has not loaded (not even as
-# not-found) are read from their files when first used: no reload for them
-# (and none by enable). Asked before show, which loads this one.
+# Units written by this run: systemd loads one it has not loaded from its
+# file as show asks (and retries one it found missing once its directory
+# changed, systemd >= 246); only one loaded from an older file (or still
+# missing: an older systemd) needs the reload. None does: no reload, and
+# none by enable.
 if [ "$EZK_RELOAD" != 1 ] && [ -n "$EZK_RELOAD_UNITS" ] && [ "$EZK_CHECK" != 1 ]; then
   # shellcheck disable=SC2086
-  if [ -z "$(systemctl list-units --all --no-legend --plain -- $EZK_RELOAD_UNITS 2>&1)" ]; then
-    echo fresh; noreload=--no-reload
-  else
-    EZK_RELOAD=1
-  fi
+  show $EZK_RELOAD_UNITS
+  if [ -n "$stale" ]; then EZK_RELOAD=1; else echo fresh; noreload=--no-reload; fi
+else
+  show
 fi
-show
 echo "before_active=$ActiveState"; echo "before_enabled=$en"
 if [ "$EZK_RELOAD" = 1 ] || [ "$NeedDaemonReload" = yes ]; then
   if [ "$EZK_CHECK" != 1 ]; then
@@ -246,10 +256,12 @@ local function flush_reload()
   local words = reload_words()
   clear_reload()
   if words and words ~= "" then
-    -- none of them loaded: each is read from its file when first used
-    local l = ezk.exec("systemctl list-units --all --no-legend --plain -- " .. words .. " 2>&1", { read_only = true })
-    if l.rc == 0 and trim(l.stdout) == "" then
-      ezk.debug("systemd: no daemon-reload: none of " .. words .. " is loaded")
+    -- loaded from their files as show asks: none from an older one (or
+    -- missing, an older systemd), no reload (as the service task decides)
+    local l = ezk.exec("systemctl show -p NeedDaemonReload -p LoadState -- " .. words .. " 2>&1", { read_only = true })
+    if l.rc == 0 and l.stdout:find("LoadState=", 1, true) and not l.stdout:find("NeedDaemonReload=yes", 1, true)
+        and not l.stdout:find("LoadState=not-found", 1, true) then
+      ezk.debug("systemd: no daemon-reload: each of " .. words .. " is loaded from its file as it is")
       return
     end
   end
