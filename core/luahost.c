@@ -181,7 +181,8 @@ static int l_exec(lua_State *L)
 	return 1;
 }
 
-/* ezk.upload{dest, content | src, mode, owner, group, mkdir, check} -> changed */
+/* ezk.upload{dest, content | src, mode, owner, group, mkdir, check, known}
+ * -> changed (known: {size, mode} of dest as the module just read it) */
 static int l_upload(lua_State *L)
 {
 	struct hostrun *h = host_of(L);
@@ -204,6 +205,18 @@ static int l_upload(lua_State *L)
 				    .become = opt_bool(L, 1, "become", h->become),
 				    .mkdir = opt_bool(L, 1, "mkdir", false),
 				    .dry_run = opt_bool(L, 1, "check", false)};
+	lua_getfield(L, 1, "known"); /* {size, mode}: dest as just read */
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "size");
+		lua_getfield(L, -2, "mode");
+		if (lua_isinteger(L, -2) && lua_isinteger(L, -1) && lua_tointeger(L, -2) >= 0) {
+			o.known = true;
+			o.known_size = (unsigned long long)lua_tointeger(L, -2);
+			o.known_mode = (int)lua_tointeger(L, -1);
+		}
+		lua_pop(L, 2);
+	}
+	lua_pop(L, 1);
 	if ((f.path ? engine_file_prepare(h->e, &f) : ssh_file_prepare(&f)) < 0)
 		return luaL_error(L, "%s", ezk_err_msg());
 	bool changed = false, sent = false;
@@ -215,6 +228,121 @@ static int l_upload(lua_State *L)
 		return 2;
 	}
 	lua_pushboolean(L, changed);
+	return 1;
+}
+
+/* ezk.fs{ {OP, PATH[, TO | MODE]}, ... } -> results, or nil: file
+ * operations through the host's SFTP server, no process on the host
+ * (ssh.h, ssh_fs). OP: "lstat", "read", "readlink", "mkdir" (MODE),
+ * "chmod" (MODE), "symlink" (PATH the link, TO its target), "rename" (PATH
+ * over TO). Each result: {status = 0 | the server's code (2: no such file)
+ * | -1 (not done), msg, kind = "file" | "directory" | "link" | "other",
+ * mode (number), uid, gid, size, mtime, data, target}. nil (and why): no
+ * SFTP for this host (the deploy node, a target that becomes, EZK_SFTP=0,
+ * no server) or a file too big to read so: the caller uses the shell. */
+static int l_fs(lua_State *L)
+{
+	struct hostrun *h = host_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	static const char *const names[] = {"lstat", "read",	"readlink", "mkdir",
+					    "chmod", "symlink", "rename",   NULL};
+	lua_Integer n = luaL_len(L, 1);
+	if (n < 1 || n > 4096)
+		return luaL_error(L, "fs: 1 to 4096 operations");
+	if (h->become) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "the target becomes another user");
+		return 2;
+	}
+	struct ssh_fs_req *q = xcalloc((size_t)n, sizeof *q);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, 1, i);
+		if (!lua_istable(L, -1)) {
+			free(q);
+			return luaL_error(L, "fs: operation %d is not a table", (int)i);
+		}
+		lua_geti(L, -1, 1);
+		int op = luaL_checkoption(L, -1, NULL, names);
+		lua_pop(L, 1);
+		lua_geti(L, -1, 2);
+		const char *path = lua_tostring(L, -1); /* kept alive by the table */
+		lua_pop(L, 1);
+		lua_geti(L, -1, 3);
+		const char *to = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+		lua_pop(L, 1);
+		lua_pop(L, 1);
+		if (!path || path[0] != '/' ||
+		    ((op == SSH_FS_SYMLINK || op == SSH_FS_RENAME) && !to) ||
+		    ((op == SSH_FS_MKDIR || op == SSH_FS_CHMOD) && (!to || !*to))) {
+			free(q);
+			return luaL_error(L, "fs: operation %d: an absolute path %s", (int)i,
+					  op == SSH_FS_MKDIR || op == SSH_FS_CHMOD ? "and a mode"
+					  : op == SSH_FS_SYMLINK || op == SSH_FS_RENAME
+					      ? "and a second one"
+					      : "");
+		}
+		q[i - 1].op = (enum ssh_fs_op)op;
+		q[i - 1].path = path;
+		if (op == SSH_FS_MKDIR || op == SSH_FS_CHMOD)
+			q[i - 1].mode = (unsigned)strtoul(to, NULL, 8) & 07777;
+		else
+			q[i - 1].to = to;
+	}
+	struct ssh_fs_res *res = xcalloc((size_t)n, sizeof *res);
+	int rc = ssh_fs(h->ssh, q, (size_t)n, res);
+	if (h->e->o.verbose)
+		engine_log(h->e, h->name, "sftp: %d operation%s from %s%s: %s", (int)n,
+			   n > 1 ? "s" : "", names[q[0].op], n > 1 ? ", ..." : "", q[0].path);
+	free(q);
+	if (rc < 0) {
+		free(res);
+		return lost(L, h);
+	}
+	if (rc == 1) {
+		free(res);
+		lua_pushnil(L);
+		lua_pushliteral(L, "no SFTP");
+		return 2;
+	}
+	static const char kinds[] = "fdlo";
+	static const char *const kind_names[] = {"file", "directory", "link", "other"};
+	lua_createtable(L, (int)n, 0);
+	for (lua_Integer i = 0; i < n; i++) {
+		struct ssh_fs_res *r = &res[i];
+		lua_createtable(L, 0, 8);
+		lua_pushinteger(L, r->status);
+		lua_setfield(L, -2, "status");
+		if (r->msg) {
+			lua_pushstring(L, r->msg);
+			lua_setfield(L, -2, "msg");
+		}
+		const char *k = r->kind ? strchr(kinds, r->kind) : NULL;
+		if (k) {
+			lua_pushstring(L, kind_names[k - kinds]);
+			lua_setfield(L, -2, "kind");
+			lua_pushinteger(L, r->mode);
+			lua_setfield(L, -2, "mode");
+			lua_pushinteger(L, (lua_Integer)r->uid);
+			lua_setfield(L, -2, "uid");
+			lua_pushinteger(L, (lua_Integer)r->gid);
+			lua_setfield(L, -2, "gid");
+			lua_pushinteger(L, (lua_Integer)r->size);
+			lua_setfield(L, -2, "size");
+			lua_pushinteger(L, r->mtime);
+			lua_setfield(L, -2, "mtime");
+		}
+		if (r->data) {
+			lua_pushlstring(L, r->data, r->len);
+			lua_setfield(L, -2, "data");
+		}
+		if (r->target) {
+			lua_pushstring(L, r->target);
+			lua_setfield(L, -2, "target");
+		}
+		lua_seti(L, -2, i + 1);
+	}
+	ssh_fs_res_free(res, (size_t)n);
+	free(res);
 	return 1;
 }
 
@@ -564,6 +692,7 @@ static const luaL_Reg ezk_funcs[] = {{"exec", l_exec},
 				     {"image_server", l_image_server},
 				     {"upload", l_upload},
 				     {"fetch", l_fetch},
+				     {"fs", l_fs},
 				     {"read_local", l_read_local},
 				     {"stat_local", l_stat_local},
 				     {"facts", l_facts},

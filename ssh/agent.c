@@ -20,10 +20,11 @@
  * machine's), a type byte and fields (u32, u64, and strings as u32 length
  * + bytes, 0xffffffff for NULL). The client sends 'A' (attach: every field
  * of the target and the conf that decides the session, the key files'
- * stamps) and then 'X' (exec), 'P' (an SFTP write, sftp.c) and 'S'
- * (directories fsynced through SFTP) messages; the agent answers 'a', 'o'
- * (stdout chunks for an out_sink) and 'd' (done) for each exec, 'p' for
- * each write or sync.
+ * stamps) and then 'X' (exec), 'P' (an SFTP write, sftp.c), 'S'
+ * (directories fsynced through SFTP) and 'F' (file operations through SFTP,
+ * ssh_fs) messages; the agent answers 'a', 'o' (stdout chunks for an
+ * out_sink) and 'd' (done) for each exec, 'p' for each write or sync, 'f'
+ * for each 'F'.
  *
  * A held host is reused only by an attach whose fields are byte for byte
  * the ones it was made with, when no other client holds it and after a `:`
@@ -566,6 +567,50 @@ int agent_sync(struct ssh_host *h, char *const *dirs, size_t n)
 	return rc == 0 ? 0 : 1;
 }
 
+/* File operations through SFTP (sftp.c: sftp_fs) done by the agent on its
+ * session; the same results. */
+int agent_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res)
+{
+	struct buf b = BUF_INIT;
+	put_u32(&b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		put_u32(&b, (uint32_t)q[i].op);
+		put_str(&b, q[i].path);
+		put_str(&b, q[i].to);
+		put_u32(&b, q[i].mode);
+	}
+	if (send_msg(h->agent_fd, 'F', &b) < 0 || recv_msg(h->agent_fd, &b) != 'f') {
+		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
+		buf_free(&b);
+		agent_close(h);
+		return -1;
+	}
+	struct rd d = {b.s, b.s + b.len, false};
+	int rc = (int)(int32_t)get_u32(&d);
+	h->n_cmds += get_u32(&d);
+	for (size_t i = 0; rc == 0 && i < n && !d.bad; i++) {
+		struct ssh_fs_res *r = &res[i];
+		r->status = (int)(int32_t)get_u32(&d);
+		r->msg = get_str(&d, NULL);
+		r->kind = (char)get_u32(&d);
+		r->mode = get_u32(&d);
+		r->uid = get_u32(&d);
+		r->gid = get_u32(&d);
+		r->size = get_u64(&d);
+		r->mtime = (long long)get_u64(&d);
+		r->data = get_str(&d, &r->len);
+		r->target = get_str(&d, NULL);
+	}
+	buf_free(&b);
+	if (d.bad || (rc != 0 && rc != 1)) {
+		ssh_fs_res_free(res, n);
+		ezk_fail("%s: a bad answer from ezk's agent", h->name);
+		agent_close(h);
+		return -1;
+	}
+	return rc;
+}
+
 /* ---- the agent ---- */
 
 struct held {
@@ -880,6 +925,56 @@ static int sync_one(struct held *e, int fd, const struct buf *m, struct buf *rep
 	return send_msg(fd, 'p', reply);
 }
 
+/* One file-operations message: done on e's host, answered. */
+static int fs_one(struct held *e, int fd, const struct buf *m, struct buf *reply)
+{
+	struct rd r = {m->s, m->s + m->len, false};
+	uint32_t n = get_u32(&r);
+	int rc = 1;
+	unsigned long cmds = e->h->n_cmds;
+	struct ssh_fs_req *q = NULL;
+	struct ssh_fs_res *res = NULL;
+	if (!r.bad && n > 0 && n < 65536) {
+		q = xcalloc(n, sizeof *q);
+		res = xcalloc(n, sizeof *res);
+		for (uint32_t i = 0; i < n; i++) {
+			q[i].op = (enum ssh_fs_op)get_u32(&r);
+			q[i].path = get_str(&r, NULL);
+			q[i].to = get_str(&r, NULL);
+			q[i].mode = get_u32(&r);
+		}
+		if (!r.bad)
+			rc = sftp_fs(e->h, q, n, res);
+	}
+	buf_reset(reply);
+	put_u32(reply, (uint32_t)rc);
+	put_u32(reply, (uint32_t)(e->h->n_cmds - cmds));
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		put_u32(reply, (uint32_t)res[i].status);
+		put_str(reply, res[i].msg);
+		put_u32(reply, (uint32_t)(unsigned char)res[i].kind);
+		put_u32(reply, res[i].mode);
+		put_u32(reply, (uint32_t)res[i].uid);
+		put_u32(reply, (uint32_t)res[i].gid);
+		put_u64(reply, res[i].size);
+		put_u64(reply, (uint64_t)res[i].mtime);
+		if (res[i].data)
+			put_mem(reply, res[i].data, res[i].len);
+		else
+			put_str(reply, NULL);
+		put_str(reply, res[i].target);
+	}
+	if (res)
+		ssh_fs_res_free(res, n);
+	for (uint32_t i = 0; q && i < n; i++) {
+		free((char *)q[i].path);
+		free((char *)q[i].to);
+	}
+	free(q);
+	free(res);
+	return send_msg(fd, 'f', reply);
+}
+
 static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -901,6 +996,11 @@ static void *serve(void *arg)
 				break;
 		} else if (type == 'X' && e) {
 			if (exec_one(e, fd, &m, &reply) < 0) {
+				drop = true;
+				break;
+			}
+		} else if (type == 'F' && e) {
+			if (fs_one(e, fd, &m, &reply) < 0) {
 				drop = true;
 				break;
 			}

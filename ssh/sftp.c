@@ -416,3 +416,366 @@ channel:
 	buf_free(&reqs);
 	return give_up(h);
 }
+
+/* ---- ssh_fs: stats, reads, mkdir, chmod, links and renames ---- */
+
+enum {
+	FXP_READ = 5,
+	FXP_LSTAT = 7,
+	FXP_SETSTAT = 9,
+	FXP_MKDIR = 14,
+	FXP_READLINK = 19,
+	FXP_SYMLINK = 20,
+	FXP_DATA = 103,
+	FXP_NAME = 104,
+	FXP_ATTRS = 105
+};
+enum { ATTR_SIZE = 0x01, ATTR_UIDGID = 0x02, ATTR_EXTENDED = 0x80000000u };
+#define READ_MAX (1u << 20) /* a read bigger than this: the shell's */
+
+static bool is_write(enum ssh_fs_op op)
+{
+	return op == SSH_FS_MKDIR || op == SSH_FS_CHMOD || op == SSH_FS_SYMLINK ||
+	       op == SSH_FS_RENAME;
+}
+
+/* An ATTRS reply (b) for id into r; false: not one. */
+static bool attrs_of(const struct buf *b, uint32_t id, struct ssh_fs_res *r)
+{
+	const unsigned char *p = (const unsigned char *)b->s, *e = p + b->len;
+	if (b->len < 9 || p[0] != FXP_ATTRS || get_u32(p + 1) != id)
+		return false;
+	uint32_t fl = get_u32(p + 5);
+	p += 9;
+#define NEED(n)                                                                                    \
+	if (e - p < (n))                                                                           \
+	return false
+	if (fl & ATTR_SIZE) {
+		NEED(8);
+		r->size = (unsigned long long)get_u32(p) << 32 | get_u32(p + 4);
+		p += 8;
+	}
+	if (fl & ATTR_UIDGID) {
+		NEED(8);
+		r->uid = get_u32(p);
+		r->gid = get_u32(p + 4);
+		p += 8;
+	}
+	if (!(fl & ATTR_PERMISSIONS))
+		return false; /* no kind to tell */
+	NEED(4);
+	uint32_t m = get_u32(p);
+	p += 4;
+	if (fl & ATTR_ACMODTIME) {
+		NEED(8);
+		r->mtime = get_u32(p + 4);
+	}
+#undef NEED
+	r->mode = m & 07777;
+	switch (m & 0170000) {
+	case 0100000: r->kind = 'f'; break;
+	case 0040000: r->kind = 'd'; break;
+	case 0120000: r->kind = 'l'; break;
+	default: r->kind = 'o'; break;
+	}
+	return true;
+}
+
+/* A reply for id that is a status: its code into r (0 or the server's),
+ * its message; false: not a status for id. */
+static bool status_into(const struct buf *b, uint32_t id, struct ssh_fs_res *r)
+{
+	struct buf msg = BUF_INIT;
+	long st = status_of(b, id, &msg);
+	if (st < 0) {
+		buf_free(&msg);
+		return false;
+	}
+	r->status = (int)st;
+	if (st != 0 && !r->msg)
+		r->msg = buf_detach(&msg);
+	buf_free(&msg);
+	return true;
+}
+
+/* A NAME reply's first name (READLINK), copied; NULL: not one. */
+static char *name_of(const struct buf *b, uint32_t id)
+{
+	const unsigned char *p = (const unsigned char *)b->s;
+	if (b->len < 13 || p[0] != FXP_NAME || get_u32(p + 1) != id || get_u32(p + 5) < 1)
+		return NULL;
+	uint32_t n = get_u32(p + 9);
+	if (n > b->len - 13)
+		return NULL;
+	char *s = xmalloc((size_t)n + 1);
+	memcpy(s, p + 13, n);
+	s[n] = 0;
+	return s;
+}
+
+static void put_path_req(struct ssh_host *h, struct buf *b, int type, const char *path)
+{
+	size_t at = b->len;
+	req_begin(h, b, type);
+	put_str(b, path);
+	req_end(b, at);
+}
+
+/* The changes, one request each in order, the first failure ending them. */
+static int fs_writes(struct ssh_host *h, const struct ssh_fs_req *q, size_t n,
+		     struct ssh_fs_res *res)
+{
+	struct buf b = BUF_INIT;
+	size_t i = 0;
+	for (; i < n; i++) {
+		buf_reset(&b);
+		size_t at = 0;
+		uint32_t id;
+		switch (q[i].op) {
+		case SSH_FS_MKDIR:
+		case SSH_FS_CHMOD:
+			id = req_begin(h, &b, q[i].op == SSH_FS_MKDIR ? FXP_MKDIR : FXP_SETSTAT);
+			put_str(&b, q[i].path);
+			put_u32(&b, ATTR_PERMISSIONS);
+			put_u32(&b, q[i].mode & 07777);
+			break;
+		case SSH_FS_SYMLINK: /* OpenSSH's order: the target, then the link */
+			id = req_begin(h, &b, FXP_SYMLINK);
+			put_str(&b, q[i].to);
+			put_str(&b, q[i].path);
+			break;
+		case SSH_FS_RENAME:
+			id = req_begin(h, &b, FXP_EXTENDED);
+			put_str(&b, "posix-rename@openssh.com");
+			put_str(&b, q[i].path);
+			put_str(&b, q[i].to);
+			break;
+		default:
+			id = req_begin(h, &b, FXP_LSTAT);
+			put_str(&b, q[i].path);
+			break;
+		}
+		req_end(&b, at);
+		if (send_all(h, &b) < 0 || reply(h, &b, REPLY_MS) < 0)
+			goto channel;
+		if (!(q[i].op == SSH_FS_LSTAT && attrs_of(&b, id, &res[i])) &&
+		    !status_into(&b, id, &res[i]))
+			goto channel;
+		if (res[i].status != 0 && is_write(q[i].op))
+			break;
+		h->n_cmds++;
+	}
+	for (i++; i < n; i++)
+		res[i].status = -1; /* not done: an earlier change failed */
+	buf_free(&b);
+	return 0;
+channel:
+	buf_free(&b);
+	return give_up(h);
+}
+
+/* Stats, links and reads, in rounds: every lstat; then the open of each
+ * regular file to read (a link's readlink); then its reads; then the
+ * closes. */
+static int fs_reads(struct ssh_host *h, const struct ssh_fs_req *q, size_t n,
+		    struct ssh_fs_res *res)
+{
+	struct buf b = BUF_INIT, out = BUF_INIT;
+	char **handle = xcalloc(n, sizeof *handle);
+	size_t *hlen = xcalloc(n, sizeof *hlen);
+	uint32_t *ids = xcalloc(n, sizeof *ids);
+	bool *done = xcalloc(n, sizeof *done);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = h->sftp_id + 1;
+		put_path_req(h, &out, FXP_LSTAT, q[i].path);
+	}
+	if (send_all(h, &out) < 0)
+		goto channel;
+	for (size_t i = 0; i < n; i++)
+		if (reply(h, &b, REPLY_MS) < 0 ||
+		    (!attrs_of(&b, ids[i], &res[i]) && !status_into(&b, ids[i], &res[i])))
+			goto channel;
+	h->n_cmds++;
+
+	/* a regular file to read: open it; a link: where it points */
+	buf_reset(&out);
+	size_t nx = 0;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = 0;
+		if (res[i].status != 0 || q[i].op == SSH_FS_LSTAT)
+			continue;
+		if (res[i].kind == 'l') {
+			ids[i] = h->sftp_id + 1;
+			put_path_req(h, &out, FXP_READLINK, q[i].path);
+		} else if (res[i].kind == 'f' && q[i].op == SSH_FS_READ) {
+			size_t at = out.len;
+			ids[i] = req_begin(h, &out, FXP_OPEN);
+			put_str(&out, q[i].path);
+			put_u32(&out, FXF_READ);
+			put_u32(&out, 0);
+			req_end(&out, at);
+		} else {
+			continue;
+		}
+		nx++;
+	}
+	if (nx && send_all(h, &out) < 0)
+		goto channel;
+	for (size_t i = 0; i < n && nx; i++) {
+		if (!ids[i])
+			continue;
+		if (reply(h, &b, REPLY_MS) < 0)
+			goto channel;
+		const unsigned char *p = (const unsigned char *)b.s;
+		if (res[i].kind == 'l') {
+			res[i].target = name_of(&b, ids[i]);
+			if (!res[i].target && !status_into(&b, ids[i], &res[i]))
+				goto channel;
+		} else if (b.len >= 9 && p[0] == FXP_HANDLE && get_u32(p + 1) == ids[i] &&
+			   get_u32(p + 5) <= b.len - 9) {
+			hlen[i] = get_u32(p + 5);
+			handle[i] = xmalloc(hlen[i] + 1);
+			memcpy(handle[i], p + 9, hlen[i]);
+		} else if (!status_into(&b, ids[i], &res[i])) {
+			goto channel;
+		}
+	}
+	if (nx)
+		h->n_cmds++;
+
+	/* the reads: a round for every file not at its end yet (a reply
+	 * shorter than asked is the end: /proc/sys answers only a read from
+	 * the start, whole) */
+	struct buf *data = xcalloc(n, sizeof *data);
+	for (;;) {
+		buf_reset(&out);
+		size_t nr = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!handle[i] || done[i])
+				continue;
+			if (data[i].len >= READ_MAX) {
+				rc = 1; /* too big: the shell's */
+				done[i] = true;
+				continue;
+			}
+			size_t at = out.len;
+			ids[i] = req_begin(h, &out, FXP_READ);
+			put_mem(&out, handle[i], hlen[i]);
+			put_u64(&out, data[i].len);
+			put_u32(&out, CHUNK);
+			req_end(&out, at);
+			nr++;
+		}
+		if (!nr)
+			break;
+		if (send_all(h, &out) < 0)
+			goto channel_data;
+		h->n_cmds++;
+		for (size_t i = 0; i < n; i++) {
+			if (!handle[i] || done[i])
+				continue;
+			if (reply(h, &b, REPLY_MS) < 0)
+				goto channel_data;
+			const unsigned char *p = (const unsigned char *)b.s;
+			if (b.len >= 9 && p[0] == FXP_DATA && get_u32(p + 1) == ids[i] &&
+			    get_u32(p + 5) <= b.len - 9) {
+				uint32_t got = get_u32(p + 5);
+				buf_put(&data[i], p + 9, got);
+				done[i] = got < CHUNK;
+			} else if (status_into(&b, ids[i], &res[i])) {
+				if (res[i].status == 1) /* end of file */
+					res[i].status = 0;
+				done[i] = true;
+			} else {
+				goto channel_data;
+			}
+		}
+	}
+
+	/* the closes */
+	buf_reset(&out);
+	size_t nc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!handle[i])
+			continue;
+		size_t at = out.len;
+		req_begin(h, &out, FXP_CLOSE);
+		put_mem(&out, handle[i], hlen[i]);
+		req_end(&out, at);
+		nc++;
+	}
+	if (nc && send_all(h, &out) < 0)
+		goto channel_data;
+	for (size_t i = 0; i < nc; i++)
+		if (reply(h, &b, REPLY_MS) != FXP_STATUS)
+			goto channel_data;
+	for (size_t i = 0; i < n; i++) {
+		if (handle[i] && res[i].status == 0) {
+			res[i].len = data[i].len;
+			res[i].data = data[i].len ? buf_detach(&data[i]) : xstrdup("");
+		}
+		buf_free(&data[i]);
+	}
+	free(data);
+	goto out;
+channel_data:
+	for (size_t i = 0; i < n; i++)
+		buf_free(&data[i]);
+	free(data);
+channel:
+	rc = give_up(h);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(handle[i]);
+	free(handle);
+	free(hlen);
+	free(ids);
+	free(done);
+	buf_free(&b);
+	buf_free(&out);
+	return rc;
+}
+
+int sftp_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res)
+{
+	for (size_t i = 0; i < n; i++)
+		res[i] = (struct ssh_fs_res){0};
+	if (!h->s || h->local || !n)
+		return 1;
+	if (sftp_start(h) != 0)
+		return 1;
+	bool writes = false;
+	for (size_t i = 0; i < n; i++)
+		writes = writes || is_write(q[i].op);
+	int rc = writes ? fs_writes(h, q, n, res) : fs_reads(h, q, n, res);
+	if (writes) /* what the resident shells' stat caches hold may be old */
+		h->sh[0].sc_dirty = h->sh[1].sc_dirty = true;
+	if (rc != 0)
+		ssh_fs_res_free(res, n);
+	return rc;
+}
+
+void ssh_fs_res_free(struct ssh_fs_res *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(res[i].msg);
+		free(res[i].data);
+		free(res[i].target);
+		res[i] = (struct ssh_fs_res){0};
+	}
+}
+
+int ssh_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res)
+{
+	for (size_t i = 0; i < n; i++)
+		res[i] = (struct ssh_fs_res){0};
+	if (h->local || !sftp_wanted())
+		return 1;
+	if (h->agent_fd < 0)
+		return sftp_fs(h, q, n, res);
+	int rc = agent_fs(h, q, n, res);
+	if (rc == 0) /* (the agent's own is the one used) */
+		h->sftp_state = SFTP_UP;
+	return rc;
+}

@@ -78,6 +78,7 @@ int agent_exec(struct ssh_host *h, const struct ssh_cmd *cmd, struct ssh_result 
 void agent_close(struct ssh_host *h);
 
 int agent_sync(struct ssh_host *h, char *const *dirs, size_t n);
+int agent_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res);
 int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
 	      unsigned mode, long long mtime, struct buf *err);
 
@@ -94,6 +95,8 @@ int sftp_put(struct ssh_host *h, const char *tmp, const char *dest, const void *
  * `sync` would), 1 not (the shell must). */
 int sftp_sync(struct ssh_host *h, char *const *dirs, size_t n);
 void sftp_close(struct ssh_host *h);
+/* ssh_fs (ssh.h) on this process's own session */
+int sftp_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res);
 /* Not when EZK_SFTP=0 (asked by the run, not by a kept agent). */
 bool sftp_wanted(void);
 

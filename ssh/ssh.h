@@ -287,11 +287,66 @@ struct ssh_upload_opts {
 	bool become;  /* write as the become user */
 	bool mkdir;   /* create missing parent directories (0755) */
 	bool dry_run; /* only tell (*changed) whether it would change */
+	/* known: dest's size and mode as the caller has just read them (a
+	 * read through SFTP): when the size differs from f's, the probe needs
+	 * no stat of its own */
+	bool known;
+	unsigned long long known_size;
+	int known_mode;
 };
 /* Upload f to dest. *changed (may be NULL) tells whether content, mode or
  * owner changed; *sent whether file data crossed the wire. */
 int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	       const struct ssh_upload_opts *o, bool *changed, bool *sent);
+
+/* Files through the host's SFTP server (sftp.c), no process on the host:
+ * for a module whose check is a stat or a read and whose change a mkdir, a
+ * chmod, a link or a rename. Only as the login user (not for a target that
+ * becomes), never on the deploy node, not with EZK_SFTP=0.
+ *
+ * A batch of reads (LSTAT, READ, READLINK) costs a round trip for the
+ * lstats, one for the opens (and readlinks), one per 32 KiB read and one
+ * for the closes, whatever the number of paths. READ reads a regular file
+ * (1 MiB at most; /proc/sys's files too), READ and READLINK of a symbolic
+ * link give its target and no content; nothing but a regular file is
+ * opened (a FIFO would hang the server). A batch with a change in it runs
+ * its requests one at a time, in order, the first that fails ending it
+ * (those after it: status -1); it drops the resident shells' stat caches.
+ *
+ * 0: done, each result says how it went; 1: no SFTP to be had, or a file
+ * too big to read this way (results empty: do it with the shell; a change
+ * may have been made in part, so the shell looks again); -1: the host is
+ * lost. */
+enum ssh_fs_op {
+	SSH_FS_LSTAT,	 /* path */
+	SSH_FS_READ,	 /* path */
+	SSH_FS_READLINK, /* path */
+	SSH_FS_MKDIR,	 /* path, mode (the server's umask applies: CHMOD after) */
+	SSH_FS_CHMOD,	 /* path, mode (follows a link) */
+	SSH_FS_SYMLINK,	 /* path (the link), to (its target) */
+	SSH_FS_RENAME	 /* path over to, atomically (posix-rename) */
+};
+struct ssh_fs_req {
+	enum ssh_fs_op op;
+	const char *path;
+	const char *to;
+	unsigned mode;
+};
+struct ssh_fs_res {
+	int status;    /* 0; else the server's code (2 no such file, 3 permission
+			* denied, 4 failure, ...) or -1 (not done) */
+	char *msg;     /* the server's words when status > 0 */
+	char kind;     /* of the lstat: 'f' file, 'd' directory, 'l' link, 'o' other */
+	unsigned mode; /* permission bits (07777) */
+	unsigned long uid, gid;
+	unsigned long long size;
+	long long mtime; /* seconds */
+	char *data;	 /* READ of a regular file: its bytes (NUL-terminated) */
+	size_t len;
+	char *target; /* a link's (READ, READLINK) */
+};
+int ssh_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ssh_fs_res *res);
+void ssh_fs_res_free(struct ssh_fs_res *res, size_t n);
 
 /* Fetch a remote file into local_path (written atomically, mode 0600
  * unless mode >= 0). Returns 0, or -1 with the message set; *missing (may

@@ -77,8 +77,9 @@ int ssh_file_prepare(struct ssh_file *f)
 }
 
 /* The probe of an upload: ezk_probe DEST SIZE SHA256 NS MODE OWNER GROUP
- * MKDIR DRY SECS (MODE octal; OWNER, GROUP, MODE, MKDIR=1, DRY=1 and SECS
- * may be ''). It
+ * MKDIR DRY SECS KNOWN (MODE octal; OWNER, GROUP, MODE, MKDIR=1, DRY=1,
+ * SECS and KNOWN may be ''; KNOWN "SIZE MODE": the file's, as the caller
+ * just read it, so a size that differs needs no stat). It
  * removes residue of interrupted uploads, compares the size, then the
  * content (below), fixes mode and owner in place when only they differ, and
  * prints "send" (the content differs; with DRY: it would change), "fixed"
@@ -132,6 +133,8 @@ static const char PROBE[] =
     "through a link; remove it, or manage the file it points to\" >&2; return 3\n"
     "  fi\n"
     "  [ -f \"$d\" ] || { echo send; return 0; }\n"
+    "  case ${11} in ?*\" \"?*) [ \"${11%% *}\" = \"$n\" ] ||\n"
+    "    { ezk_send_how \"${11#* }\" \"$d\" \"$dir\"; return 0; } ;; esac\n"
     /* size, mode, owner, group, mtime (s), mtime (date, time.ns, zone):
      * from the stat cache (shell.c) when it holds them */
     "  if ezk_sc_get \"$d\" && [ \"$ezk_sk\" = file ]; then set -- $ezk_sv\n"
@@ -415,6 +418,8 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	buf_printf(&s, "' '%s' '%s' '%s' '%s' '%.*s'", o->owner ? o->owner : "",
 		   o->group ? o->group : "", o->mkdir ? "1" : "", o->dry_run ? "1" : "",
 		   secs ? (int)strspn(secs, "0123456789") : 0, secs ? secs : "");
+	if (o->known && o->known_mode >= 0 && o->known_mode <= 07777)
+		buf_printf(&s, " '%llu %o'", o->known_size, (unsigned)o->known_mode);
 	struct ssh_cmd cmd = {.script = buf_cstr(&s),
 			      .become = o->become,
 			      .no_become = !o->become,

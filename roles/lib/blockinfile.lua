@@ -100,7 +100,7 @@ ezk.module("blockinfile", function(a, ctx)
   if not marker:find("{mark}", 1, true) then
     return { failed = true, msg = "marker must contain {mark}" }
   end
-  local old, real, rerr = text_read(path)
+  local old, real, rerr, _, known = text_read(path)
   if not real then return { failed = true, msg = rerr } end
   local removing = state == "absent" or a.block == nil or tostring(a.block) == ""
   if old == nil then
@@ -114,5 +114,5 @@ ezk.module("blockinfile", function(a, ctx)
   if old == nil then changed = true end
   local msg = changed and (removing and "block removed" or old == nil and "file created"
     or "block inserted or updated") or nil
-  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false)
+  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false, nil, known)
 end)

@@ -145,7 +145,9 @@ ezk.module("lineinfile", function(a, ctx)
     end
   end)
   if not ok then return { failed = true, msg = err } end
-  local old, real, rerr, attrs_now = text_read(path, a.mode ~= nil or a.owner ~= nil or a.group ~= nil)
+  local function named(v) return v ~= nil and not tostring(v):match("^%d+$") end
+  local old, real, rerr, attrs_now, known = text_read(path, (named(a.owner) or named(a.group)) or
+    ((a.mode ~= nil or a.owner ~= nil or a.group ~= nil) and "ids"))
   if not real then return { failed = true, msg = rerr } end
   local new, changed, msg
   if state == "present" then
@@ -165,5 +167,5 @@ ezk.module("lineinfile", function(a, ctx)
   else
     return { failed = true, msg = "state must be present or absent, not " .. tostring(state) }
   end
-  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false, attrs_now)
+  return text_write(a, ctx, real, old, new, changed, msg, a.create and true or false, attrs_now, known)
 end)

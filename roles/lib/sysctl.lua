@@ -43,8 +43,12 @@
 -- Order: the live value is set first (the kernel validates it), then the
 -- file is written; a value the kernel refuses is not persisted (one left
 -- unapplied under optional is persisted as given, unchecked).
--- Round trips: one to inspect (file and live values together); only when
--- something differs, one to set live values and the upload of the file.
+-- Round trips: the inspection (file and live values together) through the
+-- host's SFTP server (ezk.fs: no process; a few round trips), or the shell
+-- (one, with a grep) where there is none, a target becomes, or under
+-- --check; only when something differs, one to set live values (the shell
+-- itself writes them), their read-back (SFTP, else a grep) and the upload
+-- of the file.
 -- Returns changed, and under --diff the file's unified diff plus the live
 -- values as "/proc/sys (live)" lines.
 
@@ -141,21 +145,88 @@ ezk_sysctl_read() {
 }
 ]]
 
--- ezk_sysctl_set KEY VALUE PATH...: each value written by the shell itself,
--- then all read back by one grep ("PATH:line"), as ezk_sysctl_read does.
--- (Run by the resident shell itself: locals and return only.)
+-- ezk_sysctl_set KEY VALUE PATH...: each value written by the shell itself
+-- (run by the resident shell: locals and return only); "ro=KEY" for one
+-- that cannot be written (a read-only /proc/sys); read back by read_back.
 local SET_SH = [[
 ezk_sysctl_set() {
-  local k v p n=$(($# / 3))
-  while [ "$n" -gt 0 ]; do
-    k=$1 v=$2 p=$3; shift 3; n=$((n - 1))
+  local k v p
+  while [ $# -ge 3 ]; do
+    k=$1 v=$2 p=$3; shift 3
+    [ -w "$p" ] || { echo "ro=$k"; continue; }
     printf '%s\n' "$v" 2>/dev/null >"$p" || { echo "cannot set $k to $v" >&2; return 1; }
-    set -- "$@" "$p"
   done
-  grep -aH '' -- "$@" 2>/dev/null
   return 0
 }
 ]]
+
+-- The values of these /proc/sys paths as "PATH:line" lines: through SFTP
+-- (no process), else one grep.
+local function read_back(paths)
+  local ops = {}
+  for _, pp in ipairs(paths) do ops[#ops + 1] = { "read", pp } end
+  local rb = ezk.fs(ops)
+  if not rb then
+    local g = {}
+    for _, pp in ipairs(paths) do g[#g + 1] = q(pp) end
+    return ezk.exec("grep -aH '' -- " .. table.concat(g, " ") .. " 2>/dev/null", { read_only = true }).stdout
+  end
+  local t = {}
+  for j, pp in ipairs(paths) do
+    for l in (rb[j].data or ""):gmatch("([^\n]*)\n?") do
+      if l ~= "" then t[#t + 1] = pp .. ":" .. l end
+    end
+  end
+  return table.concat(t, "\n")
+end
+
+-- What ezk_sysctl_read prints, read through the host's SFTP server
+-- instead (ezk.fs: no process; /proc/sys answers a read from the start):
+-- nil when there is no SFTP here, or for anything but values and a file to
+-- read (the shell then says it in its words). A parameter whose file has
+-- no owner write bit is read-only ("Lr" and such a mode); one that cannot
+-- be written for another reason (a read-only /proc/sys) is found when it
+-- is set (ezk_sysctl_set: [ -w ]).
+local function read_sftp(want, file, apply)
+  local ops = {}
+  if apply then for _, p in ipairs(want) do ops[#ops + 1] = { "read", proc_path(p[1]) } end end
+  if file then ops[#ops + 1] = { "read", file } end
+  if #ops == 0 then return nil end
+  local r = ezk.fs(ops)
+  if not r then return nil end
+  local head, vals, modes = {}, {}, {}
+  for i, p in ipairs(want) do
+    local f = apply and r[i]
+    if not apply then head[#head + 1] = "-"
+    elseif f.status == 2 then head[#head + 1] = "M"
+    elseif f.status ~= 0 or f.kind ~= "file" or not f.data then return nil
+    else
+      head[#head + 1] = (f.mode & 128) ~= 0 and "Lw" or "Lr"
+      if (f.mode & 128) == 0 then modes[#modes + 1] = "-r--r--r--" end
+      local pp = proc_path(p[1])
+      for l in f.data:gmatch("([^\n]*)\n?") do
+        if l ~= "" then vals[#vals + 1] = pp .. ":" .. l end
+      end
+    end
+  end
+  local out = table.concat(head, "\n") .. (#head > 0 and "\n" or "")
+  local any = false
+  for _, h in ipairs(head) do any = any or h:sub(1, 1) == "L" end
+  if any then out = out .. table.concat(vals, "\n") .. (#vals > 0 and "\n" or "") .. "\1EZK-V\1\n" end
+  if #modes > 0 then out = out .. table.concat(modes, "\n") .. "\n" end
+  if not file then return { rc = 0, stdout = out .. "N\n", stderr = "" } end
+  local f = r[#r]
+  if f.status == 2 then return { rc = 0, stdout = out .. "N\n", stderr = "" } end
+  if f.status == 0 and f.kind == "link" and f.target then
+    return { rc = 5, stdout = "", stderr = ezk.link_msg(file, f.target) }
+  end
+  if f.status ~= 0 or f.kind ~= "file" or not f.data then return nil end
+  -- a last line without its newline reads as one with it (as the shell's
+  -- grep gives it): such a file is left as it is
+  local d = f.data
+  if d ~= "" and d:sub(-1) ~= "\n" then d = d .. "\n" end
+  return { rc = 0, stdout = out .. "F\n" .. d, stderr = "", known = { size = f.size, mode = f.mode } }
+end
 
 ezk.module("sysctl", function(a, ctx)
   local absent = a.state == "absent"
@@ -193,7 +264,9 @@ ezk.module("sysctl", function(a, ctx)
   -- file's text
   local call = { "ezk_sysctl_read", q(apply and "1" or ""), q(file or "") }
   for _, p in ipairs(want) do call[#call + 1] = q(proc_path(p[1])) end
-  local r = ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read", read_only = true })
+  -- (under --check, the shell's: only its [ -w ] tells a read-only /proc/sys)
+  local r = (not ctx.check and read_sftp(want, file, apply)) or
+    ezk.exec(table.concat(call, " "), { lib = READ_SH, lib_name = "ezk_sysctl_read", read_only = true })
   -- (5: a symbolic link at file, refused: roles/lib/README.md)
   if r.rc ~= 0 then return { failed = true, msg = (r.rc == 5 and "" or "inspect: ") .. trim(r.stderr) } end
   local out, pos, live, ro, missing, flines = r.stdout, 1, {}, {}, {}, {}
@@ -295,14 +368,38 @@ ezk.module("sysctl", function(a, ctx)
   if ctx.check then return res end
 
   if #set > 0 then
-    -- written by the shell itself, read back by one grep (ezk_sysctl_set)
+    -- written by the shell itself, read back (read_back)
     local call, got = { "ezk_sysctl_set" }, {}
     for _, i in ipairs(set) do
       call[#call + 1] = q(want[i][1]) .. " " .. q(want[i][2]) .. " " .. q(proc_path(want[i][1]))
     end
     local wr = ezk.exec(table.concat(call, " "), { lib = SET_SH, lib_name = "ezk_sysctl_set" })
     if wr.rc ~= 0 then return { failed = true, msg = trim(wr.stderr) } end
-    for _, l in ipairs(lines(wr.stdout)) do -- "PATH:line": the longest path that is its prefix
+    -- not writable after all (read through SFTP: a read-only /proc/sys)
+    local rok, done, paths = {}, {}, {}
+    for k in wr.stdout:gmatch("ro=([^\n]*)") do rok[k] = true end
+    for _, i in ipairs(set) do
+      if rok[want[i][1]] then
+        if not a.optional then
+          return { failed = true, msg = "cannot set " .. want[i][1] .. " to " .. want[i][2] .. " (it is " ..
+            live[i] .. "): " .. proc_path(want[i][1]) .. " is read-only (/proc/sys is read-only: a container?); " ..
+            "optional = true persists it without applying it" }
+        end
+        ro_names[#ro_names + 1] = want[i][1]
+      else
+        done[#done + 1] = i
+        paths[#paths + 1] = proc_path(want[i][1])
+      end
+    end
+    if #ro_names > 0 and not (res.msg or ""):find("not applied live", 1, true) then
+      res.msg = (res.msg and res.msg .. "; " or "") .. "warning: " .. table.concat(ro_names, ", ") ..
+        " not applied live (/proc/sys is read-only: a container?)"
+    end
+    set = done
+    -- none could be set after all, and the file is as it was: no change
+    if #set == 0 and not file_changes then res.changed, res.diff = false, nil end
+    local back = #paths > 0 and read_back(paths) or ""
+    for _, l in ipairs(lines(back)) do -- "PATH:line": the longest path that is its prefix
       local best, blen = nil, 0
       for _, i in ipairs(set) do
         local pp = proc_path(want[i][1]) .. ":"
@@ -318,7 +415,7 @@ ezk.module("sysctl", function(a, ctx)
     end
   end
   if file_changes then
-    local ok, err = ezk.upload { dest = file, content = new, mkdir = true }
+    local ok, err = ezk.upload { dest = file, content = new, mkdir = true, known = r.known }
     if ok == nil then return { failed = true, msg = err } end
   end
   return res

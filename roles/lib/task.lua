@@ -142,9 +142,10 @@ end
 
 -- The content of a remote text file (nil if missing), its path (a symbolic
 -- link there is refused, as ezk.no_link_sh says) and, when attrs is true,
--- its attributes {mode, owner, uid, group, gid}, in one round trip (one
--- process, cat, without attrs; a stat too with them, none when the stat
--- cache holds it: shell.c).
+-- its attributes {mode, owner, uid, group, gid} ("ids": {mode, uid, gid}).
+-- Through SFTP (below) no process and a few round trips; through the shell
+-- one round trip, one process (cat) without attrs, a stat too with them
+-- (none when the stat cache holds it: shell.c).
 -- (A function the resident shell defines once and runs itself: no subshell.)
 local TEXT_READ = [[
 ezk_text_read() {
@@ -162,7 +163,30 @@ ezk_text_read() {
   cat -- "$p"
 }
 ]]
+-- Read through SFTP, a fifth value: {size, mode}, for text_write's upload
+-- (its probe then needs no stat when the size is another).
+-- attrs: true, or "ids" when numbers will do (no owner or group given by
+-- name): then, unless the target becomes, the file is read through the
+-- host's SFTP server (ezk.fs: no process at all); the shell otherwise, and
+-- for whatever SFTP cannot say in the shell's words.
+local function link_msg(p, target)
+  return p .. " is a symbolic link (to " .. target .. "): ezk neither reads nor writes through a link; " ..
+    "remove it, or manage the file it points to"
+end
+ezk.link_msg = link_msg
+
 function ezk.text_read(path, attrs)
+  if attrs ~= true then
+    local r = ezk.fs({ { "read", path } })
+    local f = r and r[1]
+    if f and f.status == 2 then return nil, path end
+    if f and f.status == 0 and f.kind == "link" and f.target then return nil, nil, link_msg(path, f.target) end
+    if f and f.status == 0 and f.kind and f.kind ~= "file" then return nil, nil, path .. " is not a regular file" end
+    if f and f.status == 0 and f.data then
+      return f.data, path, nil, attrs and { mode = string.format("%o", f.mode), uid = tostring(f.uid),
+        gid = tostring(f.gid) } or nil, { size = f.size, mode = f.mode }
+    end
+  end
   local r = ezk.exec("ezk_text_read " .. ezk.q(path) .. (attrs and " 1" or ""),
     { lib = TEXT_READ, lib_name = "ezk_text_read", stat_path = path })
   local real, st, content = r.stdout:match("^([^\n]*)\n([^\n]*)\n(.*)$")
@@ -176,7 +200,7 @@ end
 -- module does: nothing under check, one upload otherwise (none when the
 -- text and the attributes text_read saw are already right). Returns the
 -- module's result table.
-function ezk.text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_now)
+function ezk.text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_now, known)
   local res = { changed = text_changed, msg = msg }
   if text_changed and ctx.diff then
     res.diff = { before = old or "", after = new, name = path }
@@ -192,7 +216,7 @@ function ezk.text_write(a, ctx, path, old, new, text_changed, msg, mkdir, attrs_
   end
   if text_changed and ctx.check then return res end
   local changed, err = ezk.upload { dest = path, content = new, mode = ezk.mode_str(a.mode),
-    owner = a.owner, group = a.group, mkdir = mkdir, check = ctx.check }
+    owner = a.owner, group = a.group, mkdir = mkdir, check = ctx.check, known = known }
   if changed == nil then return { failed = true, msg = err } end
   if changed and not text_changed then res.msg = "mode or owner changed" end
   res.changed = text_changed or changed
