@@ -265,6 +265,7 @@ cluster_rows() {
 		cluster_row 01-05 "setup 01-05 (containerd, HA control plane, nodes Ready)"
 	fits 260 "setup all on 5 hosts (a v1.20.2 cluster)" &&
 		cluster_row all "setup all from bare hosts (01-07: host-gw, add-ons off)"
+	return 0 # (a row that does not fit is said, and the bench goes on: set -e)
 }
 
 # 13-15. Offline images (issue 15): how the archives of $EZK_HOME/images reach
