@@ -20,9 +20,14 @@
  * succeeded (a failed write must never reach the destination); on a
  * failure the temporary file is removed.
  *
+ * The same server does the modules' stats, reads, directories, links and
+ * renames (ssh_fs, below): lstat, open, read, close, readlink, mkdir,
+ * setstat, symlink (OpenSSH's order: target, then link) and posix-rename.
+ *
  * No SFTP to be had (no subsystem, a login shell that prints, no such
- * extensions) or its channel failing: sftp_put returns 1 and the caller
- * uses the shell; the session never depends on it. EZK_SFTP=0 turns it off.
+ * extensions) or its channel failing: sftp_put and sftp_fs return 1 and
+ * the caller uses the shell; the session never depends on it. EZK_SFTP=0
+ * turns it off.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -85,7 +85,8 @@
  * temporary file beside the destination, fsyncs it, sets mode and owner,
  * and renames it over the destination: a run cut short leaves the old file
  * (or none) and a ".NAME.ezk-tmp.*" residue that the next upload to that
- * destination removes. A small file (64 KiB at most) written as the login
+ * destination removes. A small file (64 KiB at most; content in memory,
+ * whatever its size) written as the login
  * user and owned as a new file is anyway goes through the host's SFTP
  * server (sftp.c: one sftp-server a session, no process a file; its stamp
  * the whole-second mtime SFTP sets, ssh_host_stamp_seed); any other, or a host without SFTP

@@ -474,7 +474,8 @@ int ssh_upload(struct ssh_host *h, const struct ssh_file *f, const char *dest,
 	 * when the new file would not get them anyway */
 	bool ref = (!o->owner || !o->group) && old_mode >= 0 && !same_owner;
 	/* a small file written as the login user, owned as a new file is
-	 * anyway: through SFTP, no process on the host but the stamp's */
+	 * anyway: through SFTP, no process on the host (a file of the deploy
+	 * node 64 KiB at most; content given in memory, whatever its size) */
 	char *small = f->path ? read_small(f) : NULL;
 	if (!h->local && !o->become && !ref && !o->owner && !o->group && (small || !f->path) &&
 	    sftp_wanted()) {
