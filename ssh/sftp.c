@@ -689,8 +689,11 @@ static int fs_reads(struct ssh_host *h, const struct ssh_fs_req *q, size_t n,
 				buf_put(&data[i], p + 9, got);
 				done[i] = got < CHUNK;
 			} else if (status_into(&b, ids[i], &res[i])) {
-				if (res[i].status == 1) /* end of file */
+				if (res[i].status == 1) { /* end of file */
 					res[i].status = 0;
+					free(res[i].msg);
+					res[i].msg = NULL;
+				}
 				done[i] = true;
 			} else {
 				goto channel_data;

@@ -160,6 +160,13 @@ ezk_sysctl_set() {
 }
 ]]
 
+-- data's lines as grep -aH '' prints them for path ("PATH:line"), into t
+local function grep_lines(t, path, data)
+  for l in data:gmatch("([^\n]*)\n?") do
+    if l ~= "" then t[#t + 1] = path .. ":" .. l end
+  end
+end
+
 -- The values of these /proc/sys paths as "PATH:line" lines: through SFTP
 -- (no process), else one grep.
 local function read_back(paths)
@@ -172,11 +179,7 @@ local function read_back(paths)
     return ezk.exec("grep -aH '' -- " .. table.concat(g, " ") .. " 2>/dev/null", { read_only = true }).stdout
   end
   local t = {}
-  for j, pp in ipairs(paths) do
-    for l in (rb[j].data or ""):gmatch("([^\n]*)\n?") do
-      if l ~= "" then t[#t + 1] = pp .. ":" .. l end
-    end
-  end
+  for j, pp in ipairs(paths) do grep_lines(t, pp, rb[j].data or "") end
   return table.concat(t, "\n")
 end
 
@@ -203,10 +206,7 @@ local function read_sftp(want, file, apply)
     else
       head[#head + 1] = (f.mode & 128) ~= 0 and "Lw" or "Lr"
       if (f.mode & 128) == 0 then modes[#modes + 1] = "-r--r--r--" end
-      local pp = proc_path(p[1])
-      for l in f.data:gmatch("([^\n]*)\n?") do
-        if l ~= "" then vals[#vals + 1] = pp .. ":" .. l end
-      end
+      grep_lines(vals, proc_path(p[1]), f.data)
     end
   end
   local out = table.concat(head, "\n") .. (#head > 0 and "\n" or "")
@@ -376,7 +376,7 @@ ezk.module("sysctl", function(a, ctx)
     local wr = ezk.exec(table.concat(call, " "), { lib = SET_SH, lib_name = "ezk_sysctl_set" })
     if wr.rc ~= 0 then return { failed = true, msg = trim(wr.stderr) } end
     -- not writable after all (read through SFTP: a read-only /proc/sys)
-    local rok, done, paths = {}, {}, {}
+    local rok, done, paths, ro_now = {}, {}, {}, {}
     for k in wr.stdout:gmatch("ro=([^\n]*)") do rok[k] = true end
     for _, i in ipairs(set) do
       if rok[want[i][1]] then
@@ -385,14 +385,14 @@ ezk.module("sysctl", function(a, ctx)
             live[i] .. "): " .. proc_path(want[i][1]) .. " is read-only (/proc/sys is read-only: a container?); " ..
             "optional = true persists it without applying it" }
         end
-        ro_names[#ro_names + 1] = want[i][1]
+        ro_now[#ro_now + 1] = want[i][1]
       else
         done[#done + 1] = i
         paths[#paths + 1] = proc_path(want[i][1])
       end
     end
-    if #ro_names > 0 and not (res.msg or ""):find("not applied live", 1, true) then
-      res.msg = (res.msg and res.msg .. "; " or "") .. "warning: " .. table.concat(ro_names, ", ") ..
+    if #ro_now > 0 then
+      res.msg = (res.msg and res.msg .. "; " or "") .. "warning: " .. table.concat(ro_now, ", ") ..
         " not applied live (/proc/sys is read-only: a container?)"
     end
     set = done
