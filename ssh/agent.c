@@ -505,6 +505,18 @@ lost:
 	return -1;
 }
 
+/* One request and its answer of type want (into b). On anything else:
+ * "the agent is gone" reported, b freed, the agent dropped, -1. */
+static int agent_call(struct ssh_host *h, char type, struct buf *b, char want)
+{
+	if (send_msg(h->agent_fd, type, b) == 0 && recv_msg(h->agent_fd, b) == want)
+		return 0;
+	ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
+	buf_free(b);
+	agent_close(h);
+	return -1;
+}
+
 /* An SFTP write (sftp.c: sftp_put) done by the agent on its session; the
  * same results. */
 int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void *data, size_t len,
@@ -516,11 +528,8 @@ int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void 
 	put_mem(&b, data, len);
 	put_u32(&b, mode);
 	put_u64(&b, (uint64_t)mtime);
-	int rc = -1;
-	if (send_msg(h->agent_fd, 'P', &b) < 0 || recv_msg(h->agent_fd, &b) != 'p') {
-		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
-		goto lost;
-	}
+	if (agent_call(h, 'P', &b, 'p') < 0)
+		return -1;
 	struct rd d = {b.s, b.s + b.len, false};
 	int32_t r = (int32_t)get_u32(&d);
 	size_t n;
@@ -543,7 +552,7 @@ int agent_put(struct ssh_host *h, const char *tmp, const char *dest, const void 
 lost:
 	buf_free(&b);
 	agent_close(h);
-	return rc;
+	return -1;
 }
 
 /* The directory fsyncs (sftp.c: sftp_sync) done by the agent on its
@@ -554,15 +563,10 @@ int agent_sync(struct ssh_host *h, char *const *dirs, size_t n)
 	put_u32(&b, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		put_str(&b, dirs[i]);
-	int rc = -1;
-	if (send_msg(h->agent_fd, 'S', &b) < 0 || recv_msg(h->agent_fd, &b) != 'p') {
-		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
-		buf_free(&b);
-		agent_close(h);
+	if (agent_call(h, 'S', &b, 'p') < 0)
 		return -1;
-	}
 	struct rd d = {b.s, b.s + b.len, false};
-	rc = (int)(int32_t)get_u32(&d);
+	int rc = (int)(int32_t)get_u32(&d);
 	buf_free(&b);
 	return rc == 0 ? 0 : 1;
 }
@@ -579,12 +583,8 @@ int agent_fs(struct ssh_host *h, const struct ssh_fs_req *q, size_t n, struct ss
 		put_str(&b, q[i].to);
 		put_u32(&b, q[i].mode);
 	}
-	if (send_msg(h->agent_fd, 'F', &b) < 0 || recv_msg(h->agent_fd, &b) != 'f') {
-		ezk_fail("%s: connection lost (ezk's agent is gone)", h->name);
-		buf_free(&b);
-		agent_close(h);
+	if (agent_call(h, 'F', &b, 'f') < 0)
 		return -1;
-	}
 	struct rd d = {b.s, b.s + b.len, false};
 	int rc = (int)(int32_t)get_u32(&d);
 	h->n_cmds += get_u32(&d);
