@@ -218,7 +218,7 @@ static int sftp_start(struct ssh_host *h)
 	if (!sftp_wanted())
 		return give_up(h);
 	h->sftp = ssh_channel_new(h->s);
-	if (!h->sftp || ssh_channel_open_session(h->sftp) != SSH_OK ||
+	if (!h->sftp || open_channel(h, h->sftp) != SSH_OK ||
 	    ssh_channel_request_subsystem(h->sftp, "sftp") != SSH_OK)
 		return give_up(h);
 	struct buf b = BUF_INIT;

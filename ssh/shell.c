@@ -166,7 +166,7 @@ int shell_start(struct ssh_host *h, int which)
 	struct ssh_shell *sh = &h->sh[which];
 	shell_close(sh);
 	sh->ch = ssh_channel_new(h->s);
-	if (!sh->ch || ssh_channel_open_session(sh->ch) != SSH_OK)
+	if (!sh->ch || open_channel(h, sh->ch) != SSH_OK)
 		return host_lost(h, "cannot open a channel");
 	struct buf cmd = BUF_INIT, drv = BUF_INIT;
 	char prompt[64];
@@ -817,7 +817,7 @@ int ssh_host_floor(struct ssh_host *h, int n, double *ms)
 	if (h->local || !h->s)
 		return ezk_fail("%s: not connected", h->name);
 	ssh_channel ch = ssh_channel_new(h->s);
-	if (!ch || ssh_channel_open_session(ch) != SSH_OK ||
+	if (!ch || open_channel(h, ch) != SSH_OK ||
 	    ssh_channel_request_exec(ch, "exec /bin/sh") != SSH_OK) {
 		if (ch)
 			ssh_channel_free(ch);

@@ -129,6 +129,9 @@ void sc_free(struct ssh_host *h);
 void sync_later(struct ssh_host *h, bool become, const char *dir);
 /* The host is lost: close everything, keep the message. */
 int host_lost(struct ssh_host *h, const char *what);
+/* ssh_channel_open_session without the delayed-ACK stall (session.c):
+ * SSH_OK or SSH_ERROR. */
+int open_channel(struct ssh_host *h, ssh_channel ch);
 
 /* Fill n bytes of random hex (n even), NUL-terminated. */
 void random_hex(char *out, size_t n);
