@@ -126,6 +126,12 @@ run "$EZK" ping c1 --json
 is "$rc" 0 "user with ansible_ssh_pass and ansible_become_password: ok"
 like "$out" '"user":"dave"' "... as dave"
 unlike "$out$err" 'pw-Dave' "the passwords are not in the output"
+# a named key goes first, before "none" (session.c: authenticate); one the
+# host refuses leaves the rest as before: here the inventory's password
+ssh-keygen -q -t ed25519 -N '' -C stray -f "$T/stray" </dev/null
+run "$EZK" ping c1 --key "$T/stray" --json
+is "$rc" 0 "a named key the host refuses, then the password: ok"
+like "$out" '"user":"dave"' "... as dave"
 sed -i 's/ ansible_become_password=pw-Dave-x81//' "$HOSTS"
 run "$EZK" ping c1
 is "$rc" 1 "become without a password: exit 1"
@@ -234,6 +240,10 @@ run sh -c "printf 'wrong\n' | '$EZK' keys push c1 -l $B -e ansible_user=fred"
 is "$rc" 1 "keys push with a wrong password: exit 1"
 like "$out" "unreachable: authentication failed for fred \\(tried: key ~/.ssh/id_ed25519, password\\)" "... the host is reported unreachable, saying what was tried"
 unlike "$out$err" 'wrong' "... without the password in the output"
+run sh -c "printf 'wrong\n' | '$EZK' keys push c1 -l $B -e ansible_user=fred --key '$T/stray'"
+is "$rc" 1 "a refused named key and a wrong password: exit 1"
+like "$out" "authentication failed for fred \\(tried: key $T/stray, " "... the named key tried first, and said"
+is "$(echo "$out" | grep -o "key $T/stray" | wc -l)" 1 "... once"
 
 # ---- 50 hosts at once (sshd as PID 1)
 th_stop
