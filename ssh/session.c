@@ -344,16 +344,16 @@ static int authenticate(struct ssh_host *h)
 	 * failed attempt does, sshd's fixed delay (5-9 ms, its per-user
 	 * fake-delay): ~10 ms of each login. If the key fails, the rest goes on
 	 * as below ("none", then what the server lists). */
-	const char *named = h->key_file ? h->key_file : c->key_file;
+	const char *first = agent ? NULL : h->key_file ? h->key_file : c->key_file;
 	int rc;
-	if (named && !agent) {
+	if (first) {
 		int any = 0;
-		rc = try_key_file(h, named, &any);
+		rc = try_key_file(h, first, &any);
 		if (!any) {
 			buf_free(&tried);
-			return ezk_fail("%s: cannot read key file %s", h->name, named);
+			return ezk_fail("%s: cannot read key file %s", h->name, first);
 		}
-		buf_printf(&tried, ", key %s", named);
+		buf_printf(&tried, ", key %s", first);
 		if (rc > 0) {
 			h->auth = "key";
 			goto ok;
@@ -388,7 +388,7 @@ static int authenticate(struct ssh_host *h)
 		if (c->key_file)
 			files[nf++] = c->key_file;
 		for (size_t i = 0; i < nf; i++) {
-			if (named && !agent && !strcmp(files[i], named))
+			if (first && !strcmp(files[i], first))
 				continue; /* (tried first) */
 			int any = 0;
 			rc = try_key_file(h, files[i], &any);
